@@ -1,0 +1,91 @@
+// swift-tools-version:6.1
+// Hearth: train, evaluate and serve language models on donated GPU nodes, coordinated through PostgreSQL.
+import PackageDescription
+
+/// Settings applied to every Swift target (Swift 6 language mode is the default for tools 6.x).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "hearth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hearthd", targets: ["hearthd"]),
+        .executable(name: "hearth", targets: ["hearth"]),
+        .executable(name: "hearth-worker", targets: ["hearth-worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian packages named in `providers`)
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: Foundation: domain values and the PostgreSQL store
+        .target(name: "HearthCore", swiftSettings: swiftSettings),
+        .target(
+            name: "HearthStore",
+            dependencies: [
+                "HearthCore", "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Scheduler: a pure function from a snapshot to decisions (no I/O)
+        .target(name: "HearthScheduler", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+
+        // MARK: Trainer (GPT on CPU through OpenBLAS), run by the daemon as `hearth-worker`
+        .target(
+            name: "Trainer",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"])]
+        ),
+
+        // MARK: Executables (thin: parse flags, bootstrap logging, call into libraries)
+        .executableTarget(
+            name: "hearthd",
+            dependencies: [
+                "HearthCore", "HearthStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hearth",
+            dependencies: [
+                "HearthCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hearth-worker",
+            dependencies: [
+                "Trainer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HearthStoreTests",
+            dependencies: ["HearthStore", "HearthCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HearthSchedulerTests", dependencies: ["HearthScheduler"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer"], swiftSettings: swiftSettings),
+    ]
+)
