@@ -27,16 +27,21 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        // MARK: Foundation: domain values and the PostgreSQL store
+        // MARK: Foundation: domain values, child processes and the PostgreSQL store
         .target(name: "HearthCore", swiftSettings: swiftSettings),
+        .target(name: "CSpawn"),
+        .target(name: "HearthProcess", dependencies: ["CSpawn"], swiftSettings: swiftSettings),
         .target(
             name: "HearthStore",
             dependencies: [
-                "HearthCore", "CLibPQ",
+                "HearthCore", "CLibPQ", "HearthProcess",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: Test fixtures: a real PostgreSQL (embedded or HEARTH_TEST_DATABASE_URL) per test
+        .target(name: "HearthTesting", dependencies: ["HearthStore"], swiftSettings: swiftSettings),
 
         // MARK: Scheduler: a pure function from a snapshot to decisions (no I/O)
         .target(name: "HearthScheduler", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
@@ -82,7 +87,7 @@ let package = Package(
         .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HearthStoreTests",
-            dependencies: ["HearthStore", "HearthCore"],
+            dependencies: ["HearthStore", "HearthCore", "HearthTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HearthSchedulerTests", dependencies: ["HearthScheduler"], swiftSettings: swiftSettings),

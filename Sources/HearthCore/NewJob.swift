@@ -1,0 +1,84 @@
+import Foundation
+
+/// A job as submitted, before the queue has given it an id.
+public struct NewJob: Sendable, Hashable, Codable {
+    /// Names the longest job kind, name and key accepted; longer input is refused with a message.
+    public enum Limits {
+        public static let maxNameLength = 200
+        public static let maxIdempotencyKeyLength = 200
+        public static let maxGPUs = 64
+        public static let priorityRange = -1000...1000
+        public static let attemptsRange = 1...100
+        public static let qosValues = ["low", "normal", "high", "serving"]
+    }
+
+    public var kind: String
+    public var accountID: Int64
+    public var projectID: Int64?
+    public var name: String
+    /// The job's specification, a JSON object. Defaults to `{}`.
+    public var specJSON: String
+    /// Defaults to `0`.
+    public var priority: Int
+    /// Defaults to `"normal"`.
+    public var qos: String
+    /// Defaults to `0` (CPU only).
+    public var gpus: Int
+    /// Submitting twice with the same key (per account) returns the first job instead of a second.
+    public var idempotencyKey: String?
+    /// Defaults to `3`.
+    public var maxAttempts: Int
+    /// Not claimable before this time. Defaults to `nil` (now).
+    public var runAt: Date?
+
+    public init(
+        kind: String, accountID: Int64, projectID: Int64? = nil, name: String = "", specJSON: String = "{}",
+        priority: Int = 0, qos: String = "normal", gpus: Int = 0, idempotencyKey: String? = nil,
+        maxAttempts: Int = 3, runAt: Date? = nil
+    ) {
+        self.kind = kind
+        self.accountID = accountID
+        self.projectID = projectID
+        self.name = name
+        self.specJSON = specJSON
+        self.priority = priority
+        self.qos = qos
+        self.gpus = gpus
+        self.idempotencyKey = idempotencyKey
+        self.maxAttempts = maxAttempts
+        self.runAt = runAt
+    }
+
+    /// Checks every field and says what is wrong and how to fix it, before anything is written.
+    public func validate() throws(JobValidationError) {
+        if name.count > Limits.maxNameLength {
+            throw JobValidationError("job name is \(name.count) characters long; the limit is \(Limits.maxNameLength)")
+        }
+        if !(0...Limits.maxGPUs).contains(gpus) {
+            throw JobValidationError("a job may ask for 0 to \(Limits.maxGPUs) GPUs on one node, not \(gpus)")
+        }
+        if !Limits.priorityRange.contains(priority) {
+            throw JobValidationError("priority must be between -1000 and 1000, not \(priority)")
+        }
+        if !Limits.attemptsRange.contains(maxAttempts) {
+            throw JobValidationError("max attempts must be between 1 and 100, not \(maxAttempts)")
+        }
+        if !Limits.qosValues.contains(qos) {
+            throw JobValidationError("unknown QOS \"\(qos)\"; use one of \(Limits.qosValues.joined(separator: ", "))")
+        }
+        if let key = idempotencyKey, key.isEmpty || key.count > Limits.maxIdempotencyKeyLength {
+            throw JobValidationError("an idempotency key must be 1 to \(Limits.maxIdempotencyKeyLength) characters")
+        }
+        guard let data = specJSON.data(using: .utf8),
+              (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw JobValidationError("the job spec must be a JSON object, such as {\"steps\": 100}")
+        }
+    }
+}
+
+/// A submission that was refused before it reached the queue; `message` says what to fix.
+public struct JobValidationError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

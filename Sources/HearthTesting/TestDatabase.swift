@@ -1,0 +1,57 @@
+import Foundation
+import HearthStore
+
+/// A fresh, migrated PostgreSQL database for each test.
+///
+/// The server is `HEARTH_TEST_DATABASE_URL` when set (its role needs CREATEDB), otherwise a
+/// private cluster that this test process creates under `/tmp` with the installed server
+/// binaries (the same code as Hearth's embedded default) and stops when it exits. Each test
+/// gets its own database, copied from a template migrated once per process, and dropped after.
+public enum TestDatabase {
+    /// Runs `body` with a pool on a new database, then drops the database.
+    /// - Parameter body: receives the pool and the conninfo + database name for opening more.
+    public static func with<T: Sendable>(
+        maxConnections: Int = 8,
+        _ body: (PostgresClient, TestDatabaseInfo) async throws -> T
+    ) async throws -> T {
+        let server = try await TestServer.shared.ready()
+        let name = try await TestServer.shared.createDatabase()
+        let info = TestDatabaseInfo(conninfo: server.conninfo, database: name, embedded: server.embedded)
+        let client = try PostgresClient(configuration: .init(
+            conninfo: server.conninfo, maxConnections: maxConnections, applicationName: "hearth-tests", database: name))
+        do {
+            let value = try await body(client, info)
+            client.shutdown()
+            await TestServer.shared.dropDatabase(name)
+            return value
+        } catch {
+            client.shutdown()
+            await TestServer.shared.dropDatabase(name)
+            throw error
+        }
+    }
+
+    /// Whether tests use the private cluster (no `HEARTH_TEST_DATABASE_URL`).
+    public static var usesEmbeddedServer: Bool {
+        (ProcessInfo.processInfo.environment["HEARTH_TEST_DATABASE_URL"] ?? "").isEmpty
+    }
+
+    /// A role on the test server that must log in with a password (embedded server only), for
+    /// testing authentication failures.
+    public static let passwordRole = (name: "hearth_password_test", password: "right-password")
+}
+
+/// Where a test database lives.
+public struct TestDatabaseInfo: Sendable {
+    /// The server's conninfo (without the database).
+    public var conninfo: String
+    /// The test's database name.
+    public var database: String
+    /// Whether the server is the private cluster made for this test run.
+    public var embedded: Bool
+    /// Opens another pool on the same database (a second "node").
+    public func makeClient(maxConnections: Int = 8) throws -> PostgresClient {
+        try PostgresClient(configuration: .init(
+            conninfo: conninfo, maxConnections: maxConnections, applicationName: "hearth-tests", database: database))
+    }
+}
