@@ -40,6 +40,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: The daemon's parts: database set-up, (later) services
+        .target(
+            name: "HearthDaemon",
+            dependencies: [
+                "HearthCore", "HearthStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test fixtures: a real PostgreSQL (embedded or HEARTH_TEST_DATABASE_URL) per test
         .target(name: "HearthTesting", dependencies: ["HearthStore"], swiftSettings: swiftSettings),
 
@@ -60,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "hearthd",
             dependencies: [
-                "HearthCore", "HearthStore",
+                "HearthCore", "HearthStore", "HearthDaemon",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -82,6 +92,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+
+        // MARK: Benchmarks (run with ./bench NAME; results in Docs/BENCHMARKS.md)
+        .executableTarget(
+            name: "bench-store", dependencies: ["HearthCore", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),

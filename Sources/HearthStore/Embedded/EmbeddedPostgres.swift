@@ -69,7 +69,7 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     /// The server's owner: the system user when root, else whoever runs Hearth.
-    var owner: String {
+    public var owner: String {
         geteuid() == 0 ? configuration.systemUser : (ProcessInfo.processInfo.environment["USER"] ?? currentUserName())
     }
 
@@ -128,7 +128,7 @@ public struct EmbeddedPostgres: Sendable {
 
     /// Finds the server binaries: the configured directory, `pg_config --bindir`, or the newest
     /// `/usr/lib/postgresql/N/bin` (Debian keeps them off the PATH).
-    func binaries() throws -> String {
+    public func binaries() throws -> String {
         let fm = FileManager.default
         if let dir = configuration.binDirectory { return dir }
         let versions = (try? fm.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []

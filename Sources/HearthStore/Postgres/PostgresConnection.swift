@@ -91,7 +91,8 @@ public final class PostgresConnection: @unchecked Sendable {
         guard PQstatus(handle) == CONNECTION_OK else {
             let reason = String(cString: PQerrorMessage(handle)).oneLine
             PQfinish(handle)
-            throw PostgresError(code: .connectionFailed, message: "cannot connect to PostgreSQL: \(reason)\(hint(for: reason))")
+            let hint = hint(for: reason).map { (reason.hasSuffix("?") || reason.hasSuffix(".") ? " " : ". ") + $0 } ?? ""
+            throw PostgresError(code: .connectionFailed, message: "cannot connect to PostgreSQL: \(reason)\(hint)")
         }
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         // Text results depend on these; a forgotten transaction must not pin the xmin horizon.
@@ -107,17 +108,17 @@ public final class PostgresConnection: @unchecked Sendable {
         return PostgresConnection(handle: handle, queue: queue)
     }
 
-    private static func hint(for reason: String) -> String {
+    private static func hint(for reason: String) -> String? {
         if reason.contains("password authentication failed") || reason.contains("no password supplied") {
-            return ". Check the password in the connection string, PGPASSWORD or ~/.pgpass"
+            return "Check the password in the connection string, PGPASSWORD or ~/.pgpass"
         }
         if reason.contains("No such file or directory") || reason.contains("Connection refused") {
-            return ". Check that the server is running and that host and port (or PGHOST, PGPORT) are right"
+            return "Check that the server is running and that host and port (or PGHOST, PGPORT) are right"
         }
         if reason.contains("does not exist") {
-            return ". Check the database and user names, or create them"
+            return "Check the database and user names, or create them"
         }
-        return ""
+        return nil
     }
 
     /// Whether the connection broke (the server closed it); a broken connection is discarded.
