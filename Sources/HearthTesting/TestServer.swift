@@ -47,6 +47,7 @@ actor TestServer {
         _ = try? await maintenance { try await $0.query("DROP DATABASE IF EXISTS \(identifier: name) WITH (FORCE)") }
     }
 
+    @discardableResult
     private func maintenance<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         guard let conninfo = ready?.conninfo ?? pendingConninfo else { throw PostgresError(code: .misuse, message: "test server not ready") }
         let connection = try await PostgresConnection.connect(conninfo: conninfo, applicationName: "hearth-tests", database: "postgres")

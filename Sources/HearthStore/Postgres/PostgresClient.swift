@@ -44,6 +44,7 @@ public final class PostgresClient: Sendable {
     }
 
     /// Lends a connection to `body` and takes it back afterwards.
+    @discardableResult
     public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection = try await lease()
         do {
@@ -60,6 +61,7 @@ public final class PostgresClient: Sendable {
     ///
     /// If the connection breaks midway the server rolls the transaction back on its own, so no
     /// half of it is ever visible.
+    @discardableResult
     public func withTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { connection in
             try await connection.execute(unsafeSQL: "BEGIN")

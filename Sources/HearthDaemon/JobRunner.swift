@@ -1,0 +1,289 @@
+import Foundation
+import HearthCore
+import HearthProcess
+import HearthStore
+import Logging
+import Synchronization
+
+/// Runs one job attempt as a supervised `hearth-worker` child process.
+///
+/// The worker runs in its own process group with its reports on descriptor 3 (a pipe) and its
+/// output in `jobs/ID/attempt-N.log`. While it runs, the runner renews the lease, records the
+/// reported progress and checkpoints, and stops the worker when the job is cancelled, preempted,
+/// or no longer this node's: SIGTERM first (the worker checkpoints and exits 75), SIGKILL after the
+/// grace period. Its exit status then decides the job's next state (Docs/worker-contract.md).
+public struct JobRunner: Sendable {
+    public struct Configuration: Sendable {
+        /// The `hearth-worker` executable.
+        public var workerPath: String
+        /// Per-job directories (job file, logs, checkpoints) go under it.
+        public var jobsDirectory: URL
+        /// How often the lease is renewed. Defaults to 5 seconds; keep well under the lease duration.
+        public var heartbeatInterval: Duration
+        /// How long a worker may take to checkpoint and exit after SIGTERM. Defaults to 30 seconds.
+        public var stopGracePeriod: Duration
+
+        public init(workerPath: String, jobsDirectory: URL, heartbeatInterval: Duration = .seconds(5),
+                    stopGracePeriod: Duration = .seconds(30)) {
+            self.workerPath = workerPath
+            self.jobsDirectory = jobsDirectory
+            self.heartbeatInterval = heartbeatInterval
+            self.stopGracePeriod = stopGracePeriod
+        }
+    }
+
+    /// A failure to set the attempt up on this node.
+    public struct Error: Swift.Error, Sendable, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// How the attempt ended, as recorded in the queue.
+    public enum Outcome: Sendable, Hashable {
+        case succeeded
+        /// `retrying`: requeued with a backoff; otherwise failed for good.
+        case failed(retrying: Bool)
+        /// Checkpointed and requeued (preemption, or this node shutting down).
+        case preempted
+        case cancelled
+        /// The lease was lost to another attempt (or could not be renewed): nothing was written.
+        case fenced
+    }
+
+    /// Why the runner stopped the worker, if it did.
+    enum StopReason: Sendable { case cancel, preempt, fenced }
+
+    public let queue: JobQueue
+    public let configuration: Configuration
+    public let logger: Logger
+
+    public init(queue: JobQueue, configuration: Configuration, logger: Logger) {
+        self.queue = queue
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs the attempt to its end. Cancelling the calling task stops the worker as a
+    /// preemption (the daemon is draining), so the job resumes elsewhere from its checkpoint.
+    public func run(_ job: Job, lease: Lease) async -> Outcome {
+        let log: Logger = {
+            var l = logger
+            l[metadataKey: "job.id"] = "\(job.id)"
+            l[metadataKey: "job.attempt"] = "\(lease.attempt)"
+            return l
+        }()
+        let child: ChildProcess
+        let pipe: ReportPipe
+        do {
+            let jobFile = try writeJobFile(job)
+            pipe = try ReportPipe.make()
+            let logFD = try openLog(job: job, attempt: lease.attempt)
+            defer { close(logFD) }
+            child = try ChildProcess.spawn(
+                configuration.workerPath, ["train", "--job", jobFile.path, "--report-fd", "3"],
+                descriptors: [nil, logFD, logFD, pipe.writeFD], newProcessGroup: true)
+            close(pipe.writeFD)
+        } catch {
+            log.error("cannot start the worker: \(error)")
+            return await settle(lease, failure: "this node could not start the worker: \(error)", retryable: true, log)
+        }
+        log.debug("worker started", metadata: ["worker.pid": "\(child.pid)"])
+        do {
+            try await queue.start(lease)
+        } catch {
+            log.info("job is no longer ours before it started; stopping the worker: \(error)")
+            child.signal(SIGKILL)
+            _ = await child.wait()
+            return .fenced
+        }
+
+        let state = SupervisionState()
+        let stop: @Sendable (StopReason, Int32) -> Void = { reason, signal in
+            let first = state.withLock { s -> Bool in
+                if s.stop == nil { s.stop = reason }
+                return !s.signalled.contains(signal) && s.signalled.insert(signal).inserted
+            }
+            if first { child.signal(signal) }
+        }
+        let termination = await withTaskCancellationHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await consumeReports(pipe, lease: lease, state: state, stop: stop, log: log) }
+                group.addTask { await heartbeat(lease, state: state, stop: stop, log: log) }
+                group.addTask { await escalate(state: state, stop: stop) }
+                let end = await child.wait()
+                state.withLock { $0.exited = true }
+                group.cancelAll()
+                await group.waitForAll()
+                return end
+            }
+        } onCancel: {
+            stop(.preempt, SIGTERM)
+        }
+        let s = state.withLock { $0 }
+        log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
+        return await record(termination, supervision: s, lease: lease, log)
+    }
+
+    /// The supervising tasks' shared state.
+    final class SupervisionState: Sendable {
+        private let mutex = Mutex(Supervision())
+        func withLock<R: Sendable>(_ body: (inout Supervision) -> R) -> R { mutex.withLock { body(&$0) } }
+    }
+
+    /// What the supervising tasks learnt, shared between them.
+    struct Supervision: Sendable {
+        var stop: StopReason?
+        var signalled: Set<Int32> = []
+        var exited = false
+        var resultJSON: String?
+        var lastError: String?
+    }
+
+    // MARK: Exit → queue
+
+    private func record(_ termination: ChildProcess.Termination, supervision s: Supervision, lease: Lease, _ log: Logger) async -> Outcome {
+        if s.stop == .fenced { return .fenced }
+        if s.stop == .cancel {
+            return (try? await queue.finishCancelled(lease)) != nil ? .cancelled : .fenced
+        }
+        switch termination {
+        case .exited(WorkerExit.success):
+            do {
+                try await queue.succeed(lease, resultJSON: s.resultJSON)
+                return .succeeded
+            } catch {
+                log.info("could not record success: \(error)")
+                return .fenced
+            }
+        case .exited(WorkerExit.preempted):
+            return (try? await queue.requeuePreempted(lease)) != nil ? .preempted : .fenced
+        case .exited(WorkerExit.badInput):
+            return await settle(lease, failure: s.lastError ?? "the worker refused its input (exit 2)", retryable: false, log)
+        case .exited(let code):
+            return await settle(lease, failure: s.lastError ?? "the worker exited with status \(code)", retryable: true, log)
+        case .signalled(let signal):
+            let why = s.stop == .preempt ? "did not checkpoint within the grace period and was killed" : "was \(termination)"
+            return await settle(lease, failure: "the worker \(why) (signal \(signal))", retryable: true, log)
+        }
+    }
+
+    private func settle(_ lease: Lease, failure: String, retryable: Bool, _ log: Logger) async -> Outcome {
+        do {
+            let outcome = try await queue.fail(lease, error: failure, retryable: retryable)
+            return .failed(retrying: outcome.state == .queued)
+        } catch {
+            log.info("could not record the failure: \(error)")
+            return .fenced
+        }
+    }
+
+    // MARK: Supervising tasks
+
+    private func consumeReports(
+        _ pipe: ReportPipe, lease: Lease, state: SupervisionState, stop: @escaping @Sendable (StopReason, Int32) -> Void,
+        log: Logger
+    ) async {
+        for await line in pipe.lines() {
+            guard let report = WorkerReport.parse(line) else {
+                log.warning("ignoring a report line that is not JSON", metadata: ["worker.line": "\(line.prefix(200))"])
+                continue
+            }
+            do {
+                switch report.event {
+                case "progress":
+                    try await queue.recordProgress(
+                        lease, step: report.step ?? 0, loss: report.loss, lr: report.lr, tokensPerSecond: report.tokensPerSecond)
+                case "checkpoint":
+                    if let path = report.path, let step = report.step, let sha = report.sha256 {
+                        try await queue.recordCheckpoint(lease, step: step, path: path, bytes: Self.size(of: path), sha256: sha)
+                    }
+                case "done":
+                    state.withLock { $0.resultJSON = line }
+                case "error":
+                    state.withLock { $0.lastError = report.message }
+                default:
+                    break
+                }
+            } catch let error as QueueError where error.code == .staleLease || error.code == .notFound {
+                log.info("lease lost while recording a report; stopping the worker: \(error)")
+                stop(.fenced, SIGKILL)
+            } catch {
+                log.warning("could not record a \(report.event) report: \(error)")
+            }
+        }
+    }
+
+    private func heartbeat(
+        _ lease: Lease, state: SupervisionState, stop: @escaping @Sendable (StopReason, Int32) -> Void, log: Logger
+    ) async {
+        var lastRenewal = ContinuousClock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.heartbeatInterval)
+            if Task.isCancelled { return }
+            do {
+                let reply = try await queue.heartbeat(lease)
+                lastRenewal = .now
+                if reply.cancelRequested { stop(.cancel, SIGTERM) }
+                if reply.preemptRequested { stop(.preempt, SIGTERM) }
+            } catch let error as QueueError {
+                log.info("the lease is no longer ours; killing the worker: \(error)")
+                stop(.fenced, SIGKILL)
+                return
+            } catch {
+                // Cannot reach PostgreSQL. Past the lease's length another node may own the job:
+                // stop rather than run it twice.
+                log.warning("cannot renew the lease: \(error)")
+                if ContinuousClock.now - lastRenewal > queue.configuration.leaseDuration {
+                    stop(.fenced, SIGKILL)
+                    return
+                }
+            }
+        }
+    }
+
+    /// SIGKILL after the grace period once SIGTERM was sent.
+    private func escalate(state: SupervisionState, stop: @escaping @Sendable (StopReason, Int32) -> Void) async {
+        while !Task.isCancelled {
+            let termSent = state.withLock { $0.signalled.contains(SIGTERM) }
+            if termSent {
+                try? await Task.sleep(for: configuration.stopGracePeriod)
+                if !Task.isCancelled, !state.withLock({ $0.exited }) { stop(.preempt, SIGKILL) }
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    // MARK: Files
+
+    /// Writes the job's spec as the worker's job file, with a per-job checkpoint directory that
+    /// survives attempts (so a requeued job resumes where it stopped).
+    func writeJobFile(_ job: Job) throws -> URL {
+        let dir = configuration.jobsDirectory.appendingPathComponent("\(job.id)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        guard var spec = try JSONSerialization.jsonObject(with: Data(job.specJSON.utf8)) as? [String: Any] else {
+            throw Error(message: "job \(job.id)'s spec is not a JSON object")
+        }
+        if spec["checkpoint_dir"] == nil { spec["checkpoint_dir"] = dir.appendingPathComponent("checkpoints").path }
+        let file = dir.appendingPathComponent("job.json")
+        try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: file, options: .atomic)
+        return file
+    }
+
+    private func openLog(job: Job, attempt: Int) throws -> Int32 {
+        let path = configuration.jobsDirectory.appendingPathComponent("\(job.id)/attempt-\(attempt).log").path
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw Error(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
+    /// Bytes of a checkpoint: the file, or everything in the directory.
+    static func size(of path: String) -> Int64 {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDir) else { return 0 }
+        if !isDir.boolValue { return (try? fm.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0 }
+        let files = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+        return files.reduce(0) { $0 + ((try? fm.attributesOfItem(atPath: path + "/" + $1)[.size] as? Int64) ?? 0) }
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+
+/// One JSON line a `hearth-worker` writes on its report descriptor (Docs/worker-contract.md).
+public struct WorkerReport: Sendable, Hashable, Decodable {
+    /// `started`, `resumed`, `progress`, `eval`, `checkpoint`, `done`, `preempted`, `error`, ...
+    public var event: String
+    public var step: Int?
+    public var loss: Double?
+    public var lr: Double?
+    public var tokensPerSecond: Double?
+    public var path: String?
+    public var sha256: String?
+    public var message: String?
+    public var valLoss: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case event, step, loss, lr, path, sha256, message
+        case tokensPerSecond = "tokens_per_s"
+        case valLoss = "val_loss"
+    }
+
+    /// Parses one line; `nil` for a line that is not a report (the worker's contract is broken).
+    public static func parse(_ line: String) -> WorkerReport? {
+        try? JSONDecoder().decode(WorkerReport.self, from: Data(line.utf8))
+    }
+}
+
+/// Exit statuses of `hearth-worker`, as its contract documents them.
+public enum WorkerExit {
+    public static let success: Int32 = 0
+    public static let internalFailure: Int32 = 1
+    public static let badInput: Int32 = 2
+    public static let nodeIOError: Int32 = 3
+    /// Stopped by SIGTERM after writing a checkpoint (`EX_TEMPFAIL`).
+    public static let preempted: Int32 = 75
+}

@@ -1,0 +1,55 @@
+import Foundation
+import HearthCore
+
+extension JobQueue {
+    /// Records a training progress report of the attempt holding `lease` (fenced like every
+    /// leased write: a stale epoch records nothing and throws).
+    public func recordProgress(_ lease: Lease, step: Int, loss: Double?, lr: Double?, tokensPerSecond: Double?) async throws {
+        let rows = try await client.query("""
+            INSERT INTO job_metrics (job_id, attempt, step, loss, lr, tokens_per_s)
+            SELECT id, attempt, \(step)::bigint, \(loss)::float8, \(lr)::float8, \(tokensPerSecond)::float8
+            FROM jobs WHERE id = \(lease.jobID) AND lease_epoch = \(lease.epoch) AND state = 'running'
+            ON CONFLICT (job_id, attempt, step) DO UPDATE
+                SET loss = EXCLUDED.loss, lr = EXCLUDED.lr, tokens_per_s = EXCLUDED.tokens_per_s, at = now()
+            RETURNING step
+            """)
+        if rows.isEmpty { throw try await refusal(lease, operation: "record progress of", allowed: [.running]) }
+    }
+
+    /// Records a completed checkpoint of the attempt holding `lease`, with a `checkpoint` event.
+    public func recordCheckpoint(_ lease: Lease, step: Int, path: String, bytes: Int64, sha256: String) async throws {
+        let rows = try await client.query("""
+            WITH cur AS (
+                SELECT id, attempt, node_id, state FROM jobs
+                WHERE id = \(lease.jobID) AND lease_epoch = \(lease.epoch) AND state = 'running'
+            ), ck AS (
+                INSERT INTO checkpoints (job_id, attempt, step, path, bytes, sha256, node_id)
+                SELECT id, attempt, \(step)::bigint, \(path)::text, \(bytes)::bigint, \(sha256)::text, node_id FROM cur
+                RETURNING id
+            ), ev AS (
+                INSERT INTO job_events (job_id, event, from_state, to_state, node_id, attempt, detail)
+                SELECT id, 'checkpoint', state, state, node_id, attempt,
+                       jsonb_build_object('step', \(step)::bigint, 'path', \(path)::text, 'sha256', \(sha256)::text)
+                FROM cur
+            )
+            SELECT id FROM ck
+            """)
+        if rows.isEmpty { throw try await refusal(lease, operation: "record a checkpoint of", allowed: [.running]) }
+    }
+
+    /// The newest recorded checkpoint of a job, if any: where a resumed attempt starts from.
+    public func latestCheckpoint(jobID: Int64) async throws -> (step: Int, path: String, sha256: String)? {
+        let rows = try await client.query("""
+            SELECT step, path, sha256 FROM checkpoints WHERE job_id = \(jobID) ORDER BY step DESC, id DESC LIMIT 1
+            """)
+        guard let row = rows.first else { return nil }
+        return (try row.decode("step"), try row.decode("path"), try row.decode("sha256"))
+    }
+
+    /// Training progress of a job, oldest first, across all attempts.
+    public func metrics(jobID: Int64) async throws -> [(attempt: Int, step: Int, loss: Double?)] {
+        try await client.query("""
+            SELECT attempt, step, loss FROM job_metrics WHERE job_id = \(jobID) ORDER BY step, attempt
+            """).map { (try $0.decode("attempt"), try $0.decode("step"), try $0.decode("loss")) }
+    }
+}
