@@ -101,6 +101,9 @@ public final class GPT {
         return UnsafeBufferPointer(start: a.probs.p + (b * a.t + t) * config.vocab, count: config.vocab)
     }
 
+    /// Per-position losses of the last forward pass with targets.
+    var lossPointer: UnsafeMutablePointer<Float> { acts!.losses.p }
+
     /// Adds the gradient of `lossScale × mean loss` of the last forward pass into `grads`.
     public func backward(lossScale: Float = 1) {
         guard let a = acts, !targets.isEmpty else { return }

@@ -29,7 +29,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         heads = try c.decode(Int.self, forKey: .heads)
         width = try c.decode(Int.self, forKey: .width)
         context = try c.decode(Int.self, forKey: .context)
-        vocab = try c.decode(Int.self, forKey: .vocab)
+        vocab = try c.decodeIfPresent(Int.self, forKey: .vocab) ?? 0  // 0: take it from the dataset
         dropout = try c.decodeIfPresent(Double.self, forKey: .dropout) ?? 0
         bias = try c.decodeIfPresent(Bool.self, forKey: .bias) ?? true
     }
