@@ -6,8 +6,13 @@ enum VectorMath {
     /// e^x for every lane, relative error below 2e-7 over the float range (clamped outside it).
     @inline(__always)
     static func exp(_ x0: F16) -> F16 {
-        let x = x0.clamped(lowerBound: F16(repeating: -87.3), upperBound: F16(repeating: 88.3))
-        let n = (x * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+        // Clamp with masks (the generic `clamped` and float→int conversions do not vectorise).
+        var x = x0
+        x.replace(with: -87.3, where: x .< -87.3)
+        x.replace(with: 88.3, where: x .> 88.3)
+        // n = round(x / ln 2) by the 1.5·2²³ trick; the low bits of `shifted` then hold n.
+        let shifted = x * 1.442_695_040_888_963_4 + 12_582_912
+        let n = shifted - 12_582_912
         var r = x - n * 0.693_359_375
         r = r - n * -2.121_944_400_546_905_8e-4
         // Cephes expf polynomial for e^r - 1 - r on [-ln2/2, ln2/2].
@@ -18,7 +23,7 @@ enum VectorMath {
         p = p * r + 1.666_666_545_9e-1
         p = p * r + 5.000_000_120_1e-1
         let e = p * (r * r) + r + 1
-        let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
+        let bits = (unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return e * unsafeBitCast(bits, to: F16.self)
     }
 
