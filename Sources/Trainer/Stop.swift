@@ -10,6 +10,10 @@ let stopRequested = Atomic<Bool>(false)
 public enum StopSignal {
     /// Installs handlers so SIGTERM (and SIGINT) request a checkpoint and a "preempted" exit.
     public static func install() {
+        // A parent may hand down a mask that blocks SIGTERM (spawned processes inherit it): unblock.
+        var set = sigset_t()
+        sigemptyset(&set); sigaddset(&set, SIGTERM); sigaddset(&set, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &set, nil)
         signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
         signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
     }
