@@ -18,6 +18,25 @@ public struct OptimizerConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
+    // Job files use snake_case (`min_lr`, `decay_steps`, `weight_decay`, `grad_clip`); every field is optional.
+    enum CodingKeys: String, CodingKey {
+        case lr, minLR = "minLr", warmup, decaySteps, beta1, beta2, eps, weightDecay, gradClip
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = OptimizerConfig()
+        lr = try c.decodeIfPresent(Double.self, forKey: .lr) ?? d.lr
+        minLR = try c.decodeIfPresent(Double.self, forKey: .minLR) ?? d.minLR
+        warmup = try c.decodeIfPresent(Int.self, forKey: .warmup) ?? d.warmup
+        decaySteps = try c.decodeIfPresent(Int.self, forKey: .decaySteps) ?? d.decaySteps
+        beta1 = try c.decodeIfPresent(Double.self, forKey: .beta1) ?? d.beta1
+        beta2 = try c.decodeIfPresent(Double.self, forKey: .beta2) ?? d.beta2
+        eps = try c.decodeIfPresent(Double.self, forKey: .eps) ?? d.eps
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? d.weightDecay
+        gradClip = try c.decodeIfPresent(Double.self, forKey: .gradClip) ?? d.gradClip
+    }
+
     /// nanoGPT's schedule: linear warmup to `lr`, cosine decay to `minLR` at `decaySteps`, then flat.
     /// `it` counts optimizer steps from 0.
     public func learningRate(at it: Int) -> Double {
