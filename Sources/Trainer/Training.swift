@@ -1,0 +1,127 @@
+import Foundation
+
+/// Runs a `TrainJob`: resumes from the newest checkpoint in `checkpoint_dir` when there is one,
+/// reports progress as JSON lines, checkpoints every `checkpoint_interval` steps and on a stop
+/// request (SIGTERM), after which it throws `.preempted`.
+public final class TrainingRun {
+    public let job: TrainJob
+    let reporter: Reporter
+    public private(set) var model: GPT
+    let adam: AdamW
+    var sampler: MixtureSampler
+    let evalSplit: TokenSplit
+    let seed: UInt64, threads: Int
+    public private(set) var step = 0
+    var tokensSeen = 0
+
+    public init(job: TrainJob, reporter: Reporter) throws(TrainerError) {
+        try job.validate()
+        self.job = job; self.reporter = reporter
+        seed = job.seed ?? 1337
+        threads = job.threads ?? 1
+        var sources: [TokenSplit] = []
+        for s in job.data { sources.append(try TokenSplit(dir: s.path, split: "train")) }
+        evalSplit = try TokenSplit(dir: job.evalData ?? job.data[0].path, split: "val")
+        var config = job.model
+        if config.vocab == 0 { config.vocab = sources[0].vocab }
+        for s in sources where s.vocab > config.vocab {
+            throw .badInput("dataset \(s.name) has vocabulary \(s.vocab), larger than model.vocab \(config.vocab)")
+        }
+        model = try GPT(config, seed: seed, threads: threads)
+        guard job.batchSize * config.context > 0 else { throw .badInput("empty batch") }
+        adam = AdamW(job.optimizer ?? OptimizerConfig(), layout: model.layout)
+        sampler = try MixtureSampler(sources: sources, weights: job.data.map { $0.weight ?? 1 }, seed: seed &+ 0x5EED)
+        if let path = Checkpoint.latest(root: job.checkpointDir) {
+            let info = try Checkpoint.load(path, into: model, adam: adam)
+            guard info.threads == threads else {
+                throw .badInput("\(path) was written with \(info.threads) threads, the job asks for \(threads); exact resume needs the same")
+            }
+            step = info.step; tokensSeen = info.tokensSeen
+            sampler.rng.state = info.samplerState
+            reporter.emit("resumed", ["step": step, "path": path])
+        } else if let initFrom = job.initFrom {
+            try Checkpoint.loadWeights(initFrom, into: model)
+        }
+    }
+
+    /// Mean loss over `batches` random windows of the eval split (a fixed stream per step).
+    public func estimateValLoss(batches: Int) throws(TrainerError) -> Double {
+        var s = try MixtureSampler(sources: [evalSplit], weights: [1], seed: seed &+ 1)
+        var total = 0.0
+        for _ in 0..<batches {
+            let (x, y) = try s.nextBatch(b: job.batchSize, t: model.config.context)
+            total += Double(try model.forward(tokens: x, targets: y, b: job.batchSize, t: model.config.context))
+        }
+        return total / Double(max(1, batches))
+    }
+
+    /// One optimizer step (with gradient accumulation); returns (mean loss, lr, grad norm).
+    public func trainStep() throws(TrainerError) -> (loss: Double, lr: Double, norm: Double) {
+        let accum = job.gradAccum ?? 1, b = job.batchSize, t = model.config.context
+        let lr = adam.config.learningRate(at: step)
+        model.zeroGrad()
+        var loss = 0.0
+        for _ in 0..<accum {
+            let (x, y) = try sampler.nextBatch(b: b, t: t)
+            loss += Double(try model.forward(tokens: x, targets: y, b: b, t: t))
+            model.backward(lossScale: 1 / Float(accum))
+        }
+        let norm = adam.update(model.par, params: model.params, grads: model.grads, lr: lr)
+        step += 1
+        tokensSeen += accum * b * t
+        return (loss / Double(accum), lr, norm)
+    }
+
+    /// Writes a checkpoint of the current state and reports it.
+    @discardableResult
+    public func checkpoint() throws(TrainerError) -> String {
+        let info = CheckpointInfo(model: model.config, optimizer: adam.config, step: step, samplerState: sampler.rng.state,
+                                  seed: seed, threads: threads, tokensSeen: tokensSeen, modelSHA256: "", optimizerSHA256: "")
+        let (path, sha) = try Checkpoint.save(root: job.checkpointDir, model: model, adam: adam, info: info)
+        Checkpoint.prune(root: job.checkpointDir, keep: job.keepCheckpoints ?? 2)
+        reporter.emit("checkpoint", ["step": step, "path": path, "sha256": sha])
+        return path
+    }
+
+    /// Trains to `job.steps`. Throws `.preempted` after checkpointing when a stop is requested.
+    public func run() throws(TrainerError) {
+        let logEvery = max(1, job.logInterval ?? 10), ckptEvery = job.checkpointInterval ?? 0
+        let evalEvery = job.evalInterval ?? 0, evalBatches = job.evalBatches ?? 20
+        reporter.emit("started", ["step": step, "steps": job.steps, "params": model.layout.count, "threads": threads,
+                                  "vocab": model.config.vocab, "tokens_per_step": (job.gradAccum ?? 1) * job.batchSize * model.config.context])
+        var last = (loss: 0.0, lr: 0.0, norm: 0.0)
+        var lastVal: Double?
+        var t0 = Date(), tok0 = tokensSeen
+        while step < job.steps {
+            if StopSignal.requested {
+                let path = try checkpoint()
+                reporter.emit("preempted", ["step": step, "path": path])
+                throw .preempted("stopped by signal at step \(step); checkpoint \(path)")
+            }
+            if evalEvery > 0 && step % evalEvery == 0 {
+                let v = try estimateValLoss(batches: evalBatches)
+                lastVal = v
+                reporter.emit("eval", ["step": step, "val_loss": rounded(v)])
+                t0 = Date(); tok0 = tokensSeen
+            }
+            last = try trainStep()
+            if step % logEvery == 0 || step == job.steps {
+                let dt = Date().timeIntervalSince(t0)
+                reporter.emit("progress", ["step": step, "loss": rounded(last.loss), "lr": last.lr,
+                                           "grad_norm": rounded(last.norm), "tokens_per_s": rounded(Double(tokensSeen - tok0) / max(dt, 1e-9), 1)])
+                t0 = Date(); tok0 = tokensSeen
+            }
+            if ckptEvery > 0 && step % ckptEvery == 0 && step < job.steps { try checkpoint() }
+        }
+        var done: [String: Any] = ["step": step, "loss": rounded(last.loss), "tokens": tokensSeen]
+        if evalEvery > 0 {
+            let v = try estimateValLoss(batches: evalBatches)
+            lastVal = v
+            reporter.emit("eval", ["step": step, "val_loss": rounded(v)])
+        }
+        if let lastVal { done["val_loss"] = rounded(lastVal) }
+        let path = try checkpoint()
+        done["path"] = path
+        reporter.emit("done", done)
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Trainer
+
+/// Training throughput on random tokens (data does not change the work) for one shape.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure training tokens/s for a model shape.")
+    @Option var layers = 4
+    @Option var heads = 4
+    @Option var width = 128
+    @Option var context = 64
+    @Option var batch = 12
+    @Option var vocab = 65
+    @Option var threads = 1
+    @Option(help: "Timed steps.") var steps = 20
+    @Option(help: "Untimed warmup steps.") var warmup = 3
+    @Option(help: "sgemm peak (GFLOP/s) for MFU.") var peakGflops = 0.0
+    @Option var tag = ""
+
+    func run() throws {
+        let reporter = Reporter(fd: 1)
+        runMode(reporter) { () throws(TrainerError) in
+            let cfg = ModelConfig(layers: layers, heads: heads, width: width, context: context, vocab: vocab)
+            let model = try GPT(cfg, seed: 1, threads: threads)
+            let adam = AdamW(OptimizerConfig(), layout: model.layout)
+            var rng = RNG(seed: 7)
+            let n = batch * context
+            var times: [Double] = []
+            var first = 0.0, last = 0.0
+            for s in 0..<(warmup + steps) {
+                let x = (0..<n).map { _ in Int32(rng.below(vocab)) }, y = (0..<n).map { _ in Int32(rng.below(vocab)) }
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                model.zeroGrad()
+                let loss = Double(try model.forward(tokens: x, targets: y, b: batch, t: context))
+                model.backward()
+                adam.update(model.par, params: model.params, grads: model.grads, lr: 1e-4)
+                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                if s == 0 { first = loss }
+                last = loss
+                if s >= warmup { times.append(dt) }
+            }
+            times.sort()
+            let median = times[times.count / 2]
+            let tps = Double(n) / median
+            let N = Double(model.layout.count)
+            let fpt = 6 * N + 12 * Double(layers * width * context)  // PaLM / nanoGPT estimate_mfu
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let paramBytes = model.layout.count * 4
+            var res: [String: Any] = [
+                "tag": tag, "L": layers, "H": heads, "C": width, "T": context, "B": batch, "V": vocab, "threads": threads,
+                "params": model.layout.count, "median_ms": (median * 1e5).rounded() / 100, "tok_s": tps.rounded(),
+                "gflops": (tps * fpt / 1e8).rounded() / 10, "loss_first": first, "loss_last": last,
+                "peak_rss_mb": usage.ru_maxrss / 1024,
+                "estimate_mb": (4 * paramBytes + model.activationBytes) / (1 << 20),
+                "estimate_detail_mb": ["params": paramBytes >> 20, "grads": paramBytes >> 20, "adam": 2 * paramBytes >> 20,
+                                       "activations": model.activationBytes >> 20],
+            ]
+            if peakGflops > 0 { res["mfu"] = (tps * fpt / 1e9 / peakGflops * 1000).rounded() / 1000 }
+            let data = try? JSONSerialization.data(withJSONObject: res, options: [.sortedKeys])
+            print("RESULT hearth " + String(decoding: data ?? Data(), as: UTF8.self))
+        }
+    }
+}
