@@ -102,6 +102,12 @@ let package = Package(
             dependencies: ["HearthStore", "HearthCore", "HearthTesting"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "HearthDaemonTests",
+            dependencies: ["HearthDaemon", "HearthStore", "HearthCore", "HearthProcess", "HearthTesting",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HearthSchedulerTests", dependencies: ["HearthScheduler"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TrainerTests", dependencies: ["Trainer"], exclude: ["parity_jax.py"], swiftSettings: swiftSettings
