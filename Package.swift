@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: System libraries (Debian packages named in `providers`)
@@ -40,12 +42,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // MARK: The daemon's parts: database set-up, (later) services
+        // MARK: The API's request and response types (no sockets), shared by daemon and CLI
+        .target(name: "HearthAPI", swiftSettings: swiftSettings),
+
+        // MARK: The daemon's parts: database set-up, agent, leader, control socket
         .target(
             name: "HearthDaemon",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthProcess",
+                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -77,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "hearth",
             dependencies: [
-                "HearthCore",
+                "HearthAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

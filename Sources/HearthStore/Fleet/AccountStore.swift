@@ -29,3 +29,11 @@ public struct AccountStore: Sendable {
         try await client.query("UPDATE accounts SET role = \(role.rawValue) WHERE name = \(name)")
     }
 }
+
+extension AccountStore {
+    /// The stored role of an account (`volunteer` if unknown).
+    public func role(of accountID: Int64) async throws -> Role {
+        let rows = try await client.query("SELECT role FROM accounts WHERE id = \(accountID)")
+        return try rows.first.flatMap { Role(rawValue: try $0.decode("role")) } ?? .volunteer
+    }
+}

@@ -53,6 +53,9 @@ public struct NodeStore: Sendable {
 
     /// Records that the node is alive.
     public func heartbeat(nodeID: Int64) async throws {
-        try await client.query("UPDATE nodes SET last_heartbeat_at = now() WHERE id = \(nodeID)")
+        try await client.query("""
+            UPDATE nodes SET last_heartbeat_at = now(), state = CASE WHEN state = 'down' THEN 'up' ELSE state END
+            WHERE id = \(nodeID)
+            """)
     }
 }

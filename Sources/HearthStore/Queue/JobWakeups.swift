@@ -10,6 +10,7 @@ import Synchronization
 public final class JobWakeups: Sendable {
     private let configuration: PostgresClient.Configuration
     private let signal = AsyncSignal()
+    var signalForNudge: AsyncSignal { signal }
 
     /// - Parameter configuration: the pool's configuration; the listener opens its own connection.
     public init(configuration: PostgresClient.Configuration) {
@@ -81,4 +82,9 @@ final class AsyncSignal: Sendable {
             }
         }
     }
+}
+
+extension JobWakeups {
+    /// Wakes a waiting claimer from inside the process (capacity was freed).
+    public func nudge() { signalForNudge.fire() }
 }

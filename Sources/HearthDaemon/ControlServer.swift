@@ -1,0 +1,198 @@
+import Foundation
+import HearthAPI
+import HearthCore
+import HearthStore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context: the connection's channel, from which the caller's peer credentials come.
+struct ControlContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// Bodies above 1 MiB are refused (413).
+    var maxUploadSize: Int { 1 << 20 }
+}
+
+/// An error response: an HTTP status and an ``APIError`` body.
+struct APIFailure: Error {
+    var status: HTTPResponse.Status
+    var error: APIError
+
+    static func badRequest(_ m: String) -> APIFailure { .init(status: .badRequest, error: .init(code: "bad-request", message: m)) }
+    static func forbidden(_ m: String) -> APIFailure { .init(status: .forbidden, error: .init(code: "forbidden", message: m)) }
+    static func notFound(_ m: String) -> APIFailure { .init(status: .notFound, error: .init(code: "not-found", message: m)) }
+}
+
+/// The control API: HTTP/1.1 + JSON over a Unix socket, identity from `SO_PEERCRED`.
+/// See `Docs/api/openapi.yaml`.
+struct ControlServer: Sendable {
+    let queue: JobQueue
+    let accounts: AccountStore
+    let queries: APIQueries
+    let adminGroup: String
+    let logger: Logger
+
+    func makeRouter() -> Router<ControlContext> {
+        let router = Router(context: ControlContext.self)
+        router.get("/v1/whoami") { _, context in
+            try await respond(context) { who in WhoAmI(account: who.account, uid: Int(who.uid), role: who.role.rawValue) }
+        }
+        router.get("/v1/jobs") { request, context in
+            try await respond(context) { _ in
+                var filter = APIQueries.JobFilter()
+                let q = request.uri.queryParameters
+                filter.account = q["user"].map(String.init)
+                filter.node = q["node"].map(String.init)
+                filter.states = q["state"].map { $0.split(separator: ",").map(String.init) } ?? []
+                filter.all = q["all"].map { $0 == "true" || $0 == "1" } ?? false
+                for s in filter.states where JobState(rawValue: s) == nil {
+                    throw APIFailure.badRequest("unknown state \"\(s)\"; use \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return try await queries.jobs(filter)
+            }
+        }
+        router.post("/v1/jobs") { request, context in
+            try await respond(context, status: .created) { who in try await submit(request, who: who) }
+        }
+        router.get("/v1/jobs/:id") { _, context in
+            try await respond(context) { _ in
+                let id = try jobID(context)
+                guard let job = try await queries.job(id) else { throw APIFailure.notFound("no job \(id)") }
+                return job
+            }
+        }
+        router.post("/v1/jobs/:id/cancel") { _, context in
+            try await respond(context) { who in try await cancel(jobID(context), who: who) }
+        }
+        router.get("/v1/nodes") { _, context in
+            try await respond(context) { _ in try await queries.nodes() }
+        }
+        return router
+    }
+
+    // MARK: Handlers
+
+    private func submit(_ request: Request, who: Identity) async throws -> JobView {
+        var body = try await request.body.collect(upTo: 1 << 20)
+        guard let bytes = body.readBytes(length: body.readableBytes), !bytes.isEmpty else {
+            throw APIFailure.badRequest("the request has no body; send a JSON job submission")
+        }
+        let raw: JSONValue
+        do { raw = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
+            throw APIFailure.badRequest("the body is not valid JSON")
+        }
+        guard let keys = raw.objectKeys else { throw APIFailure.badRequest("the body must be a JSON object") }
+        if let unknown = keys.subtracting(SubmitRequest.fieldNames).sorted().first {
+            throw APIFailure(status: .badRequest, error: .init(code: "unknown-field", message:
+                "unknown field \"\(unknown)\"; a submission has \(SubmitRequest.fieldNames.sorted().joined(separator: ", "))"))
+        }
+        let submit: SubmitRequest
+        do { submit = try JSONDecoder().decode(SubmitRequest.self, from: Data(bytes)) } catch {
+            throw APIFailure.badRequest("a field has the wrong type: \(Self.describe(error))")
+        }
+        let spec = submit.spec ?? .object([:])
+        guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
+        let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+        let new = NewJob(
+            kind: submit.kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
+            priority: submit.priority ?? 0, qos: submit.qos ?? "normal", gpus: submit.gpus ?? 0,
+            idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3)
+        let result: JobQueue.Submission
+        do { result = try await queue.enqueue(new) } catch let error as QueueError {
+            switch error.code {
+            case .idempotencyConflict: throw APIFailure(status: .conflict, error: .init(code: "conflict", message: error.message))
+            default: throw APIFailure.badRequest(error.message)
+            }
+        }
+        guard var view = try await queries.job(result.job.id) else { throw APIFailure.notFound("job vanished") }
+        view.duplicate = !result.created
+        return view
+    }
+
+    private func cancel(_ id: Int64, who: Identity) async throws -> CancelResponse {
+        guard let job = try await queue.job(id) else { throw APIFailure.notFound("no job \(id)") }
+        guard who.isAdmin || job.accountID == who.accountID else {
+            throw APIFailure.forbidden("job \(id) belongs to another account; only its owner or an admin can cancel it")
+        }
+        let outcome = try await queue.cancel(jobID: id)
+        let state = try await queue.job(id)?.state.rawValue ?? "unknown"
+        switch outcome {
+        case .cancelled: return CancelResponse(id: id, outcome: "cancelled", state: state)
+        case .requested: return CancelResponse(id: id, outcome: "requested", state: state)
+        case .alreadyFinished: return CancelResponse(id: id, outcome: "already-finished", state: state)
+        }
+    }
+
+    private func jobID(_ context: ControlContext) throws -> Int64 {
+        guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
+            throw APIFailure.badRequest("a job id is a positive number")
+        }
+        return id
+    }
+
+    // MARK: Plumbing
+
+    /// Identifies the caller, runs the handler, and turns its value or error into a JSON response.
+    private func respond<T: Encodable>(
+        _ context: ControlContext, status: HTTPResponse.Status = .ok, _ body: (Identity) async throws -> T
+    ) async throws -> Response {
+        do {
+            let who = try await identify(context)
+            return try json(try await body(who), status: status)
+        } catch let failure as APIFailure {
+            return try json(failure.error, status: failure.status)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return try json(APIError(code: "too-large", message: "the request body is over 1 MiB"), status: .contentTooLarge)
+        } catch {
+            logger.error("request failed: \(String(reflecting: error))")
+            return try json(APIError(code: "internal", message: "the daemon could not complete the request: \(error)"),
+                            status: .internalServerError)
+        }
+    }
+
+    private func identify(_ context: ControlContext) async throws -> Identity {
+        guard let provider = context.channel as? any SocketOptionProvider else {
+            throw APIFailure.forbidden("the connection carries no peer credentials (not a Unix socket)")
+        }
+        let cred: PeerCredentials = try await provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).get()
+        guard let who = try await Identity.resolve(uid: cred.uid, adminGroup: adminGroup, accounts: accounts) else {
+            throw APIFailure.forbidden("uid \(cred.uid) has no user name on this node")
+        }
+        return who
+    }
+
+    private func json<T: Encodable>(_ value: T, status: HTTPResponse.Status) throws -> Response {
+        let data = try APICoding.encoder().encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        guard let e = error as? DecodingError else { return "\(error)" }
+        switch e {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? c.debugDescription : "\"\(path)\": \(c.debugDescription)"
+        case .keyNotFound(let key, _):
+            return "\"\(key.stringValue)\" is required"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+/// Linux's `struct ucred` (pid, uid, gid), as `getsockopt(SO_PEERCRED)` fills it.
+struct PeerCredentials {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
+}

@@ -1,0 +1,119 @@
+import Foundation
+import HearthStore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `hearthd run`: one ServiceGroup of the node's agent, the leader duties and the control socket.
+public enum Daemon {
+    /// Runs the daemon until SIGTERM or SIGINT, then drains: the control socket closes, running
+    /// workers checkpoint and are requeued, the leader lock is released, the database closes.
+    public static func run(_ configuration: DaemonConfiguration, logger: Logger) async throws {
+        let db = try await Database.open(configuration.database, maxConnections: 8, logger: logger)
+        do {
+            try await serve(configuration, db: db, logger: logger)
+            try db.close()
+        } catch {
+            try? db.close()
+            throw error
+        }
+    }
+
+    private static func serve(_ configuration: DaemonConfiguration, db: Database, logger: Logger) async throws {
+        let applied = try await Migrator(client: db.client).migrate()
+        for m in applied { logger.info("applied migration \(m.fileName)") }
+
+        var queueConfig = JobQueue.Configuration()
+        queueConfig.leaseDuration = configuration.leaseDuration
+        let queue = JobQueue(client: db.client, configuration: queueConfig)
+        let nodes = NodeStore(client: db.client)
+        let gpus = (0..<configuration.simulatedGPUs).map {
+            NodeStore.GPU(index: $0, model: "simulated", memoryBytes: 16 << 30, simulated: true)
+        }
+        let nodeID = try await nodes.register(
+            hostname: configuration.nodeName, cpus: ProcessInfo.processInfo.activeProcessorCount,
+            memoryBytes: Int64(ProcessInfo.processInfo.physicalMemory), gpus: gpus)
+        let log: Logger = {
+            var l = logger
+            l[metadataKey: "node.name"] = "\(configuration.nodeName)"
+            return l
+        }()
+
+        let runner = JobRunner(
+            queue: queue,
+            configuration: .init(
+                workerPath: configuration.workerPath,
+                jobsDirectory: configuration.stateDirectory.appendingPathComponent("jobs"),
+                heartbeatInterval: configuration.heartbeatInterval, stopGracePeriod: configuration.stopGracePeriod),
+            logger: log)
+        let agent = Agent(
+            queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
+            runner: runner, wakeups: JobWakeups(configuration: db.client.configuration), logger: log)
+        let leader = Leader(
+            configuration: db.client.configuration, queue: queue, nodeDownAfter: configuration.leaseDuration,
+            interval: .seconds(1), logger: log, isLeader: LeaderFlag())
+        let control = ControlServer(
+            queue: queue, accounts: AccountStore(client: db.client), queries: APIQueries(client: db.client),
+            adminGroup: configuration.adminGroup, logger: log)
+
+        try ControlSocket.prepare(path: configuration.socketPath)
+        let socketPath = configuration.socketPath
+        let app = Application(
+            router: control.makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "hearthd"),
+            onServerRunning: { _ in
+                ControlSocket.setPermissions(path: socketPath, logger: log)
+                log.info("ready", metadata: ["socket": "\(socketPath)", "node.id": "\(nodeID)"])
+            },
+            logger: log)
+        let group = ServiceGroup(configuration: .init(
+            services: [leader, agent, app],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: log))
+        try await group.run()
+        ControlSocket.remove(path: socketPath)
+    }
+}
+
+/// The control socket's file: its directory, a stale file from a crash, and its permissions.
+enum ControlSocket {
+    /// Creates the directory, and removes a socket file that nobody listens on any more.
+    /// - Throws: when another daemon is listening there.
+    static func prepare(path: String) throws {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        if isListening(path) {
+            throw JobRunner.Error(message: "another hearthd is already listening on \(path); stop it or choose --socket")
+        }
+        unlink(path)
+    }
+
+    /// Mode 0660 and group `hearth` (when that group exists): the group's members may use the CLI.
+    static func setPermissions(path: String, logger: Logger) {
+        chmod(path, 0o660)
+        if let group = getgrnam("hearth") { _ = chown(path, geteuid(), group.pointee.gr_gid) } else { chmod(path, 0o666) }
+    }
+
+    static func remove(path: String) {
+        unlink(path)
+    }
+
+    static func isListening(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Everything `hearthd run` needs to know. Documented key by key in Docs/configuration.md.
+public struct DaemonConfiguration: Sendable {
+    /// The database: a server, or the embedded default under ``stateDirectory``.
+    public var database: Database.Location
+    /// Where job directories (and the embedded cluster) live.
+    public var stateDirectory: URL
+    /// The control socket. Defaults to `/run/hearth/hearth.sock` as root, else `$XDG_RUNTIME_DIR/hearth.sock`.
+    public var socketPath: String
+    /// Members of this Unix group (and root) are admins. Defaults to `hearth-admin`.
+    public var adminGroup: String
+    /// This node's name in the fleet. Defaults to the host name.
+    public var nodeName: String
+    /// Simulated GPUs to declare where none exist (tests, demos): shown as simulated everywhere.
+    public var simulatedGPUs: Int
+    /// Jobs this node runs at once (each also takes the GPUs it asks for). Defaults to `2`.
+    public var slots: Int
+    /// The worker executable. Defaults to `hearth-worker` beside `hearthd`.
+    public var workerPath: String
+    /// How long a claim or heartbeat keeps a lease. Defaults to 30 seconds.
+    public var leaseDuration: Duration
+    /// How often running jobs renew their lease. Defaults to 5 seconds.
+    public var heartbeatInterval: Duration
+    /// How long a worker may take to checkpoint and exit after SIGTERM. Defaults to 30 seconds.
+    public var stopGracePeriod: Duration
+    /// How often an idle node polls the queue when no notification wakes it. Defaults to 2 seconds.
+    public var pollInterval: Duration
+
+    public init(database: Database.Location, stateDirectory: URL, socketPath: String? = nil, adminGroup: String = "hearth-admin",
+                nodeName: String = ProcessInfo.processInfo.hostName, simulatedGPUs: Int = 0, slots: Int = 2,
+                workerPath: String? = nil, leaseDuration: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(5),
+                stopGracePeriod: Duration = .seconds(30), pollInterval: Duration = .seconds(2)) {
+        self.database = database
+        self.stateDirectory = stateDirectory
+        self.socketPath = socketPath ?? Self.defaultSocketPath()
+        self.adminGroup = adminGroup
+        self.nodeName = nodeName
+        self.simulatedGPUs = simulatedGPUs
+        self.slots = max(1, slots)
+        self.workerPath = workerPath ?? Self.besideExecutable("hearth-worker")
+        self.leaseDuration = leaseDuration
+        self.heartbeatInterval = heartbeatInterval
+        self.stopGracePeriod = stopGracePeriod
+        self.pollInterval = pollInterval
+    }
+
+    /// `/run/hearth/hearth.sock` for root; `$XDG_RUNTIME_DIR/hearth.sock` (or `/tmp/hearth-UID.sock`) otherwise.
+    public static func defaultSocketPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let explicit = environment["HEARTH_SOCKET"], !explicit.isEmpty { return explicit }
+        if geteuid() == 0 { return "/run/hearth/hearth.sock" }
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/hearth.sock" }
+        return "/tmp/hearth-\(geteuid()).sock"
+    }
+
+    static func besideExecutable(_ name: String) -> String {
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let candidate = exe.deletingLastPathComponent().appendingPathComponent(name).path
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : name
+    }
+}

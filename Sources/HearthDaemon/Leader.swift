@@ -1,0 +1,72 @@
+import Foundation
+import HearthCore
+import HearthStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The fleet-wide duties that exactly one node performs at a time: the node holding a session
+/// advisory lock on PostgreSQL. When that node's session dies (crash, kill -9, lost network),
+/// the server releases the lock and another node's leader takes over within one retry interval.
+///
+/// Duties today: rescue jobs whose lease lapsed, and mark nodes that stopped heartbeating as
+/// down. The scheduling pass joins them when the fair-share scheduler lands.
+struct Leader: Service {
+    /// The advisory lock key ("hearth-le" in ASCII).
+    static let lockKey: Int64 = 0x6865_6172_7468_6C65
+
+    let configuration: PostgresClient.Configuration
+    let queue: JobQueue
+    let nodeDownAfter: Duration
+    let interval: Duration
+    let logger: Logger
+    let isLeader: LeaderFlag
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    conninfo: configuration.conninfo, applicationName: "hearthd-leader", database: configuration.database)
+                defer { connection.close(); isLeader.set(false) }
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    if !isLeader.get() {
+                        let rows = try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey)) AS got")
+                        if try rows[0].decode("got", as: Bool.self) {
+                            isLeader.set(true)
+                            logger.info("this node is now the fleet leader (rescuer, node watch)")
+                        }
+                    }
+                    if isLeader.get() { try await duties() }
+                    try? await Task.sleep(for: interval)
+                }
+            } catch {
+                logger.warning("leader loop: \(error)")
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    private func duties() async throws {
+        for rescued in try await queue.rescueExpired() {
+            logger.notice("lease expired; job requeued", metadata: [
+                "job.id": "\(rescued.jobID)", "node.id": "\(rescued.nodeID)", "job.state": "\(rescued.state.rawValue)",
+                "hearth.event": "lease-expired"])
+        }
+        let lost = try await queue.client.query("""
+            UPDATE nodes SET state = 'down'
+            WHERE state <> 'down' AND last_heartbeat_at < now() - \(nodeDownAfter)::interval
+            RETURNING hostname
+            """)
+        for row in lost {
+            let name: String = try row.decode("hostname")
+            logger.notice("node stopped heartbeating; marked down", metadata: ["node.name": "\(name)", "hearth.event": "node-lost"])
+        }
+    }
+}
+
+/// Whether this node is the leader now (for status lines).
+final class LeaderFlag: Sendable {
+    private let value = Mutex(false)
+    func get() -> Bool { value.withLock { $0 } }
+    func set(_ v: Bool) { value.withLock { $0 = v } }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import HearthAPI
+
+/// A minimal HTTP/1.1 client for the daemon's Unix socket: one request per connection.
+///
+/// Hand-written rather than async-http-client on purpose: the CLI makes one blocking request
+/// and exits, and `hearth queue` latency is measured against Slurm's `squeue`; an event loop
+/// group and TLS stack started per invocation would cost more than the request itself.
+struct ControlClient {
+    let socketPath: String
+
+    struct Reply {
+        var status: Int
+        var body: Data
+    }
+
+    /// Why a request failed before the daemon could answer.
+    struct Unreachable: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func request(_ method: String, _ path: String, body: Data? = nil) throws -> Reply {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Unreachable(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(socketPath.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw Unreachable(description: "socket path too long: \(socketPath)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw Unreachable(description: "cannot reach hearthd at \(socketPath): \(reason). "
+                + (errno == EACCES ? "Ask an admin to add you to the 'hearth' group."
+                                   : "Is it running? (systemctl status hearthd, or start it with 'hearthd run')"))
+        }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: hearthd\r\nConnection: close\r\nUser-Agent: hearth\r\n"
+        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        head += "\r\n"
+        var out = Data(head.utf8)
+        if let body { out.append(body) }
+        try writeAll(fd, out)
+        var response = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            response.append(contentsOf: buffer[0..<n])
+        }
+        return try parse(response)
+    }
+
+    private func writeAll(_ fd: Int32, _ data: Data) throws {
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw Unreachable(description: "the daemon closed the connection") }
+                offset += n
+            }
+        }
+    }
+
+    private func parse(_ response: Data) throws -> Reply {
+        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else {
+            throw Unreachable(description: "the daemon sent no complete HTTP response")
+        }
+        let head = String(decoding: response[..<split.lowerBound], as: UTF8.self)
+        let lines = head.components(separatedBy: "\r\n")
+        let parts = lines[0].split(separator: " ")
+        guard parts.count >= 2, let status = Int(parts[1]) else {
+            throw Unreachable(description: "the daemon sent a malformed status line")
+        }
+        var body = Data(response[split.upperBound...])
+        let chunked = lines.contains { $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked") }
+        if chunked { body = Self.dechunk(body) }
+        return Reply(status: status, body: body)
+    }
+
+    static func dechunk(_ data: Data) -> Data {
+        var out = Data()
+        var rest = data[...]
+        while let lineEnd = rest.range(of: Data("\r\n".utf8)) {
+            let sizeText = String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size > 0 else { break }
+            let start = lineEnd.upperBound
+            guard rest.distance(from: start, to: rest.endIndex) >= size else { break }
+            let end = rest.index(start, offsetBy: size)
+            out.append(rest[start..<end])
+            rest = rest[rest.index(end, offsetBy: min(2, rest.distance(from: end, to: rest.endIndex)))...]
+        }
+        return out
+    }
+}
