@@ -59,7 +59,7 @@ let package = Package(
         ),
 
         // MARK: Test fixtures: a real PostgreSQL (embedded or HEARTH_TEST_DATABASE_URL) per test
-        .target(name: "HearthTesting", dependencies: ["HearthStore"], swiftSettings: swiftSettings),
+        .target(name: "HearthTesting", dependencies: ["HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
 
         // MARK: Scheduler: a pure function from a snapshot to decisions (no I/O)
         .target(name: "HearthScheduler", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
@@ -112,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HearthDaemonTests",
-            dependencies: ["HearthDaemon", "HearthStore", "HearthCore", "HearthProcess", "HearthTesting",
+            dependencies: ["HearthDaemon", "HearthStore", "HearthCore", "HearthProcess", "HearthTesting", "HearthAPI",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,92 @@
+import Foundation
+import HearthProcess
+
+/// A real `hearthd run` child process for end-to-end tests.
+public final class DaemonProcess: Sendable {
+    public let child: ChildProcess
+    public let socketPath: String
+    public let logPath: String
+    public let nodeName: String
+
+    /// Starts `hearthd run` against a test database and waits until its socket accepts.
+    public init(conninfo: String, database: String, nodeName: String, directory: URL, extraArguments: [String] = []) throws {
+        guard let hearthd = BuiltProducts.path("hearthd") else { throw TestProcessError("hearthd is not built (swift build)") }
+        self.nodeName = nodeName
+        socketPath = directory.appendingPathComponent("\(nodeName).sock").path
+        logPath = directory.appendingPathComponent("\(nodeName).log").path
+        let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer { close(fd) }
+        child = try ChildProcess.spawn(hearthd, [
+            "run", "--database-url", conninfo + " dbname=\(database)", "--state-dir", directory.appendingPathComponent(nodeName).path,
+            "--socket", socketPath, "--node-name", nodeName,
+        ] + extraArguments, descriptors: [nil, fd, fd])
+        let deadline = Date().addingTimeInterval(30)
+        while !Self.accepts(socketPath) {
+            if Date() > deadline {
+                child.signal(SIGKILL)
+                throw TestProcessError("hearthd \(nodeName) did not open its socket in 30 s: \(log)")
+            }
+            usleep(50_000)
+        }
+    }
+
+    /// The daemon's log so far.
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Sends a signal and waits for the daemon to exit.
+    @discardableResult
+    public func stop(_ signal: Int32 = SIGTERM) async -> ChildProcess.Termination {
+        child.signal(signal)
+        return await child.wait()
+    }
+
+    static func accepts(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+    }
+}
+
+/// Runs the built `hearth` CLI, optionally as another Unix user (through runuser).
+public enum CLI {
+    public struct Result: Sendable {
+        public var status: ChildProcess.Termination
+        public var stdout: String
+        public var stderr: String
+    }
+
+    public static func run(_ arguments: [String], socket: String, asUser user: String? = nil, stdin: String? = nil) async throws -> Result {
+        guard let hearth = BuiltProducts.path("hearth") else { throw TestProcessError("hearth is not built (swift build)") }
+        let dir = try BuiltProducts.temporaryDirectory("hearth-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out").path, err = dir.appendingPathComponent("err").path
+        let o = open(out, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644), e = open(err, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        var program = hearth
+        var args = arguments + ["--socket", socket]
+        if let user {
+            program = "/usr/sbin/runuser"
+            args = ["-u", user, "--", hearth] + args
+        }
+        let child = try ChildProcess.spawn(program, args, environment: ["PATH": "/usr/bin:/bin", "NO_COLOR": "1"],
+                                           descriptors: [nil, o, e])
+        close(o)
+        close(e)
+        let status = await child.wait()
+        return Result(status: status, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+}
+
+public struct TestProcessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

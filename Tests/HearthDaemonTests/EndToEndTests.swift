@@ -1,0 +1,138 @@
+import Foundation
+import HearthAPI
+import HearthCore
+import HearthProcess
+import HearthStore
+import HearthTesting
+import Testing
+
+/// The real binaries end to end: `hearthd run` processes on a real PostgreSQL, driven by the
+/// `hearth` CLI, running real `hearth-worker` children.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct EndToEndTests {
+    static func spec(_ data: String, steps: Int) -> String {
+        """
+        {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"path": "\(data)"}], "batch_size": 4,
+         "steps": \(steps), "seed": 7, "threads": 1, "checkpoint_interval": 2000, "log_interval": 500}
+        """
+    }
+
+    static func job(_ id: Int64, via socket: String) async throws -> JobView {
+        let r = try await CLI.run(["show", "\(id)", "--json"], socket: socket)
+        return try APICoding.decoder().decode(JobView.self, from: Data(r.stdout.utf8))
+    }
+
+    static func waitUntil(_ what: String, timeout: Double = 60, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try await !condition() {
+            if Date() > deadline { throw TestProcessError("timed out waiting until \(what)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    @Test func submitWatchAndCancelThroughTheCLI() async throws {
+        try await TestDatabase.with { client, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-e2e")
+            let worker = try #require(BuiltProducts.path("hearth-worker"))
+            let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
+            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "e2e-a", directory: dir,
+                                           extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
+            defer { daemon.child.signal(SIGKILL) }
+
+            let me = try await CLI.run(["whoami"], socket: daemon.socketPath)
+            #expect(me.status == .exited(0) && me.stdout.contains("root (uid 0), admin"))
+
+            let specFile = dir.appendingPathComponent("spec.json")
+            try Self.spec(data, steps: 1500).write(to: specFile, atomically: true, encoding: .utf8)
+            let submitted = try await CLI.run(["submit", "--kind", "train", "--name", "short", specFile.path], socket: daemon.socketPath)
+            #expect(submitted.status == .exited(0) && submitted.stdout == "submitted job 1\n", "\(submitted.stderr)")
+            try await Self.waitUntil("job 1 succeeded") { try await Self.job(1, via: daemon.socketPath).state == "succeeded" }
+            let done = try await Self.job(1, via: daemon.socketPath)
+            #expect(done.step == 1500 && done.node == nil && done.attempt == 1)
+
+            try Self.spec(data, steps: 50_000_000).write(to: specFile, atomically: true, encoding: .utf8)
+            _ = try await CLI.run(["submit", "--kind", "train", "--name", "long", specFile.path], socket: daemon.socketPath)
+            try await Self.waitUntil("job 2 reports progress") { try await Self.job(2, via: daemon.socketPath).step != nil }
+            let queue = try await CLI.run(["queue"], socket: daemon.socketPath)
+            #expect(queue.stdout.hasPrefix("JOBID  NAME  USER  KIND   STATE    GPUS  NODE   TIME"))
+            #expect(queue.stdout.contains("2      long  root  train  running  0     e2e-a"))
+            let cancel = try await CLI.run(["cancel", "2"], socket: daemon.socketPath)
+            #expect(cancel.stdout.contains("job 2: cancel requested"))
+            try await Self.waitUntil("job 2 cancelled") { try await Self.job(2, via: daemon.socketPath).state == "cancelled" }
+
+            let events = try await JobQueue(client: client).events(jobID: 2).map(\.event)
+            #expect(events.prefix(3) == ["submitted", "claimed", "started"] && events.last == "cancelled")
+            // The worker got SIGTERM, so it may have checkpointed between the request and the end.
+            #expect(events.drop { $0 != "cancel-requested" }.dropFirst().allSatisfy { $0 == "checkpoint" || $0 == "cancelled" })
+            let ledger = try await JobQueue(client: client).allocations(jobID: 2)
+            #expect(ledger.map(\.endReason) == [.cancelled])
+
+            // Bad input: a clear 4xx-backed message and exit status 1, nothing written.
+            let bad = try await CLI.run(["submit", "--kind", "paint", specFile.path], socket: daemon.socketPath)
+            #expect(bad.status == .exited(1) && bad.stderr.contains("unknown job kind \"paint\""))
+            #expect(await daemon.stop(SIGTERM) == .exited(0))
+            let unreachable = try await CLI.run(["queue"], socket: daemon.socketPath)
+            #expect(unreachable.status == .exited(3) && unreachable.stderr.contains("cannot reach hearthd"))
+        }
+    }
+
+    /// Two nodes on one PostgreSQL: jobs spread over both; kill -9 of the leader moves the leader
+    /// duties; kill -9 of a node running a job requeues it on the other after the lease expires,
+    /// with exactly one open ledger row at any time.
+    @Test func twoNodesShareWorkAndSurviveKillNine() async throws {
+        try await TestDatabase.with { client, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-e2e2")
+            let worker = try #require(BuiltProducts.path("hearth-worker"))
+            let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
+            let args = ["--heartbeat-seconds", "0.5", "--lease-seconds", "3", "--slots", "1"]
+            let a = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-a", directory: dir, extraArguments: args)
+            defer { a.child.signal(SIGKILL) }
+            try await Self.waitUntil("node-a leads") { a.log.contains("now the fleet leader") }
+            let b = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-b", directory: dir, extraArguments: args)
+            defer { b.child.signal(SIGKILL) }
+
+            let specFile = dir.appendingPathComponent("spec.json")
+            try Self.spec(data, steps: 50_000_000).write(to: specFile, atomically: true, encoding: .utf8)
+            for i in 1...2 {
+                _ = try await CLI.run(["submit", "--kind", "train", "--name", "long-\(i)", specFile.path], socket: a.socketPath)
+            }
+            try await Self.waitUntil("both jobs run") {
+                let nodes = try await [Self.job(1, via: a.socketPath).node, Self.job(2, via: a.socketPath).node]
+                return Set(nodes.compactMap { $0 }) == ["node-a", "node-b"]
+            }
+
+            // Kill the leader: the other node takes the lock within seconds.
+            let jobOnA = try await Self.job(1, via: b.socketPath).node == "node-a" ? Int64(1) : Int64(2)
+            let killedAt = Date()
+            #expect(await a.stop(SIGKILL) == .signalled(SIGKILL))
+            try await Self.waitUntil("node-b leads", timeout: 20) { b.log.contains("now the fleet leader") }
+            let takeover = Date().timeIntervalSince(killedAt)
+            #expect(takeover < 10, "took \(takeover) s")
+
+            // node-a's job: requeued after its lease expires; node-b is busy (1 slot), so cancel
+            // node-b's job to free it, and the orphan runs there.
+            let other = jobOnA == 1 ? Int64(2) : Int64(1)
+            var maxOpen = 0
+            try await Self.waitUntil("the orphan is rescued", timeout: 30) {
+                let open: Int = try await client.query(
+                    "SELECT count(*) AS n FROM allocations WHERE job_id = \(jobOnA) AND ended_at IS NULL")[0].decode("n")
+                maxOpen = max(maxOpen, open)
+                return try await Self.job(jobOnA, via: b.socketPath).state == "queued"
+            }
+            _ = try await CLI.run(["cancel", "\(other)"], socket: b.socketPath)
+            try await Self.waitUntil("the orphan runs on node-b", timeout: 30) {
+                let open: Int = try await client.query(
+                    "SELECT count(*) AS n FROM allocations WHERE job_id = \(jobOnA) AND ended_at IS NULL")[0].decode("n")
+                maxOpen = max(maxOpen, open)
+                let j = try await Self.job(jobOnA, via: b.socketPath)
+                return j.state == "running" && j.node == "node-b"
+            }
+            #expect(maxOpen <= 1)
+            let ledger = try await JobQueue(client: client).allocations(jobID: jobOnA)
+            #expect(ledger.map(\.endReason) == [.lost, nil])
+            #expect(ledger.map(\.nodeID).count == 2 && ledger[0].nodeID != ledger[1].nodeID)
+            let down = try await CLI.run(["nodes"], socket: b.socketPath)
+            #expect(down.stdout.contains("node-a  down"))
+            #expect(await b.stop(SIGTERM) == .exited(0))
+        }
+    }
+}
