@@ -1,0 +1,61 @@
+import Foundation
+import HearthProcess
+import HearthTesting
+import Testing
+
+/// Identity comes from the socket's peer credentials: real Unix users, made for the test.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct PeerCredentialTests {
+    static let ann = "hearth-e2e-ann", bob = "hearth-e2e-bob", eve = "hearth-e2e-eve"
+
+    /// Creates the users (ann and bob in group `hearth`, which may use the socket; eve not).
+    static func makeUsers() throws {
+        func run(_ program: String, _ args: [String]) throws {
+            let child = try ChildProcess.spawn(program, args, descriptors: [nil, nil, nil])
+            _ = child.waitBlocking()
+        }
+        if getgrnam("hearth") == nil { try run("/usr/sbin/groupadd", ["--system", "hearth"]) }
+        for user in [ann, bob, eve] where getpwnam(user) == nil {
+            try run("/usr/sbin/useradd", ["--no-create-home", "--shell", "/usr/sbin/nologin", user])
+        }
+        for user in [ann, bob] { try run("/usr/sbin/usermod", ["-a", "-G", "hearth", user]) }
+        guard getpwnam(ann) != nil, getpwnam(bob) != nil, getpwnam(eve) != nil else {
+            throw TestProcessError("could not create the test users (the tests run as root in CI)")
+        }
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "creating Unix users needs root; CI runs as root"))
+    func volunteersCancelOnlyTheirOwnJobsAndAdminsAny() async throws {
+        try Self.makeUsers()
+        try await TestDatabase.with { _, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-peer")
+            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "peer", directory: dir,
+                                           extraArguments: ["--slots", "1"])
+            defer { daemon.child.signal(SIGKILL) }
+            let socket = daemon.socketPath
+            let mode = try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int
+            #expect(mode == 0o660)
+
+            let who = try await CLI.run(["whoami"], socket: socket, asUser: Self.ann)
+            #expect(who.stdout.hasPrefix("\(Self.ann) (uid \(getpwnam(Self.ann)!.pointee.pw_uid)), volunteer"), "\(who.stderr)")
+
+            // ann's job never runs (an eval job: this node only runs training), so it stays queued.
+            let submit = try await CLI.run(["submit", "--kind", "eval", "--name", "anns"], socket: socket, asUser: Self.ann)
+            #expect(submit.status == .exited(0), "\(submit.stderr)")
+            let id = try #require(submit.stdout.split(separator: " ").last.map { String($0).trimmingCharacters(in: .newlines) })
+
+            let refused = try await CLI.run(["cancel", id], socket: socket, asUser: Self.bob)
+            #expect(refused.status == .exited(1))
+            #expect(refused.stderr.contains("belongs to another account; only its owner or an admin can cancel it"))
+
+            let own = try await CLI.run(["queue", "--user", Self.ann], socket: socket, asUser: Self.ann)
+            #expect(own.stdout.contains("anns") && own.stdout.contains("queued"))
+
+            let admin = try await CLI.run(["cancel", id], socket: socket)
+            #expect(admin.status == .exited(0) && admin.stdout.contains("job \(id): cancelled"))
+
+            // Not in group hearth: the socket's permissions keep eve out before the daemon sees her.
+            let outsider = try await CLI.run(["whoami"], socket: socket, asUser: Self.eve)
+            #expect(outsider.status == .exited(3) && outsider.stderr.contains("Permission denied"))
+        }
+    }
+}
