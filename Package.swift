@@ -45,6 +45,9 @@ let package = Package(
         // MARK: The API's request and response types (no sockets), shared by daemon and CLI
         .target(name: "HearthAPI", swiftSettings: swiftSettings),
 
+        // MARK: The client side of the control socket (CLI and tests)
+        .target(name: "HearthClient", swiftSettings: swiftSettings),
+
         // MARK: The daemon's parts: database set-up, agent, leader, control socket
         .target(
             name: "HearthDaemon",
@@ -85,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "hearth",
             dependencies: [
-                "HearthAPI",
+                "HearthAPI", "HearthClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -112,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HearthDaemonTests",
-            dependencies: ["HearthDaemon", "HearthStore", "HearthCore", "HearthProcess", "HearthTesting", "HearthAPI",
+            dependencies: ["HearthDaemon", "HearthStore", "HearthCore", "HearthProcess", "HearthTesting", "HearthAPI", "HearthClient",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

@@ -32,12 +32,18 @@ struct APIFailure: Error {
 
 /// The control API: HTTP/1.1 + JSON over a Unix socket, identity from `SO_PEERCRED`.
 /// See `Docs/api/openapi.yaml`.
-struct ControlServer: Sendable {
+public struct ControlServer: Sendable {
     let queue: JobQueue
     let accounts: AccountStore
     let queries: APIQueries
     let adminGroup: String
     let logger: Logger
+
+    /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
+    /// Docs/api/openapi.yaml to exactly this set.
+    public static let routes: Set<String> = [
+        "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/nodes",
+    ]
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
@@ -148,6 +154,8 @@ struct ControlServer: Sendable {
             return try json(try await body(who), status: status)
         } catch let failure as APIFailure {
             return try json(failure.error, status: failure.status)
+        } catch is NIOTooManyBytesError {
+            return try json(APIError(code: "too-large", message: "the request body is over 1 MiB"), status: .contentTooLarge)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             return try json(APIError(code: "too-large", message: "the request body is over 1 MiB"), status: .contentTooLarge)
         } catch {

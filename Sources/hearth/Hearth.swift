@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HearthAPI
+import HearthClient
 
 /// `hearth`: the CLI volunteers and admins use. It talks only to the local hearthd.
 @main

@@ -1,25 +1,29 @@
 import Foundation
-import HearthAPI
 
 /// A minimal HTTP/1.1 client for the daemon's Unix socket: one request per connection.
 ///
 /// Hand-written rather than async-http-client on purpose: the CLI makes one blocking request
 /// and exits, and `hearth queue` latency is measured against Slurm's `squeue`; an event loop
 /// group and TLS stack started per invocation would cost more than the request itself.
-struct ControlClient {
-    let socketPath: String
+public struct ControlClient: Sendable {
+    public let socketPath: String
 
-    struct Reply {
-        var status: Int
-        var body: Data
+    public init(socketPath: String) { self.socketPath = socketPath }
+
+    /// A response: the HTTP status and the (de-chunked) body.
+    public struct Reply: Sendable {
+        public var status: Int
+        public var body: Data
     }
 
     /// Why a request failed before the daemon could answer.
-    struct Unreachable: Error, CustomStringConvertible {
-        var description: String
+    public struct Unreachable: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    func request(_ method: String, _ path: String, body: Data? = nil) throws -> Reply {
+    /// Sends one request (`Connection: close`) and reads the whole response.
+    /// - Parameter extraHeaders: extra header lines (tests send malformed requests with them).
+    public func request(_ method: String, _ path: String, body: Data? = nil, extraHeaders: [String] = []) throws -> Reply {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Unreachable(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -44,6 +48,7 @@ struct ControlClient {
         }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: hearthd\r\nConnection: close\r\nUser-Agent: hearth\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        for line in extraHeaders { head += line + "\r\n" }
         head += "\r\n"
         var out = Data(head.utf8)
         if let body { out.append(body) }
@@ -59,13 +64,17 @@ struct ControlClient {
         return try parse(response)
     }
 
+    /// Writes the request; stops early when the daemon answers or closes before taking it all
+    /// (a 413 for a body over its limit). MSG_NOSIGNAL: a closed socket must not SIGPIPE us.
     private func writeAll(_ fd: Int32, _ data: Data) throws {
-        try data.withUnsafeBytes { raw in
+        data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw Unreachable(description: "the daemon closed the connection") }
+                var pfd = pollfd(fd: fd, events: Int16(POLLOUT | POLLIN), revents: 0)
+                guard poll(&pfd, 1, 30_000) > 0, pfd.revents & Int16(POLLIN | POLLHUP | POLLERR) == 0 else { return }
+                let n = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+                guard n > 0 else { return }
                 offset += n
             }
         }

@@ -1,0 +1,95 @@
+import Foundation
+import HearthAPI
+import HearthClient
+import HearthDaemon
+import HearthProcess
+import HearthStore
+import HearthTesting
+import Testing
+
+/// The control API over its real socket: bad input gets a clear 4xx and changes nothing; the
+/// daemon stays up; the OpenAPI document and the served routes agree.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ControlAPITests {
+    static func error(_ reply: ControlClient.Reply) -> APIError? {
+        try? APICoding.decoder().decode(APIError.self, from: reply.body)
+    }
+
+    @Test func badRequestsAreRefusedClearlyAndChangeNothing() async throws {
+        try await TestDatabase.with { client, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-api")
+            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "api", directory: dir)
+            defer { daemon.child.signal(SIGKILL) }
+            let api = ControlClient(socketPath: daemon.socketPath)
+            let cases: [(String, Data, Int, String, String)] = [
+                ("malformed JSON", Data("{\"kind\": ".utf8), 400, "bad-request", "not valid JSON"),
+                ("not an object", Data("[1]".utf8), 400, "bad-request", "must be a JSON object"),
+                ("unknown field", Data(#"{"kind": "train", "gpu": 1}"#.utf8), 400, "unknown-field", "unknown field \"gpu\""),
+                ("wrong type", Data(#"{"kind": "train", "gpus": "two"}"#.utf8), 400, "bad-request", "\"gpus\""),
+                ("missing kind", Data(#"{"name": "x"}"#.utf8), 400, "bad-request", "\"kind\" is required"),
+                ("absurd GPUs", Data(#"{"kind": "train", "gpus": 100000}"#.utf8), 400, "bad-request", "0 to 64 GPUs"),
+                ("spec not an object", Data(#"{"kind": "train", "spec": 3}"#.utf8), 400, "bad-request", "\"spec\" must be a JSON object"),
+                ("too large", Data(("{\"kind\": \"train\", \"name\": \"" + String(repeating: "x", count: 2 << 20) + "\"}").utf8),
+                 413, "too-large", "over 1 MiB"),
+            ]
+            for (what, body, status, code, message) in cases {
+                let reply = try api.request("POST", "/v1/jobs", body: body)
+                #expect(reply.status == status, "\(what): HTTP \(reply.status)")
+                let e = Self.error(reply)
+                #expect(e?.code == code, "\(what): \(String(describing: e))")
+                #expect(e?.message.contains(message) == true, "\(what): \(String(describing: e))")
+            }
+            #expect(try api.request("GET", "/v1/jobs/abc").status == 400)
+            #expect(try api.request("GET", "/v1/jobs/99").status == 404)
+            #expect(try api.request("GET", "/v1/jobs?state=bogus").status == 400)
+            let count: Int = try await client.query("SELECT count(*) AS n FROM jobs")[0].decode("n")
+            #expect(count == 0, "no refused request wrote a job")
+
+            // A client that connects and stalls does not block anyone else.
+            let stalled = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(stalled) }
+            var addr = sockaddr_un()
+            addr.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+                let b = Array(daemon.socketPath.utf8); raw.copyBytes(from: b); raw[b.count] = 0
+            }
+            _ = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(stalled, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            _ = "POST /v1/jobs HTTP/1.1\r\nContent-Length: 100\r\n\r\n{".withCString { send(stalled, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            let ok = try api.request("POST", "/v1/jobs", body: Data(#"{"kind": "eval", "name": "after-stall"}"#.utf8))
+            #expect(ok.status == 201)
+            #expect(try api.request("GET", "/v1/whoami").status == 200, "the daemon is still up")
+        }
+    }
+
+    /// Every path and method in Docs/api/openapi.yaml is served (a route, not the router's
+    /// bare 404), and no served route is missing from the document.
+    @Test func theOpenAPIDocumentMatchesTheServedRoutes() async throws {
+        let yaml = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Docs/api/openapi.yaml")
+        var documented: Set<String> = []
+        var path: String?
+        for line in try String(contentsOf: yaml, encoding: .utf8).split(separator: "\n") {
+            if line.hasPrefix("  /"), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
+            else if !line.hasPrefix("   ") && !line.hasPrefix("  /") { if !line.hasPrefix(" ") { path = nil } }
+            if let p = path, let m = ["get", "post", "put", "delete", "patch"].first(where: { line == "    \($0):" }) {
+                documented.insert("\(m.uppercased()) \(p)")
+            }
+        }
+        #expect(documented == ControlServer.routes, "document and code disagree")
+        try await TestDatabase.with { _, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-openapi")
+            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "doc", directory: dir)
+            defer { daemon.child.signal(SIGKILL) }
+            let api = ControlClient(socketPath: daemon.socketPath)
+            for route in documented.sorted() {
+                let parts = route.split(separator: " ")
+                let reply = try api.request(String(parts[0]), String(parts[1]).replacingOccurrences(of: "{id}", with: "1"),
+                                            body: parts[0] == "POST" ? Data("{}".utf8) : nil)
+                let served = reply.status != 404 || Self.error(reply)?.code == "not-found"
+                #expect(served, "\(route) is documented but not served (HTTP \(reply.status))")
+            }
+            #expect(try api.request("GET", "/v1/undocumented").status == 404)
+        }
+    }
+}
