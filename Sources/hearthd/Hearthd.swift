@@ -10,7 +10,7 @@ struct Hearthd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearthd",
         abstract: "The Hearth node daemon: job queue, scheduler and workers, coordinated through PostgreSQL.",
-        subcommands: [Run.self, Migrate.self, Demo.self])
+        subcommands: [Run.self, Migrate.self])
 }
 
 /// Where the database is, shared by every subcommand.
