@@ -76,3 +76,72 @@ struct APIQueries: Sendable {
         }
     }
 }
+
+extension APIQueries {
+    /// Where a reader of a job's log has got to: the last event id, metric row and output line seen.
+    struct LogCursor: Sendable {
+        var event: Int64 = 0
+        var metricAttempt = 0
+        var metricStep = -1
+        var line: Int64 = 0
+
+        init() {}
+
+        /// Parses `e.a.s.l`; anything else is the start.
+        init(_ text: String?) {
+            let parts = (text ?? "").split(separator: ".").compactMap { Int64($0) }
+            guard parts.count == 4 else { return }
+            (event, metricAttempt, metricStep, line) = (parts[0], Int(parts[1]), Int(parts[2]), parts[3])
+        }
+
+        var text: String { "\(event).\(metricAttempt).\(metricStep).\(line)" }
+    }
+
+    func log(jobID: Int64, after cursor: LogCursor, limit: Int = 500) async throws -> LogPage? {
+        let head = try await client.query("""
+            SELECT state, (spec->>'steps')::bigint AS steps FROM jobs WHERE id = \(jobID)
+            """)
+        guard let job = head.first else { return nil }
+        var next = cursor
+        var entries: [LogPage.Entry] = []
+        for row in try await client.query("""
+            SELECT e.id, e.at, e.event, e.from_state, e.to_state, e.attempt, n.hostname, e.detail->>'error' AS error,
+                   e.detail->>'step' AS step
+            FROM job_events e LEFT JOIN nodes n ON n.id = e.node_id
+            WHERE e.job_id = \(jobID) AND e.id > \(cursor.event) ORDER BY e.id LIMIT \(limit)::int
+            """) {
+            next.event = try row.decode("id")
+            let event: String = try row.decode("event")
+            var text = event
+            if let node: String = try row.decode("hostname") { text += " on \(node)" }
+            let from: String? = try row.decode("from_state")
+            if let state: String = try row.decode("to_state"), state != from, !event.hasPrefix(state) { text += " → \(state)" }
+            if let step: String = try row.decode("step") { text += " at step \(step)" }
+            if let error: String = try row.decode("error") { text += ": \(error)" }
+            entries.append(.init(at: try row.decode("at"), kind: "event", text: text, attempt: try row.decode("attempt")))
+        }
+        for row in try await client.query("""
+            SELECT attempt, step, at, loss, tokens_per_s FROM job_metrics
+            WHERE job_id = \(jobID) AND (attempt, step) > (\(cursor.metricAttempt)::int, \(cursor.metricStep)::bigint)
+            ORDER BY attempt, step LIMIT \(limit)::int
+            """) {
+            let step: Int = try row.decode("step"), attempt: Int = try row.decode("attempt")
+            (next.metricAttempt, next.metricStep) = (attempt, step)
+            let loss: Double? = try row.decode("loss"), rate: Double? = try row.decode("tokens_per_s")
+            let text = "step \(step)" + (loss.map { String(format: "  loss %.4f", $0) } ?? "")
+                + (rate.map { String(format: "  %.0f tokens/s", $0) } ?? "")
+            entries.append(.init(at: try row.decode("at"), kind: "progress", text: text, attempt: attempt, step: step,
+                                 loss: loss, tokensPerSecond: rate))
+        }
+        for row in try await client.query("""
+            SELECT id, at, attempt, line FROM job_logs WHERE job_id = \(jobID) AND id > \(cursor.line)
+            ORDER BY id LIMIT \(limit)::int
+            """) {
+            next.line = try row.decode("id")
+            entries.append(.init(at: try row.decode("at"), kind: "output", text: try row.decode("line"),
+                                 attempt: try row.decode("attempt")))
+        }
+        entries.sort { $0.at < $1.at }
+        return LogPage(entries: entries, cursor: next.text, state: try job.decode("state"), steps: try job.decode("steps"))
+    }
+}

@@ -42,7 +42,8 @@ public struct ControlServer: Sendable {
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
     public static let routes: Set<String> = [
-        "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/nodes",
+        "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
+        "GET /v1/nodes",
     ]
 
     func makeRouter() -> Router<ControlContext> {
@@ -76,6 +77,14 @@ public struct ControlServer: Sendable {
         }
         router.post("/v1/jobs/:id/cancel") { _, context in
             try await respond(context) { who in try await cancel(jobID(context), who: who) }
+        }
+        router.get("/v1/jobs/:id/log") { request, context in
+            try await respond(context) { _ in
+                let id = try jobID(context)
+                let cursor = APIQueries.LogCursor(request.uri.queryParameters["cursor"].map(String.init))
+                guard let page = try await queries.log(jobID: id, after: cursor) else { throw APIFailure.notFound("no job \(id)") }
+                return page
+            }
         }
         router.get("/v1/nodes") { _, context in
             try await respond(context) { _ in try await queries.nodes() }

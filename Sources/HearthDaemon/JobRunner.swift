@@ -74,15 +74,18 @@ public struct JobRunner: Sendable {
         }()
         let child: ChildProcess
         let pipe: ReportPipe
+        let output: ReportPipe
+        let logFD: Int32
         do {
             let jobFile = try writeJobFile(job)
             pipe = try ReportPipe.make()
-            let logFD = try openLog(job: job, attempt: lease.attempt)
-            defer { close(logFD) }
+            output = try ReportPipe.make()
+            logFD = try openLog(job: job, attempt: lease.attempt)
             child = try ChildProcess.spawn(
                 configuration.workerPath, ["train", "--job", jobFile.path, "--report-fd", "3"],
-                descriptors: [nil, logFD, logFD, pipe.writeFD], newProcessGroup: true)
+                descriptors: [nil, output.writeFD, output.writeFD, pipe.writeFD], newProcessGroup: true)
             close(pipe.writeFD)
+            close(output.writeFD)
         } catch {
             log.error("cannot start the worker: \(error)")
             return await settle(lease, failure: "this node could not start the worker: \(error)", retryable: true, log)
@@ -94,6 +97,7 @@ public struct JobRunner: Sendable {
             log.info("job is no longer ours before it started; stopping the worker: \(error)")
             child.signal(SIGKILL)
             _ = await child.wait()
+            for fd in [logFD, pipe.readFD, output.readFD] { close(fd) }
             return .fenced
         }
 
@@ -107,18 +111,24 @@ public struct JobRunner: Sendable {
         }
         let termination = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
+                // The readers end by themselves at end of file, after the worker's last line:
+                // cancelling them could drop its final reports.
                 group.addTask { await consumeReports(pipe, lease: lease, state: state, stop: stop, log: log) }
-                group.addTask { await heartbeat(lease, state: state, stop: stop, log: log) }
-                group.addTask { await escalate(state: state, stop: stop) }
+                group.addTask { await consumeOutput(output, logFD: logFD, lease: lease, stop: stop, log: log) }
+                let renewing = Task { await heartbeat(lease, state: state, stop: stop, log: log) }
+                let escalating = Task { await escalate(state: state, stop: stop) }
                 let end = await child.wait()
                 state.withLock { $0.exited = true }
-                group.cancelAll()
+                renewing.cancel()
+                escalating.cancel()
                 await group.waitForAll()
+                _ = await (renewing.value, escalating.value)
                 return end
             }
         } onCancel: {
             stop(.preempt, SIGTERM)
         }
+        close(logFD)
         let s = state.withLock { $0 }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
         return await record(termination, supervision: s, lease: lease, log)
@@ -209,6 +219,27 @@ public struct JobRunner: Sendable {
                 stop(.fenced, SIGKILL)
             } catch {
                 log.warning("could not record a \(report.event) report: \(error)")
+            }
+        }
+    }
+
+    /// Keeps what the worker prints: in the attempt's log file on this node, and in PostgreSQL
+    /// for `hearth logs` from anywhere.
+    private func consumeOutput(
+        _ pipe: ReportPipe, logFD: Int32, lease: Lease, stop: @escaping @Sendable (StopReason, Int32) -> Void, log: Logger
+    ) async {
+        var stored = true
+        for await lines in pipe.chunks() {
+            let text = lines.joined(separator: "\n") + "\n"
+            _ = text.withCString { write(logFD, $0, strlen($0)) }
+            guard stored else { continue }
+            do {
+                try await queue.appendLog(lease, lines: lines)
+            } catch let error as QueueError where error.code == .staleLease {
+                stop(.fenced, SIGKILL)
+                stored = false
+            } catch {
+                log.warning("could not store worker output: \(error)")
             }
         }
     }

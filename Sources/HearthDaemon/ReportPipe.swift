@@ -1,6 +1,6 @@
 import Foundation
 
-/// The read end of a worker's report pipe, read line by line on a thread of its own.
+/// The read end of a pipe from a worker (its reports, or its output), read line by line on a thread of its own.
 struct ReportPipe: Sendable {
     let readFD: Int32
     let writeFD: Int32
@@ -20,6 +20,16 @@ struct ReportPipe: Sendable {
     /// Closes the read end when done.
     func lines() -> AsyncStream<String> {
         AsyncStream { continuation in
+            Task {
+                for await batch in chunks() { batch.forEach { continuation.yield($0) } }
+                continuation.finish()
+            }
+        }
+    }
+
+    /// The complete lines of each read, as they come: a natural batch for writing them out.
+    func chunks() -> AsyncStream<[String]> {
+        AsyncStream { continuation in
             let fd = readFD
             DispatchQueue.global().async {
                 var pending = [UInt8]()
@@ -29,14 +39,16 @@ struct ReportPipe: Sendable {
                     if n < 0 && errno == EINTR { continue }
                     if n <= 0 { break }
                     pending.append(contentsOf: buffer[0..<n])
+                    var batch: [String] = []
                     while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                        continuation.yield(String(decoding: pending[..<newline], as: UTF8.self))
+                        batch.append(String(decoding: pending[..<newline], as: UTF8.self))
                         pending.removeSubrange(...newline)
                     }
+                    if !batch.isEmpty { continuation.yield(batch) }
                     // A line longer than 1 MiB is not a report: drop it rather than grow without bound.
                     if pending.count > 1 << 20 { pending.removeAll() }
                 }
-                if !pending.isEmpty { continuation.yield(String(decoding: pending, as: UTF8.self)) }
+                if !pending.isEmpty { continuation.yield([String(decoding: pending, as: UTF8.self)]) }
                 close(fd)
                 continuation.finish()
             }

@@ -21,7 +21,8 @@ public final class DaemonProcess: Sendable {
             "--socket", socketPath, "--node-name", nodeName,
         ] + extraArguments, descriptors: [nil, fd, fd])
         let deadline = Date().addingTimeInterval(30)
-        while !Self.accepts(socketPath) {
+        // "ready" is logged once the socket has its permissions and the node is registered.
+        while !Self.accepts(socketPath) || !log.contains(" ready") {
             if Date() > deadline {
                 child.signal(SIGKILL)
                 throw TestProcessError("hearthd \(nodeName) did not open its socket in 30 s: \(log)")

@@ -48,6 +48,14 @@ import Testing
             try await Self.waitUntil("job 1 succeeded") { try await Self.job(1, via: daemon.socketPath).state == "succeeded" }
             let done = try await Self.job(1, via: daemon.socketPath)
             #expect(done.step == 1500 && done.node == nil && done.attempt == 1)
+            let history = try await CLI.run(["logs", "1"], socket: daemon.socketPath)
+            #expect(history.status == .exited(0))
+            for expected in ["submitted → queued", "claimed on e2e-a → scheduled", "started on e2e-a → running", "step 1500  loss",
+                             "checkpoint on e2e-a at step 1500", "succeeded on e2e-a"] {
+                #expect(history.stdout.contains(expected), "logs lack \"\(expected)\": \(history.stdout)")
+            }
+            let followed = try await CLI.run(["logs", "-f", "1"], socket: daemon.socketPath)
+            #expect(followed.status == .exited(0) && followed.stdout == history.stdout, "-f of a finished job ends at once")
 
             try Self.spec(data, steps: 50_000_000).write(to: specFile, atomically: true, encoding: .utf8)
             _ = try await CLI.run(["submit", "--kind", "train", "--name", "long", specFile.path], socket: daemon.socketPath)

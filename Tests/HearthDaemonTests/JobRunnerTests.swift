@@ -147,6 +147,9 @@ import Testing
             let failed = try #require(try await f.queue.job(job.id))
             #expect(failed.state == .failed)
             #expect(failed.lastError?.contains("heads") == true, "\(failed.lastError ?? "")")
+            // What the worker printed is kept for `hearth logs`.
+            let lines = try await client.query("SELECT line FROM job_logs WHERE job_id = \(job.id) ORDER BY id")
+            #expect(try lines.contains { try $0.decode("line", as: String.self).hasPrefix("hearth-worker: bad input") })
         }
     }
 }

@@ -53,3 +53,23 @@ extension JobQueue {
             """).map { (try $0.decode("attempt"), try $0.decode("step"), try $0.decode("loss")) }
     }
 }
+
+extension JobQueue {
+    /// The longest output line kept; longer lines are cut, with a marker.
+    public static let maxLogLineLength = 4096
+
+    /// Appends lines a worker printed, for the attempt holding `lease` (a stale epoch appends nothing).
+    public func appendLog(_ lease: Lease, lines: [String]) async throws {
+        guard !lines.isEmpty else { return }
+        let kept = lines.map { $0.count > Self.maxLogLineLength ? String($0.prefix(Self.maxLogLineLength)) + " [cut]" : $0 }
+        let rows = try await client.query("""
+            INSERT INTO job_logs (job_id, attempt, line)
+            SELECT j.id, j.attempt, l.line
+            FROM jobs j, unnest(\(PostgresTextArray(kept))::text[]) WITH ORDINALITY AS l(line, n)
+            WHERE j.id = \(lease.jobID) AND j.lease_epoch = \(lease.epoch)
+            ORDER BY l.n
+            RETURNING id
+            """)
+        if rows.isEmpty { throw try await refusal(lease, operation: "append output of", allowed: [.scheduled, .running]) }
+    }
+}
