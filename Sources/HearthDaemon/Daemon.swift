@@ -91,10 +91,16 @@ enum ControlSocket {
         unlink(path)
     }
 
-    /// Mode 0660 and group `hearth` (when that group exists): the group's members may use the CLI.
+    /// Mode 0660 and group `hearth`: that group's members may use the CLI. Without such a group
+    /// (a developer's machine) every local user may connect, each known by their own uid.
     static func setPermissions(path: String, logger: Logger) {
-        chmod(path, 0o660)
-        if let group = getgrnam("hearth") { _ = chown(path, geteuid(), group.pointee.gr_gid) } else { chmod(path, 0o666) }
+        if let group = getgrnam("hearth") {
+            _ = chown(path, geteuid(), group.pointee.gr_gid)
+            chmod(path, 0o660)
+        } else {
+            chmod(path, 0o666)
+            logger.notice("no 'hearth' group: the control socket is open to every local user (groupadd --system hearth to restrict it)")
+        }
     }
 
     static func remove(path: String) {
