@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "hearthd", targets: ["hearthd"]),
         .executable(name: "hearth", targets: ["hearth"]),
         .executable(name: "hearth-worker", targets: ["hearth-worker"]),
+        .executable(name: "hearth-sim", targets: ["hearth-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -40,6 +41,15 @@ let package = Package(
 
         // MARK: Scheduler: a pure function from a snapshot to decisions (no I/O)
         .target(name: "HearthScheduler", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+        // Fleet simulator and scheduling benchmark (`hearth-sim simulate`, `hearth-sim bench`).
+        .executableTarget(
+            name: "hearth-sim",
+            dependencies: [
+                "HearthScheduler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Trainer (GPT on CPU through OpenBLAS), run by the daemon as `hearth-worker`
         .target(

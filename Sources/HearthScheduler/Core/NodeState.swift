@@ -1,0 +1,121 @@
+import Foundation
+
+/// A future claim on one GPU: `job` expects it from `start` to `end`.
+struct SlotReservation {
+    var job: Int64
+    var start: Date
+    var end: Date
+}
+
+/// One node during a pass: which GPU slots are busy, until when, and what is reserved.
+///
+/// Slots are positions in `gpus`, not GPU indices; `slot(ofIndex:)` maps between them.
+struct NodeState {
+    let id: Int64
+    let gpus: [GPUSnapshot]
+    let policy: DonorPolicy
+    let online: Bool
+    let reclaimed: Bool
+    /// Online, not reclaimed, and inside the donor window now: new work may be placed.
+    let acceptsWork: Bool
+    /// End of the current open stretch; `.distantFuture` when the node has no window.
+    let closes: Date
+    /// GPUs accounts outside `policy.donorAccounts` may hold together.
+    let donorCap: Int
+    let healthyCount: Int
+
+    var busy: [Bool]
+    /// When a busy slot is expected to free (`.distantFuture` when unknown).
+    var freeAt: [Date]
+    /// The holder was sent SIGTERM (earlier or in this pass): the slot frees within grace.
+    var freeing: [Bool]
+    /// Already promised to a preemptor in this pass.
+    var claimed: [Bool]
+    /// Start of the earliest reservation on the slot (`.distantFuture` when none).
+    var reservedFrom: [Date]
+    var reservations: [[SlotReservation]]
+    /// Index into `Snapshot.running` of each slot's holder, -1 when none or placed this pass.
+    var holder: [Int]
+    var freeCount: Int
+    var nonDonorUsed: Int
+    /// Indices into `Snapshot.running` of the jobs on this node.
+    var runningJobs: [Int] = []
+    private let indexToSlot: [Int: Int]?
+
+    init(node: NodeSnapshot, now: Date) {
+        id = node.id
+        gpus = node.gpus
+        policy = node.policy
+        online = node.online
+        reclaimed = node.reclaimed
+        let stretch: (opened: Date, closes: Date)?
+        if let sched = node.policy.availability {
+            stretch = sched.openStretch(at: now)
+        } else {
+            stretch = (.distantPast, .distantFuture)
+        }
+        acceptsWork = node.online && !node.reclaimed && stretch != nil
+        closes = stretch?.closes ?? now
+        healthyCount = node.gpus.count(where: \.healthy)
+        donorCap = max(0, healthyCount - node.policy.reservedGPUsForDonor)
+        let n = node.gpus.count
+        busy = node.gpus.map { !$0.healthy }
+        freeAt = node.gpus.map { $0.healthy ? now : .distantFuture }
+        freeing = Array(repeating: false, count: n)
+        claimed = Array(repeating: false, count: n)
+        reservedFrom = Array(repeating: .distantFuture, count: n)
+        reservations = Array(repeating: [], count: n)
+        holder = Array(repeating: -1, count: n)
+        freeCount = acceptsWork ? healthyCount : 0
+        nonDonorUsed = 0
+        let identity = node.gpus.enumerated().allSatisfy { $0.offset == $0.element.index }
+        indexToSlot = identity ? nil : Dictionary(
+            node.gpus.enumerated().map { ($0.element.index, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    func slot(ofIndex index: Int) -> Int? {
+        if let m = indexToSlot { return m[index] }
+        return index >= 0 && index < gpus.count ? index : nil
+    }
+
+    /// Whether the donor's window leaves room for `job` starting at `t`.
+    func windowFits(start t: Date, duration: TimeInterval, effectivelyPreemptible: Bool, policy p: SchedulerPolicy) -> Bool {
+        if closes == .distantFuture { return true }
+        if effectivelyPreemptible {
+            return closes.timeIntervalSince(t) - p.preemptionGrace >= p.minUsefulRun
+        }
+        return duration.isFinite && t.addingTimeInterval(duration) <= closes
+    }
+
+    /// Healthy GPUs that accept `request`, busy or not.
+    func matchingCount(_ request: GPURequest) -> Int {
+        var c = 0
+        for g in gpus where request.accepts(g) { c += 1 }
+        return c
+    }
+
+    /// Marks `slots` busy for a job placed now that ends at `end`.
+    mutating func occupy(_ slots: [Int], until end: Date, nonDonor: Bool) {
+        for s in slots {
+            busy[s] = true
+            freeAt[s] = end
+        }
+        if acceptsWork { freeCount -= slots.count }
+        if nonDonor { nonDonorUsed += slots.count }
+    }
+
+    /// Reserves `slots` for `job` over [start, end).
+    mutating func reserve(_ slots: [Int], job: Int64, from start: Date, to end: Date) {
+        for s in slots {
+            reservations[s].append(SlotReservation(job: job, start: start, end: end))
+            if start < reservedFrom[s] { reservedFrom[s] = start }
+        }
+    }
+
+    /// Whether no reservation on `slot` overlaps [start, end).
+    func slotUnreserved(_ slot: Int, from start: Date, to end: Date) -> Bool {
+        if reservedFrom[slot] >= end { return true }
+        for r in reservations[slot] where r.start < end && start < r.end { return false }
+        return true
+    }
+}
