@@ -20,12 +20,15 @@ struct Pass {
     var trace: Trace?
     /// Free slots on nodes that accept work, summed (a fast "fleet is full" test).
     var totalFree = 0
+    var shapes = ShapeTable()
     var placementFailures = FailureCache()
     var preemptionFailures = FailureCache()
     var reservationFailures = FailureCache()
     /// Jobs found blocked so far: a placement after one is a backfill.
     var blockedCount = 0
     var backfilled = 0
+    /// Accounts that own donor-reserved GPUs somewhere: only their placements differ.
+    let donorAccountsWithReserve: Set<Int64>
 
     init(policy: SchedulerPolicy, snapshot: Snapshot, now: Date, traceJob: Int64? = nil) {
         self.policy = policy
@@ -33,15 +36,75 @@ struct Pass {
         self.now = now
         self.nodes = snapshot.nodes.map { NodeState(node: $0, now: now) }
         for (i, n) in nodes.enumerated() { nodeIndex[n.id] = i }
+        var donors: Set<Int64> = []
+        for n in snapshot.nodes where n.policy.reservedGPUsForDonor > 0 { donors.formUnion(n.policy.donorAccounts) }
+        self.donorAccountsWithReserve = donors
         self.trace = traceJob.map { Trace(jobID: $0) }
+    }
+
+    /// A pending job's sort key and the fields the loop tests on every job, kept together
+    /// so walking the queue in priority order reads memory sequentially.
+    struct Entry {
+        var priority: Double
+        var submitted: Double
+        var id: Int64
+        var duration: Double
+        var index: Int32
+        var shape: Int32
+        var count: Int32
+        var tier: Int8
+        /// The job has `afterOK` or a future `notBefore`.
+        var gated: Bool
+        var preemptible: Bool
+    }
+
+    /// Pending jobs in the order the pass looks at them (see `PriorityCalculator.order`).
+    mutating func entries() -> [Entry] {
+        let calc = PriorityCalculator(policy: policy, snapshot: snapshot, now: now)
+        var out = [Entry]()
+        out.reserveCapacity(snapshot.pending.count)
+        // Sort 24-byte keys, then gather the entries: cheaper than moving entries around.
+        struct SortKey {
+            var priority: Double
+            var submitted: Double
+            var id: Int64
+        }
+        var keys = [(SortKey, Int32)]()
+        keys.reserveCapacity(snapshot.pending.count)
+        var lastAssoc: Association? = nil
+        var lastFS = 1.0
+        for (i, j) in snapshot.pending.enumerated() {
+            var priority = 0.0
+            if policy.ordering == .multifactor {
+                let a = Association(projectID: j.projectID, accountID: j.accountID)
+                if a != lastAssoc {
+                    lastAssoc = a
+                    lastFS = calc.fairShare.factor(a)
+                }
+                priority = calc.priority(j, fairShare: lastFS)
+            }
+            let shape = shapes.id(of: ShapeKey(j, policy: policy, donorRelevant: donorRelevant(j.accountID)))
+            let submitted = j.submittedAt.timeIntervalSinceReferenceDate
+            keys.append((SortKey(priority: priority, submitted: submitted, id: j.id), Int32(i)))
+            out.append(Entry(
+                priority: priority, submitted: submitted, id: j.id,
+                duration: j.timeLimit ?? .infinity, index: Int32(i), shape: Int32(shape), count: Int32(j.gpus.count),
+                tier: Int8(j.qos.tier), gated: !j.afterOK.isEmpty || (j.notBefore.map { $0 > now } ?? false),
+                preemptible: effectivelyPreemptible(j)))
+        }
+        keys.sort { a, b in
+            if a.0.priority != b.0.priority { return a.0.priority > b.0.priority }
+            if a.0.submitted != b.0.submitted { return a.0.submitted < b.0.submitted }
+            return a.0.id < b.0.id
+        }
+        return keys.map { out[Int($0.1)] }
     }
 
     mutating func run() -> Plan {
         applyRunningJobs()
         totalFree = nodes.reduce(0) { $0 + $1.freeCount }
-        let calc = PriorityCalculator(policy: policy, snapshot: snapshot, now: now)
-        let (order, _) = calc.order(snapshot.pending)
-        if let t = trace, let pos = order.firstIndex(where: { snapshot.pending[$0].id == t.jobID }) {
+        let order = entries()
+        if let t = trace, let pos = order.firstIndex(where: { $0.id == t.jobID }) {
             trace?.rank = pos + 1
         }
 
@@ -50,9 +113,8 @@ struct Pass {
         var considered = 0
         var headBlocker: Int64? = nil
 
-        for i in order {
-            let job = snapshot.pending[i]
-            let traced = trace?.jobID == job.id
+        for e in order {
+            let traced = trace?.jobID == e.id
             if considered >= policy.maxJobsPerPass {
                 if let t = trace, t.reason == nil { trace?.reason = .passLimit }
                 break
@@ -67,27 +129,28 @@ struct Pass {
             if totalFree == 0 && reservationsLeft == 0 && preemptorsLeft == 0 && trace == nil { break }
             considered += 1
 
-            if let nb = job.notBefore, nb > now {
-                if traced { trace?.reason = .notBefore(nb) }
-                continue
-            }
-            if !job.afterOK.isEmpty {
+            if e.gated {
+                let job = snapshot.pending[Int(e.index)]
+                if let nb = job.notBefore, nb > now {
+                    if traced { trace?.reason = .notBefore(nb) }
+                    continue
+                }
                 if let reason = dependencyReason(job) {
                     if traced { trace?.reason = reason }
                     continue
                 }
             }
 
-            let duration = job.timeLimit ?? .infinity
-            let key = ShapeKey(job, policy: policy, donorRelevant: donorRelevant(job.accountID))
-            if totalFree >= job.gpus.count && !placementFailures.knownFailure(key, count: job.gpus.count, duration: duration) {
+            let count = Int(e.count), key = Int(e.shape), duration = e.duration
+            if totalFree >= count && !placementFailures.knownFailure(key, count: count, duration: duration) {
+                let job = snapshot.pending[Int(e.index)]
                 if let p = findPlacement(job, duration: duration) {
                     place(job, node: p.node, slots: p.slots, duration: duration)
                     if blockedCount > 0 { backfilled += 1 }
                     if traced { trace?.reason = .startingNow(nodeID: nodes[p.node].id) }
                     continue
                 }
-                placementFailures.record(key, count: job.gpus.count, duration: duration)
+                placementFailures.record(key, count: count, duration: duration)
             }
 
             // Blocked.
@@ -95,41 +158,37 @@ struct Pass {
             var handled = false
             // Preemption failures are monotone in count and QOS tier (encoded as -tier); a
             // non-preemptible job's window fit also depends on its duration, so not cached.
-            let cachePreemption = key.preemptible
-            let tierKey = Double(-job.qos.tier)
-            if preemptorsLeft > 0 && job.qos.tier > 0
-                && !(cachePreemption && preemptionFailures.knownFailure(key, count: job.gpus.count, duration: tierKey)) {
-                if let victims = tryPreemption(for: job, duration: duration) {
+            let tierKey = Double(-Int(e.tier))
+            if preemptorsLeft > 0 && e.tier > 0
+                && !(e.preemptible && preemptionFailures.knownFailure(key, count: count, duration: tierKey)) {
+                if let victims = tryPreemption(for: snapshot.pending[Int(e.index)], duration: duration) {
                     preemptorsLeft -= 1
                     handled = true
                     if traced { trace?.reason = .waitingForPreemption(jobIDs: victims) }
-                } else if cachePreemption {
-                    preemptionFailures.record(key, count: job.gpus.count, duration: tierKey)
+                } else if e.preemptible {
+                    preemptionFailures.record(key, count: count, duration: tierKey)
                 }
             }
             if !handled && reservationsLeft > 0
-                && !reservationFailures.knownFailure(key, count: job.gpus.count, duration: duration) {
-                if tryReservation(for: job, duration: duration) {
+                && !reservationFailures.knownFailure(key, count: count, duration: duration) {
+                if tryReservation(for: snapshot.pending[Int(e.index)], duration: duration) {
                     reservationsLeft -= 1
                 } else {
-                    reservationFailures.record(key, count: job.gpus.count, duration: duration)
+                    reservationFailures.record(key, count: count, duration: duration)
                 }
             }
             if traced && !handled {
-                let reason = diagnose(job, duration: duration)
+                let reason = diagnose(snapshot.pending[Int(e.index)], duration: duration)
                 trace?.reason = reason
             }
-            if !policy.backfill && canEverRun(job) { headBlocker = job.id }
+            if !policy.backfill && canEverRun(snapshot.pending[Int(e.index)]) { headBlocker = e.id }
         }
         return Plan(decisions: decisions, jobsConsidered: considered, backfilled: backfilled)
     }
 
     /// Whether this account is a donor account anywhere (only then does it change placement).
     func donorRelevant(_ account: Int64) -> Bool {
-        for n in nodes where n.policy.reservedGPUsForDonor > 0 && n.policy.donorAccounts.contains(account) {
-            return true
-        }
-        return false
+        !donorAccountsWithReserve.isEmpty && donorAccountsWithReserve.contains(account)
     }
 
     func dependencyReason(_ job: PendingJob) -> PendingReason? {
@@ -223,16 +282,36 @@ struct ShapeKey: Hashable {
     }
 }
 
-struct FailureCache {
-    private var failures: [ShapeKey: [(count: Int, duration: Double)]] = [:]
+/// Numbers distinct shapes so the failure caches are arrays, not hash tables.
+struct ShapeTable {
+    private var ids: [ShapeKey: Int] = [:]
+    private var last: (ShapeKey, Int)? = nil
 
-    func knownFailure(_ key: ShapeKey, count: Int, duration: Double) -> Bool {
-        guard let list = failures[key] else { return false }
-        for f in list where f.count <= count && f.duration <= duration { return true }
+    mutating func id(of key: ShapeKey) -> Int {
+        if let l = last, l.0 == key { return l.1 }
+        let id: Int
+        if let known = ids[key] {
+            id = known
+        } else {
+            id = ids.count
+            ids[key] = id
+        }
+        last = (key, id)
+        return id
+    }
+}
+
+struct FailureCache {
+    private var failures: [[(count: Int, duration: Double)]] = []
+
+    func knownFailure(_ shape: Int, count: Int, duration: Double) -> Bool {
+        guard shape < failures.count else { return false }
+        for f in failures[shape] where f.count <= count && f.duration <= duration { return true }
         return false
     }
 
-    mutating func record(_ key: ShapeKey, count: Int, duration: Double) {
-        failures[key, default: []].append((count, duration))
+    mutating func record(_ shape: Int, count: Int, duration: Double) {
+        while failures.count <= shape { failures.append([]) }
+        failures[shape].append((count, duration))
     }
 }

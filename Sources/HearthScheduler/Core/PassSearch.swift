@@ -11,20 +11,22 @@ extension Pass {
         let preemptible = effectivelyPreemptible(job)
         var best: (node: Int, leftover: Int, size: Int)? = nil
         for ni in nodes.indices {
+            // Cheap scalar tests first, without copying the node.
+            let free = nodes[ni].freeCount
+            guard free >= need, nodes[ni].acceptsWork else { continue }
+            if let b = best, free - need > b.leftover { continue }
             let n = nodes[ni]
-            guard n.acceptsWork, n.freeCount >= need else { continue }
-            if let b = best, n.freeCount - need > b.leftover { continue }
             guard n.policy.allowedKinds.contains(job.kind),
                 n.windowFits(start: now, duration: duration, effectivelyPreemptible: preemptible, policy: policy)
             else { continue }
-            if !n.policy.donorAccounts.contains(job.accountID) && n.nonDonorUsed + need > n.donorCap { continue }
+            if n.nonDonorUsed + need > n.donorCap && !n.policy.donorAccounts.contains(job.accountID) { continue }
             var usable = 0
             for s in n.gpus.indices where !n.busy[s] && n.reservedFrom[s] >= end && job.gpus.accepts(n.gpus[s]) {
                 usable += 1
                 if usable == need { break }
             }
             guard usable == need else { continue }
-            let leftover = n.freeCount - need
+            let leftover = free - need
             if let b = best, (leftover, n.gpus.count) >= (b.leftover, b.size) { continue }
             best = (ni, leftover, n.gpus.count)
             if leftover == 0 { break }

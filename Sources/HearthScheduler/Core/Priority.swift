@@ -92,36 +92,39 @@ struct PriorityCalculator {
         return PriorityFactors(age: age, fairShare: fs, size: size, qos: job.qos.factor, policy: policy)
     }
 
+    /// Σ weight × factor for `job` given its association's fair-share factor.
+    @inline(__always)
+    func priority(_ job: PendingJob, fairShare fs: Double) -> Double {
+        let age = min(max(now.timeIntervalSince(job.submittedAt), 0) / max(policy.maxAge, 1), 1)
+        let size = min(Double(job.gpus.count) / Double(largestNode), 1)
+        return policy.ageWeight * age + policy.fairShareWeight * fs + policy.sizeWeight * size
+            + policy.qosWeight * job.qos.factor
+    }
+
     /// Pending job indices in the order the pass looks at them: priority descending (or
-    /// submit time for FIFO), then submit time, then id — a total, deterministic order.
-    func order(_ jobs: [PendingJob]) -> (order: [Int], priorities: [Double]) {
-        var keys = [Double](repeating: 0, count: jobs.count)
-        if policy.ordering == .multifactor {
-            // Cache the fair-share factor of the previous association: queues are runs of
-            // the same account more often than not.
-            var lastAssoc: Association? = nil
-            var lastFS = 1.0
-            let ageScale = 1 / max(policy.maxAge, 1)
-            for i in jobs.indices {
-                let j = jobs[i]
+    /// submit time for FIFO, where every priority is 0), then submit time, then id.
+    func order(_ jobs: [PendingJob]) -> [Int] {
+        var keys: [(Double, Double, Int64, Int)] = []
+        keys.reserveCapacity(jobs.count)
+        var lastAssoc: Association? = nil
+        var lastFS = 1.0
+        for (i, j) in jobs.enumerated() {
+            var p = 0.0
+            if policy.ordering == .multifactor {
                 let a = Association(projectID: j.projectID, accountID: j.accountID)
                 if a != lastAssoc {
                     lastAssoc = a
                     lastFS = fairShare.factor(a)
                 }
-                let age = min(max(now.timeIntervalSince(j.submittedAt), 0) * ageScale, 1)
-                let size = min(Double(j.gpus.count) / Double(largestNode), 1)
-                keys[i] = policy.ageWeight * age + policy.fairShareWeight * lastFS
-                    + policy.sizeWeight * size + policy.qosWeight * j.qos.factor
+                p = priority(j, fairShare: lastFS)
             }
+            keys.append((p, j.submittedAt.timeIntervalSinceReferenceDate, j.id, i))
         }
-        var idx = Array(jobs.indices)
-        idx.sort { a, b in
-            if keys[a] != keys[b] { return keys[a] > keys[b] }
-            let ja = jobs[a], jb = jobs[b]
-            if ja.submittedAt != jb.submittedAt { return ja.submittedAt < jb.submittedAt }
-            return ja.id < jb.id
+        keys.sort { a, b in
+            if a.0 != b.0 { return a.0 > b.0 }
+            if a.1 != b.1 { return a.1 < b.1 }
+            return a.2 < b.2
         }
-        return (idx, keys)
+        return keys.map(\.3)
     }
 }

@@ -31,7 +31,7 @@ public struct Scheduler: Sendable {
     /// Priority factors of every pending job at `now`, in the pass's order (highest first).
     public func priorities(in snapshot: Snapshot, now: Date) -> [(jobID: Int64, factors: PriorityFactors)] {
         let calc = PriorityCalculator(policy: policy, snapshot: snapshot, now: now)
-        return calc.order(snapshot.pending).order.map { i in
+        return calc.order(snapshot.pending).map { i in
             (snapshot.pending[i].id, calc.factors(snapshot.pending[i]))
         }
     }
