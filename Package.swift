@@ -95,7 +95,7 @@ let package = Package(
             dependencies: ["HearthStore", "HearthCore"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HearthSchedulerTests", dependencies: ["HearthScheduler"], swiftSettings: swiftSettings),
+        .testTarget(name: "HearthSchedulerTests", dependencies: ["HearthScheduler", "HearthCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer"], swiftSettings: swiftSettings),
     ]
 )
