@@ -40,7 +40,11 @@ let package = Package(
         ),
 
         // MARK: Scheduler: a pure function from a snapshot to decisions (no I/O)
-        .target(name: "HearthScheduler", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+        // Optimised even in debug builds: its property tests simulate weeks of fleet time.
+        .target(
+            name: "HearthScheduler", dependencies: ["HearthCore"],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]
+        ),
         // Fleet simulator and scheduling benchmark (`hearth-sim simulate`, `hearth-sim bench`).
         .executableTarget(
             name: "hearth-sim",

@@ -38,7 +38,7 @@ import Testing
         let text = e1.render(now: t0)
         #expect(text.contains("fairshare"))
         #expect(text.contains("expected start"))
-        #expect(abs(e1.factors.priority - (e1.factors.age * 1000 + e1.factors.fairShare * 10_000 + e1.factors.size * 1000 + e1.factors.qos * 2000)) < 1e-9)
+        #expect(abs(e1.factors.priority - (e1.factors.age * 1000 + e1.factors.fairShare * 10_000 + e1.factors.size * 100 + e1.factors.qos * 2000)) < 1e-9)
     }
 
     @Test func strictOrderAndPreemptionReasons() throws {

@@ -214,7 +214,9 @@ struct Pass {
             node.runningJobs.append(ri)
             var end = job.expectedEnd ?? .distantFuture
             var isFreeing = job.preemptionRequestedAt != nil
-            if let asked = job.preemptionRequestedAt { end = min(end, max(asked.addingTimeInterval(grace), now)) }
+            if let asked = job.preemptionRequestedAt { end = min(end, asked.addingTimeInterval(grace)) }
+            // A job past its time limit (or its grace) is expected to end any moment.
+            end = max(end, now)
             if !isFreeing && node.online, let reason = donorReason(job, node: node) {
                 decisions.append(.preempt(job: job.id, node: node.id, reason: reason, grace: grace))
                 isFreeing = true

@@ -16,9 +16,11 @@ public struct SchedulerPolicy: Sendable, Hashable, Codable {
     public var ageWeight: Double = 1_000
     /// Weight of the fair-share factor (0…1). Default 10,000: fair share dominates.
     public var fairShareWeight: Double = 10_000
-    /// Weight of the job-size factor (GPUs / largest node). Default 1,000: favours large
-    /// jobs, which are the hardest to start (Slurm's default direction).
-    public var sizeWeight: Double = 1_000
+    /// Weight of the job-size factor (GPUs / largest node). Default 100: a tie-breaker
+    /// toward large jobs. Reservations, not priority, are what keep large jobs from
+    /// starving; a large size weight would shift fair share's equilibrium toward accounts
+    /// with large jobs (by about sizeWeight × Δsize / fairShareWeight in the factor).
+    public var sizeWeight: Double = 100
     /// Weight of the QOS factor (`QOS.factor`). Default 2,000.
     public var qosWeight: Double = 2_000
     /// Age at which the age factor saturates. Default 7 days.

@@ -42,8 +42,8 @@ public struct SimulationResult: Sendable {
     public var segments: [RunSegment]
     /// Broken invariants seen while applying decisions (GPU given twice, unknown GPU…).
     public var violations: [String]
-    /// For each job that had a reservation: seconds between its first reserved start time
-    /// and its real first start (negative = earlier).
+    /// For each job that was ever the top blocked job of a pass: seconds between the start
+    /// first reserved for it then and its real first start (negative = earlier).
     public var reservationLateness: [Int64: Double]
 }
 

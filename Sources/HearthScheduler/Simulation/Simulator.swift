@@ -188,6 +188,7 @@ public struct Simulator: Sendable {
             let plan = scheduler.schedule(snapshot, now: t)
             acc.pass(plan)
             var placed: Set<Int64> = []
+            var headReservation = true
             for d in plan.decisions {
                 switch d {
                 case .place(let id, let node, let gpus):
@@ -206,11 +207,16 @@ public struct Simulator: Sendable {
                     r.exitAt = t.addingTimeInterval(min(config.checkpointTime, grace))
                     running[id] = r
                 case .reserve(let id, _, _, let at):
-                    if firstReservation[id] == nil { firstReservation[id] = at }
+                    // Only the first reservation of a plan (the top blocked job) is tracked.
+                    if headReservation && firstReservation[id] == nil { firstReservation[id] = at }
+                    headReservation = false
                 }
             }
             if !placed.isEmpty { pending.removeAll { placed.contains($0) } }
             prev = t
+            // Nothing left to do: no queue, nothing running, no arrivals to come.
+            let closedLoop = accounts.contains { $0.backlog != nil }
+            if pending.isEmpty && running.isEmpty && nextArrival == queue.count && !closedLoop { break }
             t = t.addingTimeInterval(config.tick)
         }
         for r in running.values { closeSegment(r, at: end, reason: .stillRunning) }

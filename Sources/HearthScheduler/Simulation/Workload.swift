@@ -33,6 +33,8 @@ public struct SimAccount: Sendable, Hashable {
     public var durationScale: Double = 1
     /// Share of this account's jobs submitted with QOS `high`.
     public var highQOSFraction: Double = 0
+    /// Caps drawn durations (seconds); `nil` keeps the distribution's 3-day cap.
+    public var maxDuration: TimeInterval? = nil
 
     public init(id: Int64, projectID: Int64, shares: Double = 1, meanInterarrival: TimeInterval? = nil,
         backlog: Int? = nil, fixedGPUs: Int? = nil, durationScale: Double = 1, highQOSFraction: Double = 0) {
@@ -85,6 +87,7 @@ public struct WorkloadGenerator: Sendable {
         let kind = rng.pick(PhillyLikeDistribution.kindMix)
         var work = PhillyLikeDistribution.duration(gpus: gpus, using: &rng) * account.durationScale
         if kind == .evaluation { work = min(work, 3_600) }
+        if let cap = account.maxDuration { work = min(work, cap) }
         let limit = PhillyLikeDistribution.timeLimit(work: work, using: &rng)
         let qos: QOS = rng.unit() < account.highQOSFraction ? .high : .normal
         defer { nextID += 1 }
