@@ -101,6 +101,23 @@ import Testing
         }
     }
 
+    /// The random snapshots reach every kind of decision (so the invariants above bite).
+    @Test func randomSnapshotsExerciseEveryDecision() {
+        var places = 0, reserves = 0, byPriority = 0, byDonor = 0, backfills = 0
+        for seed in Self.seeds {
+            let (snap, now) = RandomSnapshots.make(seed: seed)
+            let plan = Scheduler().schedule(snap, now: now)
+            places += plan.placements.count
+            reserves += plan.reservations.count
+            backfills += plan.backfilled
+            for p in plan.preemptions {
+                if case .higherPriority = p.reason { byPriority += 1 } else { byDonor += 1 }
+            }
+        }
+        #expect(places > 100 && reserves > 50 && backfills > 10 && byPriority > 10 && byDonor > 10,
+            "places \(places) reserves \(reserves) backfills \(backfills) priority \(byPriority) donor \(byDonor)")
+    }
+
     @Test("explain agrees with schedule", arguments: Array(UInt64(1)...60))
     func explainAgrees(seed: UInt64) throws {
         let (snap, now) = RandomSnapshots.make(seed: seed, maxPending: 25)

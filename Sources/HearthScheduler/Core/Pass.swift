@@ -58,46 +58,52 @@ struct Pass {
         var preemptible: Bool
     }
 
-    /// Pending jobs in the order the pass looks at them (see `PriorityCalculator.order`).
+    /// Pending jobs in the order the pass looks at them: priority descending, then submit
+    /// time, then id (FIFO: every priority is 0). One hash per job for its association and
+    /// one for its shape; everything else is arrays.
     mutating func entries() -> [Entry] {
-        let calc = PriorityCalculator(policy: policy, snapshot: snapshot, now: now)
-        var out = [Entry]()
-        out.reserveCapacity(snapshot.pending.count)
-        // Sort 24-byte keys, then gather the entries: cheaper than moving entries around.
-        struct SortKey {
-            var priority: Double
-            var submitted: Double
-            var id: Int64
-        }
-        var keys = [(SortKey, Int32)]()
-        keys.reserveCapacity(snapshot.pending.count)
-        var lastAssoc: Association? = nil
-        var lastFS = 1.0
+        let n = snapshot.pending.count
+        var assocSlot: [Association: Int32] = [:]
+        var assocs: [Association] = []
+        var slotOfJob = [Int32](repeating: 0, count: n)
+        var last: (Association, Int32)? = nil
         for (i, j) in snapshot.pending.enumerated() {
-            var priority = 0.0
-            if policy.ordering == .multifactor {
-                let a = Association(projectID: j.projectID, accountID: j.accountID)
-                if a != lastAssoc {
-                    lastAssoc = a
-                    lastFS = calc.fairShare.factor(a)
-                }
-                priority = calc.priority(j, fairShare: lastFS)
+            let a = Association(projectID: j.projectID, accountID: j.accountID)
+            if let l = last, l.0 == a {
+                slotOfJob[i] = l.1
+                continue
             }
+            let slot: Int32
+            if let known = assocSlot[a] {
+                slot = known
+            } else {
+                slot = Int32(assocs.count)
+                assocSlot[a] = slot
+                assocs.append(a)
+            }
+            slotOfJob[i] = slot
+            last = (a, slot)
+        }
+        let calc = PriorityCalculator(policy: policy, snapshot: snapshot, now: now, pendingAssociations: assocs)
+        let fsOfSlot = assocs.map { calc.fairShare.factor($0) }
+
+        var out = [Entry]()
+        out.reserveCapacity(n)
+        var keys = [SortKey]()
+        keys.reserveCapacity(n)
+        for (i, j) in snapshot.pending.enumerated() {
+            let priority = policy.ordering == .multifactor ? calc.priority(j, fairShare: fsOfSlot[Int(slotOfJob[i])]) : 0
             let shape = shapes.id(of: ShapeKey(j, policy: policy, donorRelevant: donorRelevant(j.accountID)))
             let submitted = j.submittedAt.timeIntervalSinceReferenceDate
-            keys.append((SortKey(priority: priority, submitted: submitted, id: j.id), Int32(i)))
+            keys.append(SortKey(priority: priority, submitted: submitted, id: j.id, index: Int32(i)))
             out.append(Entry(
                 priority: priority, submitted: submitted, id: j.id,
                 duration: j.timeLimit ?? .infinity, index: Int32(i), shape: Int32(shape), count: Int32(j.gpus.count),
                 tier: Int8(j.qos.tier), gated: !j.afterOK.isEmpty || (j.notBefore.map { $0 > now } ?? false),
                 preemptible: effectivelyPreemptible(j)))
         }
-        keys.sort { a, b in
-            if a.0.priority != b.0.priority { return a.0.priority > b.0.priority }
-            if a.0.submitted != b.0.submitted { return a.0.submitted < b.0.submitted }
-            return a.0.id < b.0.id
-        }
-        return keys.map { out[Int($0.1)] }
+        SortKey.sort(&keys)
+        return keys.map { out[Int($0.index)] }
     }
 
     mutating func run() -> Plan {
@@ -304,7 +310,11 @@ struct ShapeTable {
 }
 
 struct FailureCache {
-    private var failures: [[(count: Int, duration: Double)]] = []
+    struct Failure {
+        var count: Int
+        var duration: Double
+    }
+    private var failures: [[Failure]] = []
 
     func knownFailure(_ shape: Int, count: Int, duration: Double) -> Bool {
         guard shape < failures.count else { return false }
@@ -314,6 +324,79 @@ struct FailureCache {
 
     mutating func record(_ shape: Int, count: Int, duration: Double) {
         while failures.count <= shape { failures.append([]) }
-        failures[shape].append((count, duration))
+        failures[shape].append(Failure(count: count, duration: duration))
+    }
+}
+
+/// The pass's sort key. Sorted with a hand-written introsort: the standard library's
+/// stable merge sort allocates and copies more than 100,000 keys deserve.
+struct SortKey {
+    var priority: Double
+    var submitted: Double
+    var id: Int64
+    var index: Int32
+
+    @inline(__always)
+    static func precedes(_ a: SortKey, _ b: SortKey) -> Bool {
+        if a.priority != b.priority { return a.priority > b.priority }
+        if a.submitted != b.submitted { return a.submitted < b.submitted }
+        return a.id < b.id
+    }
+
+    static func sort(_ keys: inout [SortKey]) {
+        keys.withUnsafeMutableBufferPointer { buf in
+            guard buf.count > 1 else { return }
+            quicksort(buf, 0, buf.count - 1, 2 * (Int.bitWidth - buf.count.leadingZeroBitCount))
+        }
+    }
+
+    /// `depth` bounds the recursion depth of this call's path (introsort's guard).
+    private static func quicksort(_ a: UnsafeMutableBufferPointer<SortKey>, _ lo: Int, _ hi: Int, _ depth: Int) {
+        var lo = lo, hi = hi, depth = depth
+        while hi - lo > 16 {
+            if depth == 0 {
+                // Degenerate input: fall back to the standard library for this range.
+                let sorted = a[lo...hi].sorted(by: precedes)
+                for (k, v) in sorted.enumerated() { a[lo + k] = v }
+                return
+            }
+            depth -= 1
+            // Median of three as pivot.
+            let mid = lo + (hi - lo) / 2
+            if precedes(a[mid], a[lo]) { a.swapAt(mid, lo) }
+            if precedes(a[hi], a[lo]) { a.swapAt(hi, lo) }
+            if precedes(a[hi], a[mid]) { a.swapAt(hi, mid) }
+            let pivot = a[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while precedes(a[i], pivot) { i += 1 }
+                while precedes(pivot, a[j]) { j -= 1 }
+                if i <= j {
+                    a.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            // Recurse into the smaller half, loop on the larger.
+            if j - lo < hi - i {
+                if lo < j { quicksort(a, lo, j, depth) }
+                lo = i
+            } else {
+                if i < hi { quicksort(a, i, hi, depth) }
+                hi = j
+            }
+        }
+        // Insertion sort for short ranges.
+        if hi > lo {
+            for k in (lo + 1)...hi {
+                let v = a[k]
+                var m = k - 1
+                while m >= lo && precedes(v, a[m]) {
+                    a[m + 1] = a[m]
+                    m -= 1
+                }
+                a[m + 1] = v
+            }
+        }
     }
 }

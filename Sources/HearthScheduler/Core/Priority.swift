@@ -35,9 +35,15 @@ public struct FairShareDetail: Sendable, Hashable, Codable {
 struct FairShareTable {
     private(set) var details: [Association: FairShareDetail] = [:]
 
-    init(snapshot: Snapshot) {
+    /// - Parameter pendingAssociations: the associations of `snapshot.pending` when the
+    ///   caller has already collected them (saves a hash per pending job).
+    init(snapshot: Snapshot, pendingAssociations: [Association]? = nil) {
         var assocs = Set(snapshot.usage.usage.keys)
-        for j in snapshot.pending { assocs.insert(Association(projectID: j.projectID, accountID: j.accountID)) }
+        if let given = pendingAssociations {
+            assocs.formUnion(given)
+        } else {
+            for j in snapshot.pending { assocs.insert(Association(projectID: j.projectID, accountID: j.accountID)) }
+        }
         for j in snapshot.running { assocs.insert(Association(projectID: j.projectID, accountID: j.accountID)) }
         for a in snapshot.shares.accountShares.keys { assocs.insert(a) }
         var projects = Set(assocs.map(\.projectID))
@@ -78,10 +84,10 @@ struct PriorityCalculator {
     /// GPUs on the largest node: the size factor's denominator.
     let largestNode: Int
 
-    init(policy: SchedulerPolicy, snapshot: Snapshot, now: Date) {
+    init(policy: SchedulerPolicy, snapshot: Snapshot, now: Date, pendingAssociations: [Association]? = nil) {
         self.policy = policy
         self.now = now
-        self.fairShare = FairShareTable(snapshot: snapshot)
+        self.fairShare = FairShareTable(snapshot: snapshot, pendingAssociations: pendingAssociations)
         self.largestNode = max(1, snapshot.nodes.map { $0.gpus.count(where: \.healthy) }.max() ?? 1)
     }
 
