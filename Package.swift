@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "hearth-sim",
             dependencies: [
-                "HearthScheduler",
+                "HearthScheduler", "HearthCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -7,6 +7,6 @@ struct HearthSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth-sim",
         abstract: "Fleet simulator and scheduling benchmark for Hearth's scheduler.",
-        subcommands: [Simulate.self, Bench.self],
+        subcommands: [Simulate.self, Bench.self, Explain.self],
         defaultSubcommand: Simulate.self)
 }
