@@ -26,7 +26,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         let jobCounts = jobs.split(separator: ",").compactMap { Int($0) }
         let nodeCounts = nodes.split(separator: ",").compactMap { Int($0) }
-        print("| pending jobs | nodes | GPUs | running | wall median | wall min | CPU median | placed | reserved | jobs considered |")
+        print("| pending jobs | nodes | GPUs | busy GPUs | wall median | wall min | CPU median | placed | reserved | jobs considered |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for j in jobCounts {
             for n in nodeCounts {
@@ -45,8 +45,9 @@ struct Bench: ParsableCommand {
                 times.sort()
                 cpu.sort()
                 let gpus = snapshot.nodes.reduce(0) { $0 + $1.gpus.count }
+                let busy = snapshot.running.reduce(0) { $0 + $1.gpuIndices.count }
                 print(String(format: "| %d | %d | %d | %d | %.2f ms | %.2f ms | %.2f ms | %d | %d | %d |", j, n, gpus,
-                    snapshot.running.count, times[times.count / 2], times[0], cpu[cpu.count / 2], plan.placements.count,
+                    busy, times[times.count / 2], times[0], cpu[cpu.count / 2], plan.placements.count,
                     plan.reservations.count, plan.jobsConsidered))
             }
         }
@@ -54,7 +55,7 @@ struct Bench: ParsableCommand {
 }
 
 /// A busy fleet with a long queue: 200 accounts in 20 projects with random decayed usage,
-/// about 75 % of GPUs held by running jobs, and pending jobs from the Philly-like mix,
+/// part of the GPUs held by running jobs (each node: keep adding a job with p = 0.75), and pending jobs from the Philly-like mix,
 /// some asking for H100s or ≥ 40 GiB (so not every shape fits every node).
 enum BenchSnapshot {
     static func make(pendingJobs: Int, nodes nodeCount: Int, seed: UInt64) -> (Snapshot, Date) {
