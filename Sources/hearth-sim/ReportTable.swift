@@ -22,6 +22,15 @@ enum ReportTable {
         }
         row("backfilled placements") { "\($0.backfilled)" }
         out += "| simulation wall time | " + results.map { String(format: "%.1f s", $0.2) }.joined(separator: " | ") + " |\n"
+        out += "\nBy job size (wait p50 / p99; jobs never started):\n\n"
+        out += "| GPUs per job | " + results.map(\.0).joined(separator: " | ") + " |\n"
+        out += "|---|" + results.map { _ in "---:|" }.joined() + "\n"
+        for size in Set(results.flatMap { $0.1.waitsBySize.keys }).sorted() {
+            out += "| \(size) | " + results.map { r -> String in
+                guard let w = r.1.waitsBySize[size] else { return "-" }
+                return "\(hours(w.p50)) / \(hours(w.p99)); \(w.neverStarted)"
+            }.joined(separator: " | ") + " |\n"
+        }
         out += "\nPer account (GPU-hours received; wait p50 / p90; jobs never started):\n\n"
         out += "| account | " + results.map(\.0).joined(separator: " | ") + " |\n"
         out += "|---|" + results.map { _ in "---:|" }.joined() + "\n"

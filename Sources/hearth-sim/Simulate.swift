@@ -13,6 +13,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "Fraction of nodes with donor windows and policies.") var donorFraction: Double = 0.3
     @Option(help: "Offered load (GPU-hours submitted / fleet GPU-hours).") var load: Double = 1.1
     @Option(help: "Seconds between scheduling passes.") var tick: Double = 60
+    @Option(help: "Reservations per pass for the Hearth policy (SchedulerPolicy.maxReservations).")
+    var reservations: Int = SchedulerPolicy.default.maxReservations
 
     func run() throws {
         let scenario = Scenario.make(seed: seed, nodeCount: nodes, donorFraction: donorFraction, days: days, load: load)
@@ -20,7 +22,9 @@ struct Simulate: ParsableCommand {
         print("fleet: \(scenario.nodes.count) nodes, \(gpus) GPUs, \(Int(donorFraction * 100))% donated with windows")
         print("trace: \(scenario.arrivals.count) jobs over \(days) days, load \(load), seed \(seed)\n")
         var results: [(String, SimulationReport, Double)] = []
-        for (name, policy) in [("FIFO", SchedulerPolicy.fifo), ("Hearth", SchedulerPolicy.default)] {
+        var hearth = SchedulerPolicy.default
+        hearth.maxReservations = reservations
+        for (name, policy) in [("FIFO", SchedulerPolicy.fifo), ("Hearth", hearth)] {
             var config = SimulationConfig(policy: policy, start: scenario.start)
             config.duration = days * 86_400
             config.tick = tick

@@ -32,6 +32,8 @@ public struct SimulationReport: Sendable {
     public var preemptions: [String: Int]
     public var backfilled: Int
     public var passes: Int
+    /// Wait p50 / p99 (seconds, censored like the others) and jobs never started, by GPUs per job.
+    public var waitsBySize: [Int: (p50: Double, p99: Double, neverStarted: Int)]
 
     public var totalPreemptions: Int { preemptions.values.reduce(0, +) }
 }
@@ -94,6 +96,7 @@ struct SimulationAccumulator {
     var submittedCount: [Int64: Int] = [:]
     var completedCount: [Int64: Int] = [:]
     var waits: [Int64: [Double]] = [:]
+    var waitsBySize: [Int: [Double]] = [:]
     var preemptions: [String: Int] = [:]
     var backfilled = 0
     var passes = 0
@@ -114,6 +117,7 @@ struct SimulationAccumulator {
     mutating func completed(_ s: SimJobSpec, at: Date) { completedCount[s.accountID, default: 0] += 1 }
     mutating func started(_ s: SimJobSpec, at t: Date, reservedAt: Date?) {
         waits[s.accountID, default: []].append(t.timeIntervalSince(s.submitAt))
+        waitsBySize[s.gpus.count, default: []].append(t.timeIntervalSince(s.submitAt))
         if let r = reservedAt { reservationLateness[s.id] = t.timeIntervalSince(r) }
     }
     mutating func preempted(_ reason: PreemptionReason?) {
@@ -166,11 +170,17 @@ struct SimulationAccumulator {
         let fair = maxMinFairAllocation(capacity: used.reduce(0, +), demands: demands, weights: weights)
         let xs = ids.indices.filter { fair[$0] > 0 }.map { used[$0] / fair[$0] }
         let totalUsed = used.reduce(0, +)
+        var bySize: [Int: (p50: Double, p99: Double, neverStarted: Int)] = [:]
+        for size in Set(waitsBySize.keys).union(unstarted.map(\.gpus.count)) {
+            let censored = unstarted.filter { $0.gpus.count == size }.map { end.timeIntervalSince($0.submitAt) }
+            let w = (waitsBySize[size] ?? []) + censored
+            bySize[size] = (percentile(w, 50), percentile(w, 99), censored.count)
+        }
         return SimulationReport(
             utilisation: offeredGPUSeconds > 0 ? totalUsed / offeredGPUSeconds : 0,
             jainIndex: jainIndex(xs), accounts: perAccount,
             waitP50: percentile(allWaits, 50), waitP90: percentile(allWaits, 90), waitP99: percentile(allWaits, 99),
             submitted: submittedCount.values.reduce(0, +), completed: completedCount.values.reduce(0, +),
-            preemptions: preemptions, backfilled: backfilled, passes: passes)
+            preemptions: preemptions, backfilled: backfilled, passes: passes, waitsBySize: bySize)
     }
 }
