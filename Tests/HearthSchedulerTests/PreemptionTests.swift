@@ -88,3 +88,15 @@ import Testing
         #expect(Scheduler(policy: .fifo).schedule(snap, now: t0).preemptions.isEmpty)
     }
 }
+
+@Suite struct PlanCodingTests {
+    /// The daemon may store or log plans as JSON: they round-trip.
+    @Test func planRoundTripsThroughJSON() throws {
+        let running = [runningJob(100, node: 1, gpus: [0, 1], qos: .low)]
+        let snap = Snapshot(pending: [pending(1, gpus: 2, qos: .high), pending(2, gpus: 2)], running: running, nodes: [node(1, gpus: 4)])
+        let plan = Scheduler().schedule(snap, now: t0)
+        #expect(!plan.decisions.isEmpty)
+        let decoded = try JSONDecoder().decode(Plan.self, from: JSONEncoder().encode(plan))
+        #expect(decoded == plan)
+    }
+}

@@ -76,6 +76,23 @@ import Testing
         let result = Simulator(config: config, nodes: nodes, accounts: accounts).run(arrivals: arrivals, generator: gen)
         #expect(result.violations.isEmpty)
         #expect(result.report.totalPreemptions > 0)
+        // Requeue bound: nobody is preempted for priority more than maxPreemptionsPerJob times.
+        let byJob = Dictionary(grouping: result.segments, by: \.jobID)
+        for (job, segs) in byJob {
+            let byPriority = segs.filter { if case .preempted(.higherPriority) = $0.endReason { true } else { false } }
+            #expect(byPriority.count <= config.policy.maxPreemptionsPerJob, "job \(job) preempted \(byPriority.count) times")
+        }
+        // Preempted training resumes from its checkpoint: a completed training job ran for
+        // exactly its work in total, however often it was interrupted.
+        let specs = Dictionary(uniqueKeysWithValues: arrivals.map { ($0.id, $0) })
+        var resumed = 0
+        for (job, segs) in byJob where segs.count > 1 && segs.contains(where: { $0.endReason == .completed }) {
+            guard let spec = specs[job], spec.kind == .training else { continue }
+            let ran = segs.reduce(0.0) { $0 + $1.end.timeIntervalSince($1.start) }
+            #expect(abs(ran - spec.work) < 1, "job \(job) ran \(ran) s for \(spec.work) s of work")
+            resumed += 1
+        }
+        #expect(resumed > 0)
         let byNode = Dictionary(grouping: result.segments, by: \.nodeID)
         let grace = config.policy.preemptionGrace
         for (nid, segs) in byNode {
@@ -93,7 +110,7 @@ import Testing
                     if s.start < r0 { #expect(s.end <= r0.addingTimeInterval(config.tick + grace)) }
                 }
             }
-            // No two overlapping segments share a GPU.
+            // No two overlapping segments share a GPU (checked below).
             let sorted = segs.sorted { $0.start < $1.start }
             for (i, a) in sorted.enumerated() {
                 for b in sorted[(i + 1)...] where b.start < a.end {
