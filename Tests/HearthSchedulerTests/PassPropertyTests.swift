@@ -21,6 +21,8 @@ import Testing
         let jobs = Dictionary(uniqueKeysWithValues: snap.pending.map { ($0.id, $0) })
         let runningByID = Dictionary(uniqueKeysWithValues: snap.running.map { ($0.id, $0) })
         var held: [Int64: Set<Int>] = [:]  // node -> GPU indices in use
+        var cpuJobs: [Int64: Int] = [:]    // node -> CPU-only jobs
+        for r in snap.running where r.gpuIndices.isEmpty { cpuJobs[r.nodeID, default: 0] += 1 }
         var nonDonor: [Int64: Int] = [:]
         for r in snap.running {
             held[r.nodeID, default: []].formUnion(r.gpuIndices)
@@ -39,6 +41,10 @@ import Testing
                 // No GPU is ever given to two jobs.
                 #expect(Set(gpus).count == gpus.count)
                 #expect(gpus.count == job.gpus.count)
+                if gpus.isEmpty {
+                    cpuJobs[nid, default: 0] += 1
+                    #expect(cpuJobs[nid]! <= n.cpuJobSlots, "CPU-only slots of node \(nid) exceeded")
+                }
                 #expect(held[nid, default: []].isDisjoint(with: gpus), "seed: GPUs \(gpus) of node \(nid) already held")
                 held[nid, default: []].formUnion(gpus)
                 for g in gpus {
@@ -47,7 +53,7 @@ import Testing
                 }
                 // Donor policy: online, not reclaimed, inside the window, kind allowed.
                 #expect(n.online && !n.reclaimed)
-                #expect(n.policy.allowedKinds.contains(job.kind))
+                #expect(n.policy.allows(job.kind))
                 if let sched = n.policy.availability {
                     let stretch = try #require(sched.openStretch(at: now), "placed on node \(nid) outside its window")
                     let effPreemptible = job.preemptible && job.preemptionCount < policy.maxPreemptionsPerJob
@@ -95,7 +101,7 @@ import Testing
         for r in snap.running where r.preemptionRequestedAt == nil {
             guard let n = nodes[r.nodeID], n.online else { continue }
             let closed = n.policy.availability.map { !$0.isOpen(at: now) } ?? false
-            if n.reclaimed || closed || !n.policy.allowedKinds.contains(r.kind) {
+            if n.reclaimed || closed || !n.policy.allows(r.kind) {
                 #expect(preempted.contains(r.id), "job \(r.id) left on a node its donor closed")
             }
         }

@@ -125,4 +125,39 @@ import Testing
         let snap = Snapshot(pending: jobs, nodes: [node(1, gpus: 8), node(2, gpus: 4), node(3, gpus: 2)])
         #expect(Scheduler().schedule(snap, now: t0) == Scheduler().schedule(snap, now: t0))
     }
+
+    @Test func cpuOnlyJobsTakeCPUSlotsNotGPUs() {
+        var n1 = node(1, gpus: 2)
+        n1.cpuJobSlots = 1
+        let running = [RunningJob(id: 100, accountID: 1, projectID: 1, kind: .command, nodeID: 1, gpuIndices: [],
+            startedAt: t0.addingTimeInterval(-60), timeLimit: 600)]
+        let snap = Snapshot(pending: [pending(1, gpus: 0), pending(2, gpus: 2)], running: running, nodes: [n1, node(2, gpus: 1)])
+        let plan = Scheduler().schedule(snap, now: t0)
+        // Node 1's only CPU slot is taken: the CPU job goes to node 2, with no GPU.
+        #expect(plan.placement(of: 1)?.node == 2)
+        #expect(plan.placement(of: 1)?.gpuIndices == [])
+        #expect(plan.placement(of: 2)?.gpuIndices == [0, 1])
+        // A second CPU-only job finds no slot.
+        let snap2 = Snapshot(pending: [pending(1, gpus: 0), pending(3, gpus: 0)], running: running, nodes: [n1, node(2, gpus: 1)])
+        #expect(Scheduler().schedule(snap2, now: t0).placements.count == 1)
+        #expect(Scheduler().explain(job: 3, in: snap2, now: t0)?.reason == .noCapacity)
+    }
+
+    @Test func userPriorityOrdersWithinTheSameAccount() {
+        let snap = Snapshot(pending: [pending(1, submitted: t0.addingTimeInterval(-600)), pending(2, submitted: t0)].map {
+            var j = $0
+            j.userPriority = j.id == 2 ? 1_000 : 0
+            return j
+        }, nodes: [node(1, gpus: 1)])
+        #expect(Scheduler().schedule(snap, now: t0).placements.map(\.job) == [2])
+    }
+
+    @Test func jobKindIsTheQueuesText() throws {
+        #expect(JobKind.training.rawValue == "train")
+        #expect(JobKind("serve") == .serving)
+        #expect(!JobKind("serve").isPreemptibleByDefault && JobKind("distill").isPreemptibleByDefault)
+        let data = try JSONEncoder().encode([JobKind.evaluation, JobKind("later-kind")])
+        #expect(String(decoding: data, as: UTF8.self) == #"["eval","later-kind"]"#)
+        #expect(DonorPolicy().allows("anything") && !DonorPolicy(allowedKinds: [.training]).allows(.serving))
+    }
 }

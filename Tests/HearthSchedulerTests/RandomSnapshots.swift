@@ -16,7 +16,7 @@ enum RandomSnapshots {
                 windows: [AvailabilityWindow(weekdays: days, startMinute: start * 60, endMinute: ((start + len) % 24) * 60)])
         }
         if rng.unit() < 0.3 {
-            p.allowedKinds = Set(JobKind.allCases.filter { _ in rng.unit() < 0.6 })
+            p.allowedKinds = Set(JobKind.known.filter { _ in rng.unit() < 0.6 })
         }
         if rng.unit() < 0.3 {
             p.donorAccounts = [Int64(1 + Int(rng.unit() * Double(accounts)))]
@@ -38,6 +38,7 @@ enum RandomSnapshots {
             for g in n.gpus.indices where rng.unit() < 0.05 { n.gpus[g].healthy = false }
             n.reclaimed = rng.unit() < 0.05
             n.online = rng.unit() > 0.05
+            n.cpuJobSlots = Int(rng.unit() * 3)
             nodes.append(n)
         }
         var id: Int64 = 1
@@ -47,7 +48,7 @@ enum RandomSnapshots {
             while !free.isEmpty && rng.unit() < 0.6 {
                 let k = min(free.count, [1, 1, 2, 4][Int(rng.unit() * 4)])
                 let a = Int64(1 + Int(rng.unit() * Double(accounts)))
-                running.append(RunningJob(id: id, accountID: a, projectID: a % 2, kind: JobKind.allCases[Int(rng.unit() * 3)],
+                running.append(RunningJob(id: id, accountID: a, projectID: a % 2, kind: JobKind.known[Int(rng.unit() * 5)],
                     qos: QOS.allCases[Int(rng.unit() * 4)], nodeID: n.id, gpuIndices: Array(free.prefix(k)),
                     startedAt: now.addingTimeInterval(-rng.unit() * 7_200), timeLimit: rng.unit() < 0.2 ? nil : 600 + rng.unit() * 20_000,
                     preemptionCount: Int(rng.unit() * 4),
@@ -55,6 +56,12 @@ enum RandomSnapshots {
                 free.removeFirst(k)
                 id += 1
             }
+        }
+        // A few CPU-only jobs already running.
+        for n in nodes where rng.unit() < 0.2 {
+            running.append(RunningJob(id: id, accountID: 1, projectID: 1, kind: .command, nodeID: n.id, gpuIndices: [],
+                startedAt: now.addingTimeInterval(-600), timeLimit: 3_600))
+            id += 1
         }
         var pendingJobs: [PendingJob] = []
         var states: [Int64: JobState] = [:]
@@ -66,14 +73,15 @@ enum RandomSnapshots {
                 deps.append(d)
                 states[d] = [JobState.succeeded, .running, .failed, .queued][Int(rng.unit() * 4)]
             }
-            pendingJobs.append(PendingJob(id: id, accountID: a, projectID: a % 2, kind: JobKind.allCases[Int(rng.unit() * 3)],
+            pendingJobs.append(PendingJob(id: id, accountID: a, projectID: a % 2, kind: JobKind.known[Int(rng.unit() * 5)],
                 qos: QOS.allCases[Int(rng.unit() * 4)],
-                gpus: GPURequest(count: [1, 1, 1, 2, 4, 8][Int(rng.unit() * 6)],
+                gpus: GPURequest(count: [0, 1, 1, 1, 2, 4, 8][Int(rng.unit() * 7)],
                     model: rng.unit() < 0.3 ? models[Int(rng.unit() * 3)] : nil, minMemoryMiB: rng.unit() < 0.2 ? 40_000 : 0),
                 submittedAt: now.addingTimeInterval(-rng.unit() * 86_400),
                 notBefore: rng.unit() < 0.05 ? now.addingTimeInterval(rng.unit() * 600) : nil,
                 timeLimit: rng.unit() < 0.15 ? nil : 300 + rng.unit() * 30_000, afterOK: deps,
-                preemptible: rng.unit() < 0.1 ? true : nil, preemptionCount: Int(rng.unit() * 4)))
+                preemptible: rng.unit() < 0.1 ? true : nil, preemptionCount: Int(rng.unit() * 4),
+                userPriority: rng.unit() < 0.2 ? Int(rng.unit() * 2_000) - 1_000 : 0))
             id += 1
         }
         var usage = UsageSnapshot(at: now)

@@ -98,7 +98,7 @@ import Testing
         for (nid, segs) in byNode {
             let n = try #require(nodes.first { $0.id == nid })
             for s in segs {
-                #expect(n.policy.allowedKinds.contains(s.kind))
+                #expect(n.policy.allows(s.kind))
                 if let sched = n.policy.availability {
                     let stretch = try #require(sched.openStretch(at: s.start), "job \(s.jobID) started outside window")
                     #expect(s.end <= stretch.closes.addingTimeInterval(grace), "job \(s.jobID) ran past the window")

@@ -40,6 +40,11 @@ struct NodeState {
     var nonDonorUsed: Int
     /// Indices into `Snapshot.running` of the jobs on this node.
     var runningJobs: [Int] = []
+    /// CPU-only jobs allowed at once, and running (or placed in this pass).
+    let cpuJobSlots: Int
+    var cpuJobsRunning = 0
+    /// Whether one more CPU-only job fits now.
+    var cpuSlotFree: Bool { acceptsWork && cpuJobsRunning < cpuJobSlots }
     private let indexToSlot: [Int: Int]?
 
     init(node: NodeSnapshot, now: Date) {
@@ -68,6 +73,7 @@ struct NodeState {
         holder = Array(repeating: -1, count: n)
         freeCount = acceptsWork ? healthyCount : 0
         nonDonorUsed = 0
+        cpuJobSlots = node.cpuJobSlots
         let identity = node.gpus.enumerated().allSatisfy { $0.offset == $0.element.index }
         indexToSlot = identity ? nil : Dictionary(
             node.gpus.enumerated().map { ($0.element.index, $0.offset) }, uniquingKeysWith: { a, _ in a })

@@ -20,6 +20,8 @@ struct Pass {
     var trace: Trace?
     /// Free slots on nodes that accept work, summed (a fast "fleet is full" test).
     var totalFree = 0
+    /// Free CPU-only job slots on nodes that accept work, summed.
+    var totalCPUFree = 0
     var shapes = ShapeTable()
     var placementFailures = FailureCache()
     var preemptionFailures = FailureCache()
@@ -109,6 +111,7 @@ struct Pass {
     mutating func run() -> Plan {
         applyRunningJobs()
         totalFree = nodes.reduce(0) { $0 + $1.freeCount }
+        totalCPUFree = nodes.reduce(0) { $0 + ($1.acceptsWork ? max(0, $1.cpuJobSlots - $1.cpuJobsRunning) : 0) }
         let order = entries()
         if let t = trace, let pos = order.firstIndex(where: { $0.id == t.jobID }) {
             trace?.rank = pos + 1
@@ -132,7 +135,9 @@ struct Pass {
             }
             // Nothing can change for anyone once the fleet is full and the reservation and
             // preemption budgets are spent: stop (unless a job is being explained).
-            if totalFree == 0 && reservationsLeft == 0 && preemptorsLeft == 0 && trace == nil { break }
+            if totalFree == 0 && totalCPUFree == 0 && reservationsLeft == 0 && preemptorsLeft == 0 && trace == nil {
+                break
+            }
             considered += 1
 
             if e.gated {
@@ -148,7 +153,8 @@ struct Pass {
             }
 
             let count = Int(e.count), key = Int(e.shape), duration = e.duration
-            if totalFree >= count && !placementFailures.knownFailure(key, count: count, duration: duration) {
+            let room = count > 0 ? totalFree >= count : totalCPUFree > 0
+            if room && !placementFailures.knownFailure(key, count: count, duration: duration) {
                 let job = snapshot.pending[Int(e.index)]
                 if let p = findPlacement(job, duration: duration) {
                     place(job, node: p.node, slots: p.slots, duration: duration)
@@ -165,7 +171,7 @@ struct Pass {
             // Preemption failures are monotone in count and QOS tier (encoded as -tier); a
             // non-preemptible job's window fit also depends on its duration, so not cached.
             let tierKey = Double(-Int(e.tier))
-            if preemptorsLeft > 0 && e.tier > 0
+            if preemptorsLeft > 0 && e.tier > 0 && count > 0
                 && !(e.preemptible && preemptionFailures.knownFailure(key, count: count, duration: tierKey)) {
                 if let victims = tryPreemption(for: snapshot.pending[Int(e.index)], duration: duration) {
                     preemptorsLeft -= 1
@@ -175,7 +181,8 @@ struct Pass {
                     preemptionFailures.record(key, count: count, duration: tierKey)
                 }
             }
-            if !handled && reservationsLeft > 0
+            // CPU-only jobs wait for a slot; they neither preempt nor reserve.
+            if !handled && reservationsLeft > 0 && count > 0
                 && !reservationFailures.knownFailure(key, count: count, duration: duration) {
                 if tryReservation(for: snapshot.pending[Int(e.index)], duration: duration) {
                     reservationsLeft -= 1
@@ -228,6 +235,7 @@ struct Pass {
                 isFreeing = true
                 end = min(end, now.addingTimeInterval(grace))
             }
+            if job.gpuIndices.isEmpty { node.cpuJobsRunning += 1 }
             let slots = job.gpuIndices.compactMap { node.slot(ofIndex: $0) }.filter { !node.busy[$0] }
             let nonDonor = !node.policy.donorAccounts.contains(job.accountID)
             node.occupy(slots, until: end, nonDonor: nonDonor)
@@ -242,7 +250,7 @@ struct Pass {
     /// Why the donor's policy wants `job` off its node now, if it does.
     func donorReason(_ job: RunningJob, node: NodeState) -> PreemptionReason? {
         if node.reclaimed { return .donorReclaim }
-        if !node.policy.allowedKinds.contains(job.kind) { return .kindNotAllowed }
+        if !node.policy.allows(job.kind) { return .kindNotAllowed }
         if !node.acceptsWork { return .outsideDonorWindow }
         if node.closes != .distantFuture {
             let end = job.expectedEnd ?? .distantFuture
@@ -258,12 +266,19 @@ struct Pass {
         let nonDonor = !nodes[ni].policy.donorAccounts.contains(job.accountID)
         nodes[ni].occupy(slots, until: end, nonDonor: nonDonor)
         totalFree -= slots.count
+        if slots.isEmpty {
+            nodes[ni].cpuJobsRunning += 1
+            totalCPUFree -= 1
+        }
         decisions.append(.place(job: job.id, node: nodes[ni].id, gpuIndices: slots.map { nodes[ni].gpus[$0].index }))
     }
 
     /// Whether `job` could run on some node of the fleet if it were empty.
     func canEverRun(_ job: PendingJob) -> Bool {
-        nodes.contains { $0.online && $0.policy.allowedKinds.contains(job.kind) && $0.matchingCount(job.gpus) >= job.gpus.count }
+        nodes.contains {
+            $0.online && $0.policy.allows(job.kind)
+                && (job.gpus.count > 0 ? $0.matchingCount(job.gpus) >= job.gpus.count : $0.cpuJobSlots > 0)
+        }
     }
 
     func effectivelyPreemptible(_ job: PendingJob) -> Bool {

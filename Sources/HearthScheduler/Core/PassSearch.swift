@@ -14,16 +14,16 @@ extension Pass {
             // Cheap scalar tests first, without copying the node.
             let free = nodes[ni].freeCount
             guard free >= need, nodes[ni].acceptsWork else { continue }
+            if need == 0 && !nodes[ni].cpuSlotFree { continue }
             if let b = best, free - need > b.leftover { continue }
             let n = nodes[ni]
-            guard n.policy.allowedKinds.contains(job.kind),
+            guard n.policy.allows(job.kind),
                 n.windowFits(start: now, duration: duration, effectivelyPreemptible: preemptible, policy: policy)
             else { continue }
             if n.nonDonorUsed + need > n.donorCap && !n.policy.donorAccounts.contains(job.accountID) { continue }
             var usable = 0
-            for s in n.gpus.indices where !n.busy[s] && n.reservedFrom[s] >= end && job.gpus.accepts(n.gpus[s]) {
+            for s in n.gpus.indices where usable < need && !n.busy[s] && n.reservedFrom[s] >= end && job.gpus.accepts(n.gpus[s]) {
                 usable += 1
-                if usable == need { break }
             }
             guard usable == need else { continue }
             let leftover = free - need
@@ -50,7 +50,7 @@ extension Pass {
         var best: (node: Int, at: Date, slots: [Int])? = nil
         for ni in nodes.indices {
             let n = nodes[ni]
-            guard n.acceptsWork, n.policy.allowedKinds.contains(job.kind) else { continue }
+            guard n.acceptsWork, n.policy.allows(job.kind) else { continue }
             if nonDonorAccount(n) && need > n.donorCap { continue }
             let matching = n.gpus.indices.filter { job.gpus.accepts(n.gpus[$0]) }
             guard matching.count >= need else { continue }
@@ -91,7 +91,7 @@ extension Pass {
         var best: (node: Int, cost: Int, victims: [Int], slots: [Int])? = nil
         for ni in nodes.indices {
             let n = nodes[ni]
-            guard n.acceptsWork, n.policy.allowedKinds.contains(job.kind),
+            guard n.acceptsWork, n.policy.allows(job.kind),
                 n.windowFits(start: now.addingTimeInterval(grace), duration: duration,
                     effectivelyPreemptible: preemptible, policy: policy)
             else { continue }
@@ -151,15 +151,18 @@ extension Pass {
     /// The most specific reason `job` could not be placed now (for `explain` only).
     func diagnose(_ job: PendingJob, duration: TimeInterval) -> PendingReason {
         let need = job.gpus.count
-        let hardware = nodes.filter { $0.online && $0.matchingCount(job.gpus) >= need }
+        let hardware = nodes.filter {
+            $0.online && (need > 0 ? $0.matchingCount(job.gpus) >= need : $0.cpuJobSlots > 0)
+        }
         if hardware.isEmpty { return .unsatisfiable }
-        let kinds = hardware.filter { $0.policy.allowedKinds.contains(job.kind) }
+        let kinds = hardware.filter { $0.policy.allows(job.kind) }
         if kinds.isEmpty { return .kindNotAllowed }
         let preemptible = effectivelyPreemptible(job)
         let open = kinds.filter {
             $0.acceptsWork && $0.windowFits(start: now, duration: duration, effectivelyPreemptible: preemptible, policy: policy)
         }
         if open.isEmpty { return .outsideDonorWindow }
+        if need == 0 { return .noCapacity }  // every CPU-only slot is taken
         let donorOK = open.filter { $0.policy.donorAccounts.contains(job.accountID) || need <= $0.donorCap }
         if donorOK.isEmpty { return .donorReserved }
         let end = duration.isFinite ? now.addingTimeInterval(duration) : .distantFuture

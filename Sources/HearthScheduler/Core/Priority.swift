@@ -6,16 +6,19 @@ public struct PriorityFactors: Sendable, Hashable, Codable {
     public var fairShare: Double
     public var size: Double
     public var qos: Double
+    /// The submitter's priority / 1000, in [−1, 1].
+    public var user: Double
     /// Σ weight × factor with the policy's weights.
     public var priority: Double
 
-    public init(age: Double, fairShare: Double, size: Double, qos: Double, policy: SchedulerPolicy) {
+    public init(age: Double, fairShare: Double, size: Double, qos: Double, user: Double = 0, policy: SchedulerPolicy) {
         self.age = age
         self.fairShare = fairShare
         self.size = size
         self.qos = qos
+        self.user = user
         self.priority = policy.ageWeight * age + policy.fairShareWeight * fairShare
-            + policy.sizeWeight * size + policy.qosWeight * qos
+            + policy.sizeWeight * size + policy.qosWeight * qos + policy.userPriorityWeight * user
     }
 }
 
@@ -95,7 +98,8 @@ struct PriorityCalculator {
         let age = min(max(now.timeIntervalSince(job.submittedAt), 0) / max(policy.maxAge, 1), 1)
         let fs = fairShare.factor(Association(projectID: job.projectID, accountID: job.accountID))
         let size = min(Double(job.gpus.count) / Double(largestNode), 1)
-        return PriorityFactors(age: age, fairShare: fs, size: size, qos: job.qos.factor, policy: policy)
+        return PriorityFactors(age: age, fairShare: fs, size: size, qos: job.qos.factor,
+            user: Double(job.userPriority) / 1_000, policy: policy)
     }
 
     /// Σ weight × factor for `job` given its association's fair-share factor.
@@ -104,7 +108,7 @@ struct PriorityCalculator {
         let age = min(max(now.timeIntervalSince(job.submittedAt), 0) / max(policy.maxAge, 1), 1)
         let size = min(Double(job.gpus.count) / Double(largestNode), 1)
         return policy.ageWeight * age + policy.fairShareWeight * fs + policy.sizeWeight * size
-            + policy.qosWeight * job.qos.factor
+            + policy.qosWeight * job.qos.factor + policy.userPriorityWeight * Double(job.userPriority) / 1_000
     }
 
     /// Pending job indices in the order the pass looks at them: priority descending (or

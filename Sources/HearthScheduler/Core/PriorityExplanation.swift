@@ -79,7 +79,7 @@ public struct PriorityExplanation: Sendable, Hashable, Codable {
     public var weights: (age: Double, fairShare: Double, size: Double, qos: Double) {
         (ageWeight, fairShareWeight, sizeWeight, qosWeight)
     }
-    public var ageWeight, fairShareWeight, sizeWeight, qosWeight: Double
+    public var ageWeight, fairShareWeight, sizeWeight, qosWeight, userPriorityWeight: Double
     /// The fair-share computation behind `factors.fairShare`.
     public var fairShare: FairShareDetail?
     /// 1-based position in the pass's order.
@@ -100,6 +100,7 @@ public struct PriorityExplanation: Sendable, Hashable, Codable {
         self.fairShareWeight = policy.fairShareWeight
         self.sizeWeight = policy.sizeWeight
         self.qosWeight = policy.qosWeight
+        self.userPriorityWeight = policy.userPriorityWeight
         self.fairShare = fairShare
         self.rank = rank
         self.queueLength = queueLength
@@ -127,6 +128,7 @@ public struct PriorityExplanation: Sendable, Hashable, Codable {
         lines.append("  " + row("fairshare", factors.fairShare, fairShareWeight))
         lines.append("  " + row("size", factors.size, sizeWeight))
         lines.append("  " + row("qos", factors.qos, qosWeight))
+        if factors.user != 0 { lines.append("  " + row("user", factors.user, userPriorityWeight)) }
         if let fs = fairShare {
             lines.append("  fair share: shares \(f(fs.normalizedShares, 4)), usage \(f(fs.normalizedUsage, 4)), effective usage \(f(fs.effectiveUsage, 4)) -> 2^(-\(f(fs.effectiveUsage, 4))/\(f(fs.normalizedShares, 4))) = \(f(fs.factor, 4))")
         }

@@ -1,16 +1,40 @@
-/// What a job does. Donors allow or refuse jobs by kind, and the kind sets whether a job
-/// is preemptible by default.
-public enum JobKind: String, Sendable, Codable, CaseIterable, Hashable {
+/// What a job does: the queue's `jobs.kind` text (`train`, `eval`, `serve`, `distill`,
+/// `command`, or a later kind). Donors allow or refuse jobs by kind, and the kind sets
+/// whether a job is preemptible by default. Unknown kinds are kept as they are.
+public struct JobKind: RawRepresentable, Sendable, Hashable, Codable, ExpressibleByStringLiteral,
+    CustomStringConvertible
+{
+    public var rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { rawValue = value }
+
     /// Training: checkpoints on SIGTERM, so preemptible by default.
-    case training
+    public static let training: JobKind = "train"
     /// Evaluation of a checkpoint: short and restartable, so preemptible by default.
-    case evaluation
+    public static let evaluation: JobKind = "eval"
     /// Serving a model behind an endpoint: not preemptible unless the job says so.
-    case serving
+    public static let serving: JobKind = "serve"
+    public static let distillation: JobKind = "distill"
+    public static let command: JobKind = "command"
+    /// The kinds the queue knows today.
+    public static let known: [JobKind] = [.training, .evaluation, .serving, .distillation, .command]
 
     /// Whether a job of this kind may be preempted when it does not say otherwise.
-    /// Default: `true` for `training` and `evaluation`, `false` for `serving`.
+    /// Default: every kind but `serve`.
     public var isPreemptibleByDefault: Bool { self != .serving }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
 }
 
 /// Quality of service: a priority factor and a preemption tier.
@@ -44,9 +68,10 @@ public enum QOS: String, Sendable, Codable, CaseIterable, Hashable, Comparable {
 }
 
 /// A GPU request: `count` GPUs, all on one node, each of `model` (any when `nil`) with at
-/// least `minMemoryMiB` of memory.
+/// least `minMemoryMiB` of memory. `count == 0` is a CPU-only job: it takes one of the
+/// node's `cpuJobSlots` instead of GPUs.
 public struct GPURequest: Sendable, Hashable, Codable {
-    /// Number of GPUs, at least 1.
+    /// Number of GPUs, 0 or more (0 = CPU-only).
     public var count: Int
     /// GPU model name as the node reports it (e.g. `"H100"`); `nil` accepts any model.
     public var model: String?
@@ -54,7 +79,7 @@ public struct GPURequest: Sendable, Hashable, Codable {
     public var minMemoryMiB: Int
 
     public init(count: Int, model: String? = nil, minMemoryMiB: Int = 0) {
-        self.count = max(1, count)
+        self.count = max(0, count)
         self.model = model
         self.minMemoryMiB = max(0, minMemoryMiB)
     }

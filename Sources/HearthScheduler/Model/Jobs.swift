@@ -8,7 +8,8 @@ public struct PendingJob: Sendable, Hashable, Codable, Identifiable {
     public var id: Int64
     /// Account the job charges (the fair-share leaf).
     public var accountID: Int64
-    /// Project the account belongs to for this job (the fair-share parent).
+    /// Project the account belongs to for this job (the fair-share parent). The queue's
+    /// `project_id` may be NULL: pass one fixed id (e.g. 0) for "no project".
     public var projectID: Int64
     public var kind: JobKind
     public var qos: QOS
@@ -28,12 +29,14 @@ public struct PendingJob: Sendable, Hashable, Codable, Identifiable {
     public var preemptible: Bool
     /// How many times it has already been preempted and requeued.
     public var preemptionCount: Int
+    /// The queue's submitter-chosen priority (`jobs.priority`, −1000…1000). Default 0.
+    public var userPriority: Int
 
     public init(
         id: Int64, accountID: Int64, projectID: Int64, kind: JobKind = .training,
         qos: QOS = .normal, gpus: GPURequest, submittedAt: Date, notBefore: Date? = nil,
         timeLimit: TimeInterval? = nil, afterOK: [Int64] = [], preemptible: Bool? = nil,
-        preemptionCount: Int = 0
+        preemptionCount: Int = 0, userPriority: Int = 0
     ) {
         self.id = id
         self.accountID = accountID
@@ -47,6 +50,7 @@ public struct PendingJob: Sendable, Hashable, Codable, Identifiable {
         self.afterOK = afterOK
         self.preemptible = preemptible ?? kind.isPreemptibleByDefault
         self.preemptionCount = preemptionCount
+        self.userPriority = min(max(userPriority, -1_000), 1_000)
     }
 }
 

@@ -22,8 +22,8 @@ public struct GPUSnapshot: Sendable, Hashable, Codable {
 public struct DonorPolicy: Sendable, Hashable, Codable {
     /// When the node is lent; `nil` = always. Default `nil`.
     public var availability: AvailabilitySchedule?
-    /// Job kinds the donor accepts. Default: all kinds.
-    public var allowedKinds: Set<JobKind>
+    /// Job kinds the donor accepts; `nil` = every kind, including future ones. Default `nil`.
+    public var allowedKinds: Set<JobKind>?
     /// The donor's own accounts: they may use the reserved GPUs below.
     public var donorAccounts: Set<Int64>
     /// GPUs kept for `donorAccounts`: other accounts may hold at most
@@ -31,7 +31,7 @@ public struct DonorPolicy: Sendable, Hashable, Codable {
     public var reservedGPUsForDonor: Int
 
     public init(
-        availability: AvailabilitySchedule? = nil, allowedKinds: Set<JobKind> = Set(JobKind.allCases),
+        availability: AvailabilitySchedule? = nil, allowedKinds: Set<JobKind>? = nil,
         donorAccounts: Set<Int64> = [], reservedGPUsForDonor: Int = 0
     ) {
         self.availability = availability
@@ -42,6 +42,10 @@ public struct DonorPolicy: Sendable, Hashable, Codable {
 
     /// No restriction at all (a lab-owned node).
     public static let unrestricted = DonorPolicy()
+
+    /// Whether the donor accepts jobs of `kind`.
+    @inlinable
+    public func allows(_ kind: JobKind) -> Bool { allowedKinds?.contains(kind) ?? true }
 }
 
 /// A node as the scheduler sees it at the start of a pass.
@@ -55,16 +59,20 @@ public struct NodeSnapshot: Sendable, Hashable, Codable, Identifiable {
     /// Heartbeating and accepting work. An offline node gets no new jobs; its running jobs
     /// are the rescuer's business, not the scheduler's. Default `true`.
     public var online: Bool
+    /// How many CPU-only jobs (`GPURequest.count == 0`) may run on the node at once.
+    /// Default 1 (the CPU trainer uses every core).
+    public var cpuJobSlots: Int
 
     public init(
         id: Int64, gpus: [GPUSnapshot], policy: DonorPolicy = .unrestricted,
-        reclaimed: Bool = false, online: Bool = true
+        reclaimed: Bool = false, online: Bool = true, cpuJobSlots: Int = 1
     ) {
         self.id = id
         self.gpus = gpus
         self.policy = policy
         self.reclaimed = reclaimed
         self.online = online
+        self.cpuJobSlots = max(0, cpuJobSlots)
     }
 
     /// `count` identical GPUs numbered from 0.

@@ -23,6 +23,10 @@ public struct SchedulerPolicy: Sendable, Hashable, Codable {
     public var sizeWeight: Double = 100
     /// Weight of the QOS factor (`QOS.factor`). Default 2,000.
     public var qosWeight: Double = 2_000
+    /// Weight of the submitter's own priority, as `userPriority / 1000` in [−1, 1] (like
+    /// Slurm's nice). Default 500: at most ±500 points, less than one QOS step; the daemon
+    /// may want to let only admins set positive values.
+    public var userPriorityWeight: Double = 500
     /// Age at which the age factor saturates. Default 7 days.
     public var maxAge: TimeInterval = 7 * 86_400
     /// Half-life of usage decay for fair share. Default 7 days. The daemon must use the
