@@ -16,6 +16,17 @@ import Testing
         }
     }
 
+    @Test("invariants of one pass, crowded fleets", arguments: Array(UInt64(1_000)...1_040))
+    func crowdedInvariants(seed: UInt64) throws {
+        let (snap, now) = RandomSnapshots.make(seed: seed, maxNodes: 40, maxPending: 400)
+        var tight = SchedulerPolicy.default
+        tight.maxReservations = 50
+        tight.maxPreemptorsPerPass = 20
+        for policy in [SchedulerPolicy.default, tight, .fifo] {
+            try check(Scheduler(policy: policy).schedule(snap, now: now), snap, now, policy)
+        }
+    }
+
     func check(_ plan: Plan, _ snap: Snapshot, _ now: Date, _ policy: SchedulerPolicy) throws {
         let nodes = Dictionary(uniqueKeysWithValues: snap.nodes.map { ($0.id, $0) })
         let jobs = Dictionary(uniqueKeysWithValues: snap.pending.map { ($0.id, $0) })
