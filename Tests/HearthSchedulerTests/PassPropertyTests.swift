@@ -140,8 +140,11 @@ import Testing
         let (snap, now) = RandomSnapshots.make(seed: seed, maxPending: 25)
         let scheduler = Scheduler()
         let plan = scheduler.schedule(snap, now: now)
+        let all = Dictionary(uniqueKeysWithValues: scheduler.explainQueue(in: snap, now: now, limit: .max).map { ($0.jobID, $0) })
+        #expect(all.count == snap.pending.count)
         for job in snap.pending {
             let e = try #require(scheduler.explain(job: job.id, in: snap, now: now))
+            #expect(all[job.id] == e, "explainQueue and explain disagree on job \(job.id)")
             let placedNode = plan.placement(of: job.id)?.node
             if case .startingNow(let n) = e.reason {
                 #expect(placedNode == n)

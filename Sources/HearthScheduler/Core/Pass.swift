@@ -1,12 +1,19 @@
 import Foundation
 import HearthCore
 
-/// What happened to the job `explain` asked about, recorded as the pass goes.
+/// What happened to the jobs `explain` asked about, recorded as the pass goes.
 struct Trace {
-    let jobID: Int64
-    var rank: Int? = nil
-    var reason: PendingReason? = nil
-    var reservation: (node: Int64, at: Date)? = nil
+    /// The jobs to record; `nil` = the first `limit` jobs in pass order.
+    let jobs: Set<Int64>?
+    let limit: Int
+    var rank: [Int64: Int] = [:]
+    var reason: [Int64: PendingReason] = [:]
+    var reservation: [Int64: (node: Int64, at: Date)] = [:]
+
+    func wants(_ id: Int64, position: Int) -> Bool {
+        if let j = jobs { return j.contains(id) }
+        return position < limit
+    }
 }
 
 /// One scheduling pass: mutable state over a snapshot, consumed by `run()`.
@@ -32,7 +39,7 @@ struct Pass {
     /// Accounts that own donor-reserved GPUs somewhere: only their placements differ.
     let donorAccountsWithReserve: Set<Int64>
 
-    init(policy: SchedulerPolicy, snapshot: Snapshot, now: Date, traceJob: Int64? = nil) {
+    init(policy: SchedulerPolicy, snapshot: Snapshot, now: Date, trace: Trace? = nil) {
         self.policy = policy
         self.snapshot = snapshot
         self.now = now
@@ -41,7 +48,7 @@ struct Pass {
         var donors: Set<Int64> = []
         for n in snapshot.nodes where n.policy.reservedGPUsForDonor > 0 { donors.formUnion(n.policy.donorAccounts) }
         self.donorAccountsWithReserve = donors
-        self.trace = traceJob.map { Trace(jobID: $0) }
+        self.trace = trace
     }
 
     /// A pending job's sort key and the fields the loop tests on every job, kept together
@@ -113,28 +120,29 @@ struct Pass {
         totalFree = nodes.reduce(0) { $0 + $1.freeCount }
         totalCPUFree = nodes.reduce(0) { $0 + ($1.acceptsWork ? max(0, $1.cpuJobSlots - $1.cpuJobsRunning) : 0) }
         let order = entries()
-        if let t = trace, let pos = order.firstIndex(where: { $0.id == t.jobID }) {
-            trace?.rank = pos + 1
+        if let t = trace {
+            for (pos, e) in order.enumerated() where t.wants(e.id, position: pos) { trace?.rank[e.id] = pos + 1 }
         }
 
         var reservationsLeft = policy.backfill ? policy.maxReservations : 0
         var preemptorsLeft = policy.priorityPreemption ? policy.maxPreemptorsPerPass : 0
         var considered = 0
         var headBlocker: Int64? = nil
+        var stopped: (position: Int, reason: PendingReason)? = nil
 
-        for e in order {
-            let traced = trace?.jobID == e.id
+        for (pos, e) in order.enumerated() {
+            let traced = trace?.wants(e.id, position: pos) ?? false
             if considered >= policy.maxJobsPerPass {
-                if let t = trace, t.reason == nil { trace?.reason = .passLimit }
+                stopped = (pos, .passLimit)
                 break
             }
             if let head = headBlocker {
                 // Strict order: nothing passes the first blocked job.
-                if let t = trace, t.reason == nil { trace?.reason = .behindHigherPriority(jobID: head) }
+                stopped = (pos, .behindHigherPriority(jobID: head))
                 break
             }
             // Nothing can change for anyone once the fleet is full and the reservation and
-            // preemption budgets are spent: stop (unless a job is being explained).
+            // preemption budgets are spent: stop (unless jobs are being explained).
             if totalFree == 0 && totalCPUFree == 0 && reservationsLeft == 0 && preemptorsLeft == 0 && trace == nil {
                 break
             }
@@ -143,11 +151,11 @@ struct Pass {
             if e.gated {
                 let job = snapshot.pending[Int(e.index)]
                 if let nb = job.notBefore, nb > now {
-                    if traced { trace?.reason = .notBefore(nb) }
+                    if traced { trace?.reason[e.id] = .notBefore(nb) }
                     continue
                 }
                 if let reason = dependencyReason(job) {
-                    if traced { trace?.reason = reason }
+                    if traced { trace?.reason[e.id] = reason }
                     continue
                 }
             }
@@ -159,7 +167,7 @@ struct Pass {
                 if let p = findPlacement(job, duration: duration) {
                     place(job, node: p.node, slots: p.slots, duration: duration)
                     if blockedCount > 0 { backfilled += 1 }
-                    if traced { trace?.reason = .startingNow(nodeID: nodes[p.node].id) }
+                    if traced { trace?.reason[e.id] = .startingNow(nodeID: nodes[p.node].id) }
                     continue
                 }
                 placementFailures.record(key, count: count, duration: duration)
@@ -176,7 +184,7 @@ struct Pass {
                 if let victims = tryPreemption(for: snapshot.pending[Int(e.index)], duration: duration) {
                     preemptorsLeft -= 1
                     handled = true
-                    if traced { trace?.reason = .waitingForPreemption(jobIDs: victims) }
+                    if traced { trace?.reason[e.id] = .waitingForPreemption(jobIDs: victims) }
                 } else if e.preemptible {
                     preemptionFailures.record(key, count: count, duration: tierKey)
                 }
@@ -192,9 +200,14 @@ struct Pass {
             }
             if traced && !handled {
                 let reason = diagnose(snapshot.pending[Int(e.index)], duration: duration)
-                trace?.reason = reason
+                trace?.reason[e.id] = reason
             }
             if !policy.backfill && canEverRun(snapshot.pending[Int(e.index)]) { headBlocker = e.id }
+        }
+        if let stop = stopped, let t = trace {
+            for (pos, e) in order.enumerated().dropFirst(stop.position) where t.wants(e.id, position: pos) {
+                trace?.reason[e.id] = stop.reason
+            }
         }
         return Plan(decisions: decisions, jobsConsidered: considered, backfilled: backfilled)
     }

@@ -76,7 +76,7 @@ extension Pass {
         nodes[b.node].reserve(b.slots, job: job.id, from: b.at, to: end)
         let node = nodes[b.node]
         decisions.append(.reserve(job: job.id, node: node.id, gpuIndices: b.slots.map { node.gpus[$0].index }, at: b.at))
-        if trace?.jobID == job.id { trace?.reservation = (node.id, b.at) }
+        if trace != nil { trace?.reservation[job.id] = (node.id, b.at) }
         return true
     }
 
@@ -144,7 +144,7 @@ extension Pass {
         node.reserve(b.slots, job: job.id, from: now, to: end)
         nodes[b.node] = node
         decisions.append(.reserve(job: job.id, node: node.id, gpuIndices: b.slots.map { node.gpus[$0].index }, at: at))
-        if trace?.jobID == job.id { trace?.reservation = (node.id, at) }
+        if trace != nil { trace?.reservation[job.id] = (node.id, at) }
         return victimIDs
     }
 

@@ -45,17 +45,30 @@ public struct Scheduler: Sendable {
     /// the same pass as `schedule` and records what happened to that job. `nil` when the
     /// job is not in `snapshot.pending`.
     public func explain(job: Int64, in snapshot: Snapshot, now: Date) -> PriorityExplanation? {
-        guard let pj = snapshot.pending.first(where: { $0.id == job }) else { return nil }
-        var pass = Pass(policy: policy, snapshot: snapshot, now: now, traceJob: job)
+        guard snapshot.pending.contains(where: { $0.id == job }) else { return nil }
+        return explanations(Trace(jobs: [job], limit: 0), in: snapshot, now: now).first
+    }
+
+    /// Explanations for the first `limit` pending jobs in pass order (default 1,000), from
+    /// one traced pass: what a `squeue`-style listing with a REASON column needs.
+    public func explainQueue(in snapshot: Snapshot, now: Date, limit: Int = 1_000) -> [PriorityExplanation] {
+        explanations(Trace(jobs: nil, limit: limit), in: snapshot, now: now)
+    }
+
+    private func explanations(_ trace: Trace, in snapshot: Snapshot, now: Date) -> [PriorityExplanation] {
+        var pass = Pass(policy: policy, snapshot: snapshot, now: now, trace: trace)
         _ = pass.run()
+        guard let t = pass.trace else { return [] }
         let calc = PriorityCalculator(policy: policy, snapshot: snapshot, now: now)
-        let trace = pass.trace ?? Trace(jobID: job)
-        let assoc = Association(projectID: pj.projectID, accountID: pj.accountID)
-        return PriorityExplanation(
-            jobID: job, factors: calc.factors(pj), policy: policy,
-            fairShare: calc.fairShare.details[assoc],
-            rank: trace.rank ?? 0, queueLength: snapshot.pending.count,
-            reason: trace.reason ?? .passLimit,
-            expectedStart: trace.reservation?.at, expectedNode: trace.reservation?.node)
+        let jobs = Dictionary(snapshot.pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return t.rank.sorted { $0.value < $1.value }.compactMap { id, rank -> PriorityExplanation? in
+            guard let pj = jobs[id] else { return nil }
+            let assoc = Association(projectID: pj.projectID, accountID: pj.accountID)
+            let r = t.reservation[id]
+            return PriorityExplanation(
+                jobID: id, factors: calc.factors(pj), policy: policy, fairShare: calc.fairShare.details[assoc],
+                rank: rank, queueLength: snapshot.pending.count, reason: t.reason[id] ?? .passLimit,
+                expectedStart: r?.at, expectedNode: r?.node)
+        }
     }
 }
