@@ -49,4 +49,18 @@ import Testing
         #expect(Scheduler().explain(job: 1, in: snap2, now: t0)?.reason == .waitingForPreemption(jobIDs: [100]))
         #expect(Scheduler().explain(job: 99, in: snap2, now: t0) == nil)
     }
+
+    @Test func jobWaitingForADonorWindowGetsItsOpeningAsExpectedStart() throws {
+        // Window 19:00–08:00 UTC; now 12:00: closed, opens in 7 hours.
+        let nodes = [node(1, gpus: 4, policy: windowPolicy(openHour: 19, closeHour: 8))]
+        let snap = Snapshot(pending: [pending(1, gpus: 2, limit: hours(3)), pending(2, gpus: 2, kind: .serving, limit: hours(20))], nodes: nodes)
+        let e = try #require(Scheduler().explain(job: 1, in: snap, now: t0))
+        #expect(e.reason == .outsideDonorWindow)
+        #expect(e.expectedStart == t0.addingTimeInterval(hours(7)))
+        // A serving job longer than the window never fits it: no expected start.
+        let s = try #require(Scheduler().explain(job: 2, in: snap, now: t0))
+        #expect(s.reason == .outsideDonorWindow)
+        #expect(s.expectedStart == nil)
+        #expect(Scheduler().schedule(snap, now: t0).placements.isEmpty)
+    }
 }

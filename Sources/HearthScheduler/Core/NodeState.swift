@@ -20,6 +20,9 @@ struct NodeState {
     let acceptsWork: Bool
     /// End of the current open stretch; `.distantFuture` when the node has no window.
     let closes: Date
+    /// For a node that is online and not reclaimed but outside its window now: the next
+    /// open stretch, so jobs waiting for it can be given an expected start.
+    let nextStretch: (opened: Date, closes: Date)?
     /// GPUs accounts outside `policy.donorAccounts` may hold together.
     let donorCap: Int
     let healthyCount: Int
@@ -61,6 +64,13 @@ struct NodeState {
         }
         acceptsWork = node.online && !node.reclaimed && stretch != nil
         closes = stretch?.closes ?? now
+        if node.online && !node.reclaimed && stretch == nil, let sched = node.policy.availability,
+            let opens = sched.nextOpening(after: now), let next = sched.openStretch(at: opens)
+        {
+            nextStretch = (opens, next.closes)
+        } else {
+            nextStretch = nil
+        }
         healthyCount = node.gpus.count(where: \.healthy)
         donorCap = max(0, healthyCount - node.policy.reservedGPUsForDonor)
         let n = node.gpus.count
@@ -84,8 +94,21 @@ struct NodeState {
         return index >= 0 && index < gpus.count ? index : nil
     }
 
-    /// Whether the donor's window leaves room for `job` starting at `t`.
+    /// Whether the donor's window leaves room for `job` starting at `t`. For a node open
+    /// now, `t` is taken to lie in the current stretch.
     func windowFits(start t: Date, duration: TimeInterval, effectivelyPreemptible: Bool, policy p: SchedulerPolicy) -> Bool {
+        fits(start: t, closes: closes, duration: duration, effectivelyPreemptible: effectivelyPreemptible, policy: p)
+    }
+
+    /// The close of the stretch a job starting at `t` would run in (the current one when
+    /// open now, else the next one), or `nil` when `t` is in neither.
+    func stretchCloses(forStart t: Date) -> Date? {
+        if acceptsWork { return t < closes ? closes : nil }
+        if let next = nextStretch, t >= next.opened, t < next.closes { return next.closes }
+        return nil
+    }
+
+    func fits(start t: Date, closes: Date, duration: TimeInterval, effectivelyPreemptible: Bool, policy p: SchedulerPolicy) -> Bool {
         if closes == .distantFuture { return true }
         if effectivelyPreemptible {
             return closes.timeIntervalSince(t) - p.preemptionGrace >= p.minUsefulRun

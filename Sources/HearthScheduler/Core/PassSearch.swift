@@ -50,18 +50,21 @@ extension Pass {
         var best: (node: Int, at: Date, slots: [Int])? = nil
         for ni in nodes.indices {
             let n = nodes[ni]
-            guard n.acceptsWork, n.policy.allows(job.kind) else { continue }
+            // Open now, or closed now with a known next window (expected start = then).
+            guard n.acceptsWork || n.nextStretch != nil, n.policy.allows(job.kind) else { continue }
             if nonDonorAccount(n) && need > n.donorCap { continue }
             let matching = n.gpus.indices.filter { job.gpus.accepts(n.gpus[$0]) }
             guard matching.count >= need else { continue }
-            var times: Set<Date> = [now]
+            let base = n.acceptsWork ? now : n.nextStretch!.opened
+            var times: Set<Date> = [base]
             for s in matching {
-                if n.freeAt[s] < .distantFuture { times.insert(max(n.freeAt[s], now)) }
-                for r in n.reservations[s] where r.end < .distantFuture { times.insert(max(r.end, now)) }
+                if n.freeAt[s] < .distantFuture { times.insert(max(n.freeAt[s], base)) }
+                for r in n.reservations[s] where r.end < .distantFuture { times.insert(max(r.end, base)) }
             }
             for t in times.sorted() {
                 if let b = best, t >= b.at { break }
-                guard n.windowFits(start: t, duration: duration, effectivelyPreemptible: preemptible, policy: policy)
+                guard let closes = n.stretchCloses(forStart: t),
+                    n.fits(start: t, closes: closes, duration: duration, effectivelyPreemptible: preemptible, policy: policy)
                 else { break }
                 let end = duration.isFinite ? t.addingTimeInterval(duration) : .distantFuture
                 let slots = matching.filter { (!n.busy[$0] || n.freeAt[$0] <= t) && n.slotUnreserved($0, from: t, to: end) }
