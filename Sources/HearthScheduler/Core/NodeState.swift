@@ -26,6 +26,10 @@ struct NodeState {
     /// GPUs accounts outside `policy.donorAccounts` may hold together.
     let donorCap: Int
     let healthyCount: Int
+    /// Copies of the policy fields the placement loop reads, so it never touches `policy`
+    /// (a struct of sets and a time zone) in its hot path.
+    let allowedKinds: [JobKind]?
+    let donorAccounts: Set<Int64>
 
     var busy: [Bool]
     /// When a busy slot is expected to free (`.distantFuture` when unknown).
@@ -73,6 +77,8 @@ struct NodeState {
         }
         healthyCount = node.gpus.count(where: \.healthy)
         donorCap = max(0, healthyCount - node.policy.reservedGPUsForDonor)
+        allowedKinds = node.policy.allowedKinds.map { Array($0) }
+        donorAccounts = node.policy.donorAccounts
         let n = node.gpus.count
         busy = node.gpus.map { !$0.healthy }
         freeAt = node.gpus.map { $0.healthy ? now : .distantFuture }
@@ -114,6 +120,26 @@ struct NodeState {
             return closes.timeIntervalSince(t) - p.preemptionGrace >= p.minUsefulRun
         }
         return duration.isFinite && t.addingTimeInterval(duration) <= closes
+    }
+
+    /// Whether the node can take `job` now (kind, window, donor share, enough usable GPUs
+    /// not reserved before `end`). A method, so callers borrow the node in place instead
+    /// of copying it (and retaining a dozen arrays) in the placement loop.
+    func canHostNow(
+        _ job: PendingJob, need: Int, end: Date, duration: TimeInterval, preemptible: Bool, now: Date,
+        policy: SchedulerPolicy
+    ) -> Bool {
+        if let kinds = allowedKinds, !kinds.contains(job.kind) { return false }
+        guard windowFits(start: now, duration: duration, effectivelyPreemptible: preemptible, policy: policy)
+        else { return false }
+        if nonDonorUsed + need > donorCap && (donorAccounts.isEmpty || !donorAccounts.contains(job.accountID)) {
+            return false
+        }
+        var usable = 0
+        for s in gpus.indices where usable < need && !busy[s] && reservedFrom[s] >= end && job.gpus.accepts(gpus[s]) {
+            usable += 1
+        }
+        return usable == need
     }
 
     /// Healthy GPUs that accept `request`, busy or not.

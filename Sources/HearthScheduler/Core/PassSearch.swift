@@ -10,26 +10,23 @@ extension Pass {
         let end = duration.isFinite ? now.addingTimeInterval(duration) : .distantFuture
         let preemptible = effectivelyPreemptible(job)
         var best: (node: Int, leftover: Int, size: Int)? = nil
-        for ni in nodes.indices {
-            // Cheap scalar tests first, without copying the node.
-            let free = nodes[ni].freeCount
-            guard free >= need, nodes[ni].acceptsWork else { continue }
-            if need == 0 && !nodes[ni].cpuSlotFree { continue }
-            if let b = best, free - need > b.leftover { continue }
-            let n = nodes[ni]
-            guard n.policy.allows(job.kind),
-                n.windowFits(start: now, duration: duration, effectivelyPreemptible: preemptible, policy: policy)
-            else { continue }
-            if n.nonDonorUsed + need > n.donorCap && !n.policy.donorAccounts.contains(job.accountID) { continue }
-            var usable = 0
-            for s in n.gpus.indices where usable < need && !n.busy[s] && n.reservedFrom[s] >= end && job.gpus.accepts(n.gpus[s]) {
-                usable += 1
+        // Through an unsafe buffer: `buf[ni]` is borrowed in place, where `nodes[ni]` would
+        // copy the node (retaining a dozen arrays) on every test.
+        nodes.withUnsafeBufferPointer { buf in
+            for ni in buf.indices {
+                let free = buf[ni].freeCount
+                guard free >= need, buf[ni].acceptsWork else { continue }
+                if need == 0 && !buf[ni].cpuSlotFree { continue }
+                if let b = best, free - need > b.leftover { continue }
+                guard buf[ni].canHostNow(job, need: need, end: end, duration: duration,
+                    preemptible: preemptible, now: now, policy: policy)
+                else { continue }
+                let leftover = free - need
+                let size = buf[ni].gpus.count
+                if let b = best, (leftover, size) >= (b.leftover, b.size) { continue }
+                best = (ni, leftover, size)
+                if leftover == 0 { break }
             }
-            guard usable == need else { continue }
-            let leftover = free - need
-            if let b = best, (leftover, n.gpus.count) >= (b.leftover, b.size) { continue }
-            best = (ni, leftover, n.gpus.count)
-            if leftover == 0 { break }
         }
         guard let b = best else { return nil }
         let n = nodes[b.node]
