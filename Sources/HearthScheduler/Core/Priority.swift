@@ -2,15 +2,20 @@ import Foundation
 
 /// The four factors of a job's priority, each in [0, 1], and their weighted sum.
 public struct PriorityFactors: Sendable, Hashable, Codable {
+    /// Time waited / `maxAge`, capped at 1.
     public var age: Double
+    /// 2^(−effective usage / normalized shares) of the job's association.
     public var fairShare: Double
+    /// GPUs asked / GPUs of the largest node.
     public var size: Double
+    /// `QOS.factor` of the job's QOS.
     public var qos: Double
     /// The submitter's priority / 1000, in [−1, 1].
     public var user: Double
     /// Σ weight × factor with the policy's weights.
     public var priority: Double
 
+    /// Factors as given, `priority` summed with `policy`'s weights; `user` defaults to 0.
     public init(age: Double, fairShare: Double, size: Double, qos: Double, user: Double = 0, policy: SchedulerPolicy) {
         self.age = age
         self.fairShare = fairShare

@@ -75,21 +75,24 @@ public enum PendingReason: Sendable, Hashable, Codable {
 /// reason with the expected start (like `squeue --start`).
 public struct PriorityExplanation: Sendable, Hashable, Codable {
     public var jobID: Int64
+    /// Factor values and the priority they sum to.
     public var factors: PriorityFactors
-    public var weights: (age: Double, fairShare: Double, size: Double, qos: Double) {
-        (ageWeight, fairShareWeight, sizeWeight, qosWeight)
-    }
+    /// The policy's weights the priority was computed with (points = value × weight).
     public var ageWeight, fairShareWeight, sizeWeight, qosWeight, userPriorityWeight: Double
     /// The fair-share computation behind `factors.fairShare`.
     public var fairShare: FairShareDetail?
     /// 1-based position in the pass's order.
     public var rank: Int
+    /// Pending jobs in the snapshot.
     public var queueLength: Int
+    /// Why it is (not) starting in this pass.
     public var reason: PendingReason
     /// When the job is expected to start, from its reservation; `nil` when it has none.
     public var expectedStart: Date?
+    /// The node of that reservation.
     public var expectedNode: Int64?
 
+    /// Memberwise; the weights are copied from `policy`.
     public init(
         jobID: Int64, factors: PriorityFactors, policy: SchedulerPolicy, fairShare: FairShareDetail?,
         rank: Int, queueLength: Int, reason: PendingReason, expectedStart: Date?, expectedNode: Int64?

@@ -15,6 +15,7 @@ import Foundation
 ///    it, or reserves the earliest GPUs it can get (for the first `maxReservations`
 ///    blocked jobs), which later jobs may only use if their time limit ends before.
 public struct Scheduler: Sendable {
+    /// Weights, limits and switches of every pass (see `SchedulerPolicy` for defaults).
     public var policy: SchedulerPolicy
 
     /// A scheduler with `policy` (default: `SchedulerPolicy.default`).
