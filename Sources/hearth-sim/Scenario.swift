@@ -10,10 +10,15 @@ struct Scenario {
     var arrivals: [SimJobSpec]
     var generator: WorkloadGenerator
     var start: Date
+    /// Donor reclaims (`hearth node reclaim`): node, from, until.
+    var reclaims: [(node: Int64, at: Date, until: Date)]
 
     /// - Parameters:
     ///   - load: offered GPU-hours / fleet GPU-hours (1.0 = exactly full if always open).
-    static func make(seed: UInt64, nodeCount: Int, donorFraction: Double, days: Double, load: Double) -> Scenario {
+    ///   - reclaims: donor reclaims of 2–8 hours at random times on random donated nodes.
+    static func make(
+        seed: UInt64, nodeCount: Int, donorFraction: Double, days: Double, load: Double, reclaims: Int = 0
+    ) -> Scenario {
         // Monday 2026-11-02 00:00 UTC.
         let start = Date(timeIntervalSince1970: 1_793_577_600)
         let nodes = FleetModel.make(count: nodeCount, donorFraction: donorFraction, seed: seed &+ 1)
@@ -36,6 +41,14 @@ struct Scenario {
         }
         var gen = WorkloadGenerator(seed: seed)
         let arrivals = gen.openLoopArrivals(accounts: accounts, start: start, end: start.addingTimeInterval(days * 86_400))
-        return Scenario(nodes: nodes, accounts: accounts, arrivals: arrivals, generator: gen, start: start)
+        var rng = SeededGenerator(seed: seed &+ 7)
+        let donated = nodes.filter { $0.policy.availability != nil }.map(\.id)
+        let reclaimList: [(node: Int64, at: Date, until: Date)] = donated.isEmpty ? [] : (0..<reclaims).map { _ in
+            let node = donated[Int(rng.unit() * Double(donated.count))]
+            let at = start.addingTimeInterval(rng.unit() * days * 86_400)
+            return (node, at, at.addingTimeInterval(7_200 + rng.unit() * 6 * 3_600))
+        }
+        return Scenario(nodes: nodes, accounts: accounts, arrivals: arrivals, generator: gen, start: start,
+            reclaims: reclaimList)
     }
 }

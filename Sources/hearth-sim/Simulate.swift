@@ -13,14 +13,16 @@ struct Simulate: ParsableCommand {
     @Option(help: "Fraction of nodes with donor windows and policies.") var donorFraction: Double = 0.3
     @Option(help: "Offered load (GPU-hours submitted / fleet GPU-hours).") var load: Double = 1.1
     @Option(help: "Seconds between scheduling passes.") var tick: Double = 60
+    @Option(help: "Donor reclaims (2-8 h each) at random times on random donated nodes.") var reclaims: Int = 10
     @Option(help: "Reservations per pass for the Hearth policy (SchedulerPolicy.maxReservations).")
     var reservations: Int = SchedulerPolicy.default.maxReservations
 
     func run() throws {
-        let scenario = Scenario.make(seed: seed, nodeCount: nodes, donorFraction: donorFraction, days: days, load: load)
+        let scenario = Scenario.make(seed: seed, nodeCount: nodes, donorFraction: donorFraction, days: days, load: load,
+            reclaims: reclaims)
         let gpus = scenario.nodes.reduce(0) { $0 + $1.gpus.count }
         print("fleet: \(scenario.nodes.count) nodes, \(gpus) GPUs, \(Int(donorFraction * 100))% donated with windows")
-        print("trace: \(scenario.arrivals.count) jobs over \(days) days, load \(load), seed \(seed)\n")
+        print("trace: \(scenario.arrivals.count) jobs over \(days) days, load \(load), seed \(seed), \(scenario.reclaims.count) donor reclaims\n")
         var results: [(String, SimulationReport, Double)] = []
         var hearth = SchedulerPolicy.default
         hearth.maxReservations = reservations
@@ -28,6 +30,7 @@ struct Simulate: ParsableCommand {
             var config = SimulationConfig(policy: policy, start: scenario.start)
             config.duration = days * 86_400
             config.tick = tick
+            config.reclaims = scenario.reclaims
             let sim = Simulator(config: config, nodes: scenario.nodes, accounts: scenario.accounts)
             let clock = ContinuousClock()
             var result: SimulationResult?
