@@ -28,6 +28,24 @@ import Testing
         #expect(result.report.utilisation > 0.8)
     }
 
+    /// Unequal shares: a project with twice the shares gets about twice the GPU-hours.
+    @Test(.timeLimit(.minutes(5))) func weightedSharesConverge() {
+        let nodes = (1...6).map { node(Int64($0), gpus: 8) }
+        let accounts = [
+            SimAccount(id: 1, projectID: 1, backlog: 24, fixedGPUs: 1),
+            SimAccount(id: 2, projectID: 2, backlog: 24, fixedGPUs: 2),
+        ]
+        var config = SimulationConfig(policy: .default, start: t0)
+        config.tick = 120
+        let result = Simulator(config: config, nodes: nodes, accounts: accounts, projectShares: [1: 2, 2: 1])
+            .run(arrivals: [], generator: WorkloadGenerator(seed: 31))
+        let h = result.report.accounts.map(\.gpuHours)
+        let ratio = h[0] / h[1]
+        print("weighted shares 2:1: GPU-hours \(h.map { Int($0) }), ratio \(String(format: "%.3f", ratio))")
+        #expect(abs(ratio - 2) / 2 <= 0.05, "GPU-hours \(h), ratio \(ratio)")
+        #expect(result.report.jainIndex > 0.99)
+    }
+
     /// With exact time limits and no new arrivals, the highest-priority blocked job never
     /// starts later than the time first reserved for it (give or take one pass period):
     /// nothing backfilled in the meantime delayed it. (Lower reservations may move when
@@ -62,7 +80,7 @@ import Testing
     /// twice at any moment, no job runs outside its node's window (beyond the grace it
     /// was given to checkpoint) or on a node refusing its kind, and preempted training
     /// resumes where it stopped.
-    @Test(.timeLimit(.minutes(5)), arguments: [UInt64(21), 22])
+    @Test(.timeLimit(.minutes(5)), arguments: Array(UInt64(21)...26))
     func donorPoliciesHoldOverTime(seed: UInt64) throws {
         let nodes = FleetModel.make(count: 10, donorFraction: 0.6, seed: seed)
         let accounts = (1...4).map { SimAccount(id: Int64($0), projectID: Int64($0 % 2), meanInterarrival: 900, highQOSFraction: 0.1) }
