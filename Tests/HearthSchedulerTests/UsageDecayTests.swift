@@ -42,7 +42,7 @@ import Testing
             inc = inc.advanced(to: now, halfLife: h)
             for r in rows {
                 let s = max(r.start, now.addingTimeInterval(-hours(1))), e = min(r.end!, now)
-                if e > s { inc.add(LedgerInterval(accountID: r.accountID, projectID: r.projectID, gpus: r.gpus, start: s, end: e), now: now, halfLife: h) }
+                if e > s { inc.add(LedgerInterval(accountID: r.accountID, projectID: r.projectID, gpus: r.gpus, start: s, end: e), halfLife: h) }
             }
         }
         for (k, v) in batch.usage { #expect(abs((inc.usage[k] ?? 0) - v) / v < 1e-9) }

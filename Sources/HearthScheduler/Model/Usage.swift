@@ -46,7 +46,7 @@ public struct LedgerInterval: Sendable, Hashable, Codable {
 ///
 /// A GPU-second used `a` seconds before `at` counts `2^(-a / halfLife)`. Build it from the
 /// ledger with `init(ledger:now:halfLife:)`, or keep one and roll it forward with
-/// `advanced(to:halfLife:)` + `add(_:now:halfLife:)`; both give the same numbers.
+/// `advanced(to:halfLife:)` + `add(_:halfLife:)`; both give the same numbers.
 public struct UsageSnapshot: Sendable, Hashable, Codable {
     /// Decayed GPU-seconds per association, valid at `at`.
     public var usage: [Association: Double]
@@ -62,13 +62,15 @@ public struct UsageSnapshot: Sendable, Hashable, Codable {
     /// `now` are ignored; open rows count up to `now`.
     public init(ledger: [LedgerInterval], now: Date, halfLife: TimeInterval) {
         self.init(at: now)
-        for row in ledger { add(row, now: now, halfLife: halfLife) }
+        for row in ledger { add(row, halfLife: halfLife) }
     }
 
-    /// Adds one ledger row's decayed GPU-seconds as seen at `now` (which must equal `at`).
-    public mutating func add(_ row: LedgerInterval, now: Date, halfLife: TimeInterval) {
-        let end = min(row.end ?? now, now)
-        let v = UsageDecay.decayedGPUSeconds(gpus: row.gpus, start: row.start, end: end, now: now, halfLife: halfLife)
+    /// Adds one ledger row's GPU-seconds decayed to `at` (the part after `at` is ignored;
+    /// an open row counts up to `at`). Advance first (`advanced(to:halfLife:)`) to charge
+    /// newer usage.
+    public mutating func add(_ row: LedgerInterval, halfLife: TimeInterval) {
+        let end = min(row.end ?? at, at)
+        let v = UsageDecay.decayedGPUSeconds(gpus: row.gpus, start: row.start, end: end, now: at, halfLife: halfLife)
         guard v > 0 else { return }
         usage[Association(projectID: row.projectID, accountID: row.accountID), default: 0] += v
     }

@@ -117,7 +117,7 @@ public struct Simulator: Sendable {
                 let from = max(r.startedAt, prev), to = min(stop, t)
                 if to > from {
                     usage.add(LedgerInterval(accountID: j.spec.accountID, projectID: j.spec.projectID,
-                        gpus: r.gpuIndices.count, start: from, end: to), now: t, halfLife: policy.usageHalfLife)
+                        gpus: r.gpuIndices.count, start: from, end: to), halfLife: policy.usageHalfLife)
                     acc.used(account: j.spec.accountID, gpuSeconds: Double(r.gpuIndices.count) * to.timeIntervalSince(from))
                 }
                 guard stop <= t else { continue }
