@@ -12,8 +12,8 @@ import Foundation
 /// 2. Orders pending jobs by multifactor priority (or submit time for FIFO).
 /// 3. Walks the queue: places each job by best fit if it fits now without touching GPUs
 ///    reserved for a job ahead of it (backfill); otherwise may preempt lower-QOS jobs for
-///    it, or reserves the earliest GPUs it can get (for the first `maxReservations`
-///    blocked jobs), which later jobs may only use if their time limit ends before.
+///    it, or reserves the earliest GPUs it can get (until `maxReservations` are made),
+///    which later jobs may only use if their time limit ends before.
 public struct Scheduler: Sendable {
     /// Weights, limits and switches of every pass (see `SchedulerPolicy` for defaults).
     public var policy: SchedulerPolicy
