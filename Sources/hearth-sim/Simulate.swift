@@ -14,6 +14,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "Offered load (GPU-hours submitted / fleet GPU-hours).") var load: Double = 1.1
     @Option(help: "Seconds between scheduling passes.") var tick: Double = 60
     @Option(help: "Donor reclaims (2-8 h each) at random times on random donated nodes.") var reclaims: Int = 10
+    @Option(help: "Hours after which the oldest waiting job goes first (SchedulerPolicy.starvationAge); off if absent.")
+    var starvationHours: Double?
     @Option(help: "Reservations per pass for the Hearth policy (SchedulerPolicy.maxReservations).")
     var reservations: Int = SchedulerPolicy.default.maxReservations
 
@@ -26,6 +28,7 @@ struct Simulate: ParsableCommand {
         var results: [(String, SimulationReport, Double)] = []
         var hearth = SchedulerPolicy.default
         hearth.maxReservations = reservations
+        hearth.starvationAge = starvationHours.map { $0 * 3_600 }
         for (name, policy) in [("FIFO", SchedulerPolicy.fifo), ("Hearth", hearth)] {
             var config = SimulationConfig(policy: policy, start: scenario.start)
             config.duration = days * 86_400

@@ -50,4 +50,21 @@ import Testing
             nodes: [], usage: usage)
         #expect(Scheduler(policy: .fifo).priorities(in: snap, now: t0).map(\.jobID) == [1, 2])
     }
+
+    @Test func oldestStarvedJobGoesFirst() throws {
+        // Account 1 used a lot: its 3-day-old 8-GPU job ranks last by priority, yet it is
+        // the oldest job past the starvation age, so it is placed first.
+        let usage = UsageSnapshot(usage: [Association(projectID: 1, accountID: 1): 1e9, Association(projectID: 2, accountID: 2): 1], at: t0)
+        let jobs = [pending(1, account: 1, project: 1, gpus: 8, submitted: t0.addingTimeInterval(-hours(72))),
+                    pending(2, account: 2, project: 2, gpus: 4, submitted: t0.addingTimeInterval(-hours(1)))]
+        let snap = Snapshot(pending: jobs, nodes: [node(1, gpus: 8)], usage: usage)
+        var on = SchedulerPolicy.default
+        on.starvationAge = hours(48)
+        #expect(Scheduler(policy: on).priorities(in: snap, now: t0).map(\.jobID) == [2, 1])
+        #expect(Scheduler(policy: on).schedule(snap, now: t0).placements.map(\.job) == [1])
+        let e = try #require(Scheduler(policy: on).explain(job: 1, in: snap, now: t0))
+        #expect(e.rank == 1 && e.starvationBoost)
+        // Off by default.
+        #expect(Scheduler().schedule(snap, now: t0).placements.map(\.job) == [2])
+    }
 }

@@ -36,6 +36,8 @@ struct Pass {
     /// Jobs found blocked so far: a placement after one is a backfill.
     var blockedCount = 0
     var backfilled = 0
+    /// The job moved to the front by the anti-starvation rule in this pass, if any.
+    var starved: Int64? = nil
     /// Accounts that own donor-reserved GPUs somewhere: only their placements differ.
     let donorAccountsWithReserve: Set<Int64>
 
@@ -111,8 +113,25 @@ struct Pass {
                 tier: Int8(j.qos.tier), gated: !j.afterOK.isEmpty || (j.notBefore.map { $0 > now } ?? false),
                 preemptible: effectivelyPreemptible(j)))
         }
+        if let limit = starvationBoosted(out) {
+            keys[limit].priority = .infinity
+            out[limit].priority = .infinity
+            starved = out[limit].id
+        }
         SortKey.sort(&keys)
         return keys.map { out[Int($0.index)] }
+    }
+
+    /// Index of the oldest ungated pending job waiting longer than `starvationAge`, if any.
+    func starvationBoosted(_ entries: [Entry]) -> Int? {
+        guard policy.ordering == .multifactor, let age = policy.starvationAge else { return nil }
+        let cutoff = now.addingTimeInterval(-age).timeIntervalSinceReferenceDate
+        var best: Int? = nil
+        for (i, e) in entries.enumerated() where e.submitted < cutoff && !e.gated {
+            if let b = best, (entries[b].submitted, entries[b].id) <= (e.submitted, e.id) { continue }
+            best = i
+        }
+        return best
     }
 
     mutating func run() -> Plan {

@@ -85,6 +85,8 @@ public struct PriorityExplanation: Sendable, Hashable, Codable {
     public var rank: Int
     /// Pending jobs in the snapshot.
     public var queueLength: Int
+    /// Moved to the front of this pass as the oldest job past `starvationAge`.
+    public var starvationBoost: Bool = false
     /// Why it is (not) starting in this pass.
     public var reason: PendingReason
     /// When the job is expected to start, from its reservation; `nil` when it has none.
@@ -125,7 +127,8 @@ public struct PriorityExplanation: Sendable, Hashable, Codable {
             name.padding(toLength: 11, withPad: " ", startingAt: 0)
                 + f(v).leftPad(8) + f(w, 0).leftPad(9) + f(v * w, 1).leftPad(10)
         }
-        var lines = ["job #\(jobID)  priority \(f(factors.priority, 1))  (rank \(rank) of \(queueLength))",
+        let boost = starvationBoost ? ", first: oldest job past the starvation age" : ""
+        var lines = ["job #\(jobID)  priority \(f(factors.priority, 1))  (rank \(rank) of \(queueLength)\(boost))",
             "  factor        value   weight    points"]
         lines.append("  " + row("age", factors.age, ageWeight))
         lines.append("  " + row("fairshare", factors.fairShare, fairShareWeight))

@@ -66,10 +66,12 @@ public struct Scheduler: Sendable {
             guard let pj = jobs[id] else { return nil }
             let assoc = Association(projectID: pj.projectID, accountID: pj.accountID)
             let r = t.reservation[id]
-            return PriorityExplanation(
+            var e = PriorityExplanation(
                 jobID: id, factors: calc.factors(pj), policy: policy, fairShare: calc.fairShare.details[assoc],
                 rank: rank, queueLength: snapshot.pending.count, reason: t.reason[id] ?? .passLimit,
                 expectedStart: r?.at, expectedNode: r?.node)
+            e.starvationBoost = pass.starved == id
+            return e
         }
     }
 }

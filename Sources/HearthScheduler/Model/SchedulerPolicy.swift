@@ -61,6 +61,12 @@ public struct SchedulerPolicy: Sendable, Hashable, Codable {
     /// A preemptible job is placed in a closing donor window only if it gets at least this
     /// much run time before it must start checkpointing. Default 900 s.
     public var minUsefulRun: TimeInterval = 900
+    /// Anti-starvation: the single oldest pending job that has waited longer than this goes
+    /// first in the pass (it starts, or gets the first reservation), whatever its priority.
+    /// One job at a time, so fair share still orders everything else. Default `nil` (off):
+    /// in the overloaded simulation 48 h cut the p99 wait from 72 h to 48 h but lowered
+    /// Jain's index from 0.98 to 0.92 and left more jobs unstarted (Docs/BENCHMARKS.md).
+    public var starvationAge: TimeInterval? = nil
 
     public init() {}
 
@@ -75,6 +81,7 @@ public struct SchedulerPolicy: Sendable, Hashable, Codable {
         p.backfill = false
         p.maxReservations = 0
         p.priorityPreemption = false
+        p.starvationAge = nil
         return p
     }
 }
