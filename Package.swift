@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "hearthd", targets: ["hearthd"]),
         .executable(name: "hearth", targets: ["hearth"]),
         .executable(name: "hearth-worker", targets: ["hearth-worker"]),
+        .executable(name: "hearth-sim", targets: ["hearth-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -65,7 +66,20 @@ let package = Package(
         .target(name: "HearthTesting", dependencies: ["HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
 
         // MARK: Scheduler: a pure function from a snapshot to decisions (no I/O)
-        .target(name: "HearthScheduler", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+        // Optimised even in debug builds: its property tests simulate weeks of fleet time.
+        .target(
+            name: "HearthScheduler", dependencies: ["HearthCore"],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-O"])]
+        ),
+        // Fleet simulator and scheduling benchmark (`hearth-sim simulate`, `hearth-sim bench`).
+        .executableTarget(
+            name: "hearth-sim",
+            dependencies: [
+                "HearthScheduler", "HearthCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Trainer (GPT on CPU through OpenBLAS), run by the daemon as `hearth-worker`
         .target(
@@ -119,7 +133,9 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HearthSchedulerTests", dependencies: ["HearthScheduler"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HearthSchedulerTests", dependencies: ["HearthScheduler", "HearthCore"], swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TrainerTests", dependencies: ["Trainer"], exclude: ["parity_jax.py"], swiftSettings: swiftSettings
         ),
