@@ -51,7 +51,7 @@ struct Agent: Service {
                             logger.debug("claimed", metadata: ["job.id": "\(job.id)", "gpu.indices": "\(gpus.sorted())"])
                             group.addTask {
                                 // Drain: the runner's task is cancelled on graceful shutdown → SIGTERM.
-                                let outcome = await cancelWhenShuttingDown { await runner.run(job, lease: lease) }
+                                let outcome = await cancelWhenShuttingDown { await runner.run(job, lease: lease, gpuIndices: gpus.sorted()) }
                                 logger.debug("attempt ended", metadata: ["job.id": "\(job.id)", "job.outcome": "\(outcome)"])
                                 load.withLock { $0.running -= 1; $0.busyGPUs.subtract(gpus) }
                                 wakeups.nudge()

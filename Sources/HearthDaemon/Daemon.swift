@@ -28,8 +28,13 @@ public enum Daemon {
         queueConfig.leaseDuration = configuration.leaseDuration
         let queue = JobQueue(client: db.client, configuration: queueConfig)
         let nodes = NodeStore(client: db.client)
-        let gpus = (0..<configuration.simulatedGPUs).map {
-            NodeStore.GPU(index: $0, model: "simulated", memoryBytes: 16 << 30, simulated: true)
+        var gpus = GPUDiscovery.discover()
+        if gpus.isEmpty {
+            gpus = (0..<configuration.simulatedGPUs).map {
+                NodeStore.GPU(index: $0, model: "simulated", memoryBytes: 16 << 30, simulated: true)
+            }
+        } else if configuration.simulatedGPUs > 0 {
+            logger.notice("this node has \(gpus.count) real GPU(s); --simulated-gpus is ignored")
         }
         let nodeID = try await nodes.register(
             hostname: configuration.nodeName, cpus: ProcessInfo.processInfo.activeProcessorCount,

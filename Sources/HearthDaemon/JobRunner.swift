@@ -65,7 +65,9 @@ public struct JobRunner: Sendable {
 
     /// Runs the attempt to its end. Cancelling the calling task stops the worker as a
     /// preemption (the daemon is draining), so the job resumes elsewhere from its checkpoint.
-    public func run(_ job: Job, lease: Lease) async -> Outcome {
+    /// - Parameter gpuIndices: the node's GPUs given to this attempt; the worker sees exactly
+    ///   these through `CUDA_VISIBLE_DEVICES` (none at all for a CPU job).
+    public func run(_ job: Job, lease: Lease, gpuIndices: [Int] = []) async -> Outcome {
         let log: Logger = {
             var l = logger
             l[metadataKey: "job.id"] = "\(job.id)"
@@ -81,8 +83,12 @@ public struct JobRunner: Sendable {
             pipe = try ReportPipe.make()
             output = try ReportPipe.make()
             logFD = try openLog(job: job, attempt: lease.attempt)
+            var environment = ProcessInfo.processInfo.environment
+            environment["CUDA_VISIBLE_DEVICES"] = gpuIndices.map(String.init).joined(separator: ",")
+            environment["HEARTH_JOB_ID"] = "\(job.id)"
+            environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
             child = try ChildProcess.spawn(
-                configuration.workerPath, ["train", "--job", jobFile.path, "--report-fd", "3"],
+                configuration.workerPath, ["train", "--job", jobFile.path, "--report-fd", "3"], environment: environment,
                 descriptors: [nil, output.writeFD, output.writeFD, pipe.writeFD], newProcessGroup: true)
             close(pipe.writeFD)
             close(output.writeFD)

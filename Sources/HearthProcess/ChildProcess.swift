@@ -87,7 +87,7 @@ public struct ChildProcess: Sendable, Hashable {
         kill(leadsGroup ? -pid : pid, signal) == 0
     }
 
-    static func resolve(_ executable: String) throws -> String {
+    public static func resolve(_ executable: String) throws -> String {
         if executable.contains("/") { return executable }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for dir in path.split(separator: ":") {
