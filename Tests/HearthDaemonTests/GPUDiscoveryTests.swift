@@ -1,5 +1,6 @@
 import Testing
 @testable import HearthDaemon
+import HearthStore
 
 @Suite struct GPUDiscoveryTests {
     @Test func parsesNvidiaSMIOutput() {
