@@ -43,7 +43,7 @@ public struct ControlServer: Sendable {
     /// Docs/api/openapi.yaml to exactly this set.
     public static let routes: Set<String> = [
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
-        "GET /v1/nodes",
+        "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
     ]
 
     func makeRouter() -> Router<ControlContext> {
@@ -88,6 +88,11 @@ public struct ControlServer: Sendable {
         }
         router.get("/v1/nodes") { _, context in
             try await respond(context) { _ in try await queries.nodes() }
+        }
+        for (action, state) in [("drain", "draining"), ("resume", "up")] {
+            router.post("/v1/nodes/:name/\(action)") { _, context in
+                try await respond(context) { who in try await setNodeState(context, to: state, action: action, who: who) }
+            }
         }
         return router
     }
@@ -143,6 +148,19 @@ public struct ControlServer: Sendable {
         case .requested: return CancelResponse(id: id, outcome: "requested", state: state)
         case .alreadyFinished: return CancelResponse(id: id, outcome: "already-finished", state: state)
         }
+    }
+
+    private func setNodeState(_ context: ControlContext, to state: String, action: String, who: Identity) async throws -> NodeView {
+        let name = context.parameters.get("name") ?? ""
+        guard who.isAdmin else {
+            throw APIFailure.forbidden("only admins can \(action) nodes (root or members of \(adminGroup))")
+        }
+        guard try await NodeStore(client: queue.client).setState(hostname: name, to: state) != nil,
+              let node = try await queries.nodes().first(where: { $0.hostname == name }) else {
+            throw APIFailure.notFound("no node named \"\(name)\"; hearth nodes lists them")
+        }
+        logger.notice("node \(action) by \(who.account)", metadata: ["node.name": "\(name)", "hearth.event": "node-\(action)"])
+        return node
     }
 
     private func jobID(_ context: ControlContext) throws -> Int64 {

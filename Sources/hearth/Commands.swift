@@ -156,3 +156,29 @@ struct WhoAmICommand: ParsableCommand {
         print("\(me.account) (uid \(me.uid)), \(me.role)")
     }
 }
+
+struct NodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "Drain or resume a node (admins).", subcommands: [Drain.self, Resume.self])
+
+    struct Drain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a node taking new jobs; what it runs now finishes (like scontrol update state=drain).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The node's name (see hearth nodes).") var node: String
+        func run() throws {
+            _ = try global.call("POST", "/v1/nodes/\(Queue.escape(node))/drain", as: NodeView.self)
+            print("node \(node) is draining: it finishes its running jobs and takes no new ones")
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a drained node take jobs again.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The node's name.") var node: String
+        func run() throws {
+            _ = try global.call("POST", "/v1/nodes/\(Queue.escape(node))/resume", as: NodeView.self)
+            print("node \(node) is up")
+        }
+    }
+}

@@ -84,7 +84,8 @@ import Testing
             let api = ControlClient(socketPath: daemon.socketPath)
             for route in documented.sorted() {
                 let parts = route.split(separator: " ")
-                let reply = try api.request(String(parts[0]), String(parts[1]).replacingOccurrences(of: "{id}", with: "1"),
+                let reply = try api.request(String(parts[0]), String(parts[1]).replacingOccurrences(of: "{id}", with: "1")
+                    .replacingOccurrences(of: "{name}", with: "no-such-node"),
                                             body: parts[0] == "POST" ? Data("{}".utf8) : nil)
                 let served = reply.status != 404 || Self.error(reply)?.code == "not-found"
                 #expect(served, "\(route) is documented but not served (HTTP \(reply.status))")

@@ -83,6 +83,30 @@ import Testing
         }
     }
 
+    /// A drained node finishes what it runs and takes nothing new until resumed.
+    @Test func aDrainedNodeTakesNoNewJobsUntilResumed() async throws {
+        try await TestDatabase.with { _, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-drain")
+            let worker = try #require(BuiltProducts.path("hearth-worker"))
+            let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
+            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "drainee", directory: dir,
+                                           extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
+            defer { daemon.child.signal(SIGKILL) }
+            let drained = try await CLI.run(["node", "drain", "drainee"], socket: daemon.socketPath)
+            #expect(drained.stdout.contains("node drainee is draining"), "\(drained.stderr)")
+            #expect(try await CLI.run(["nodes"], socket: daemon.socketPath).stdout.contains("drainee  draining"))
+            let specFile = dir.appendingPathComponent("spec.json")
+            try Self.spec(data, steps: 300).write(to: specFile, atomically: true, encoding: .utf8)
+            _ = try await CLI.run(["submit", "--kind", "train", specFile.path], socket: daemon.socketPath)
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await Self.job(1, via: daemon.socketPath).state == "queued", "a draining node claims nothing")
+            #expect(try await CLI.run(["node", "resume", "drainee"], socket: daemon.socketPath).status == .exited(0))
+            try await Self.waitUntil("the job runs after resume") { try await Self.job(1, via: daemon.socketPath).state == "succeeded" }
+            let missing = try await CLI.run(["node", "drain", "nowhere"], socket: daemon.socketPath)
+            #expect(missing.status == .exited(1) && missing.stderr.contains("no node named \"nowhere\""))
+        }
+    }
+
     /// Two nodes on one PostgreSQL: jobs spread over both; kill -9 of the leader moves the leader
     /// duties; kill -9 of a node running a job requeues it on the other after the lease expires,
     /// with exactly one open ledger row at any time.

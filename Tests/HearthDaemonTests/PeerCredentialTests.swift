@@ -50,6 +50,9 @@ import Testing
             let own = try await CLI.run(["queue", "--user", Self.ann], socket: socket, asUser: Self.ann)
             #expect(own.stdout.contains("anns") && own.stdout.contains("queued"))
 
+            let drain = try await CLI.run(["node", "drain", "peer"], socket: socket, asUser: Self.bob)
+            #expect(drain.status == .exited(1) && drain.stderr.contains("only admins can drain nodes"))
+
             let admin = try await CLI.run(["cancel", id], socket: socket)
             #expect(admin.status == .exited(0) && admin.stdout.contains("job \(id): cancelled"))
 

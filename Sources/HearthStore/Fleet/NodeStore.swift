@@ -58,4 +58,15 @@ public struct NodeStore: Sendable {
             WHERE id = \(nodeID)
             """)
     }
+
+    /// Sets a node's state by name: `draining` stops new claims (running jobs finish), `up` resumes.
+    /// - Returns: the previous state, or `nil` when no node has that name.
+    @discardableResult
+    public func setState(hostname: String, to state: String) async throws -> String? {
+        let rows = try await client.query("""
+            UPDATE nodes n SET state = \(state)::text FROM (SELECT id, state FROM nodes WHERE hostname = \(hostname) FOR UPDATE) old
+            WHERE n.id = old.id RETURNING old.state
+            """)
+        return try rows.first.map { try $0.decode("state") }
+    }
 }

@@ -12,7 +12,8 @@ extension JobQueue {
     ///   - nodeID: the claiming node.
     ///   - freeGPUIndices: the node's free GPUs; a job needing `n` gets the first `n` of them.
     ///   - kinds: only these job kinds; empty means any.
-    /// - Returns: the job and its lease, or `nil` when nothing claimable fits.
+    /// - Returns: the job and its lease, or `nil` when nothing claimable fits or the node is not
+    ///   `up` (a draining node finishes what it runs and takes nothing new).
     public func claim(nodeID: Int64, freeGPUIndices: [Int] = [], kinds: [String] = []) async throws -> (Job, Lease)? {
         let kindList = PostgresTextArray(kinds)
         let rows = try await client.query("""
@@ -20,6 +21,7 @@ extension JobQueue {
                 SELECT id FROM jobs
                 WHERE state = 'queued' AND run_at <= now() AND gpus <= \(freeGPUIndices.count)::int
                   AND (\(kindList)::text[] = '{}' OR kind = ANY(\(kindList)::text[]))
+                  AND (SELECT state FROM nodes WHERE id = \(nodeID)::bigint) = 'up'
                 ORDER BY priority DESC, run_at, id
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED
