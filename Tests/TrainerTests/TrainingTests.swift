@@ -18,13 +18,18 @@ import Testing
         let dir = temporaryDirectory("resume")
         let data = try tinyDataset(in: dir), other = try tinyDataset(in: dir, name: "other", seed: 2)
         let sources = [data, other]
+        func job(_ root: String, _ steps: Int) -> TrainJob {
+            var j = tinyJob(data: sources, checkpoints: dir + root, steps: steps)
+            j.model.dropout = 0.1  // dropout masks must also repeat after a resume
+            return j
+        }
         // Uninterrupted: 10 steps.
-        let full = try TrainingRun(job: tinyJob(data: sources, checkpoints: dir + "/a", steps: 10), reporter: silentReporter())
+        let full = try TrainingRun(job: job("/a", 10), reporter: silentReporter())
         try full.run()
-        // Interrupted at step 6 (the run ends there and checkpoints), then resumed to 10 by a new process-like run.
-        let part = try TrainingRun(job: tinyJob(data: sources, checkpoints: dir + "/b", steps: 6), reporter: silentReporter())
+        // Interrupted at step 6 (the run ends there and checkpoints), then resumed to 10 by a new run.
+        let part = try TrainingRun(job: job("/b", 6), reporter: silentReporter())
         try part.run()
-        let resumed = try TrainingRun(job: tinyJob(data: sources, checkpoints: dir + "/b", steps: 10), reporter: silentReporter())
+        let resumed = try TrainingRun(job: job("/b", 10), reporter: silentReporter())
         #expect(resumed.step == 6)
         try resumed.run()
         let same = full.model.params.array == resumed.model.params.array
