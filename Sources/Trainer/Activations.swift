@@ -11,7 +11,7 @@ final class Activations {
     // Dropout masks (empty when dropout is off): embeddings, and per layer the two residual branches.
     let embMask, attnMask, mlpMask, dmasked: FloatBuffer
 
-    init(_ cfg: ModelConfig, b: Int, t: Int, threads: Int) {
+    init(_ cfg: ModelConfig, b: Int, t: Int, par: Parallel) {
         self.b = b; self.t = t
         let n = b * t, c = cfg.width, l = cfg.layers
         encoded = FloatBuffer(n * c)
@@ -26,7 +26,7 @@ final class Activations {
         probs = FloatBuffer(n * cfg.vocab); losses = FloatBuffer(n)
         dres = FloatBuffer(n * c); dln = FloatBuffer(n * c); dqkv = FloatBuffer(n * 3 * c)
         datty = FloatBuffer(n * c); dfch = FloatBuffer(n * 4 * c); dfchGelu = FloatBuffer(n * 4 * c)
-        attScratch = FloatBuffer(threads * t * t); normScratch = FloatBuffer(threads * 2 * c)
+        attScratch = FloatBuffer(par.threads * t * t); normScratch = FloatBuffer(par.maxChunks * 2 * c)
         let d = cfg.dropout > 0
         embMask = FloatBuffer(d ? n * c : 0); attnMask = FloatBuffer(d ? l * n * c : 0)
         mlpMask = FloatBuffer(d ? l * n * c : 0); dmasked = FloatBuffer(d ? n * c : 0)

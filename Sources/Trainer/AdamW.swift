@@ -64,7 +64,7 @@ public final class AdamW {
 
     /// The global L2 norm of `grads`, summed per chunk in Double and combined in chunk order.
     public static func globalNorm(_ par: Parallel, _ grads: FloatBuffer) -> Double {
-        var partial = [Double](repeating: 0, count: par.threads)
+        var partial = [Double](repeating: 0, count: par.maxChunks)
         partial.withUnsafeMutableBufferPointer { out in
             let o = out.baseAddress!
             par.forEachChunk(grads.count, grain: 1 << 14) { t, r in

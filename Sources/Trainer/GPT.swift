@@ -37,7 +37,7 @@ public final class GPT {
 
     private func activations(b: Int, t: Int) -> Activations {
         if let a = acts, a.b == b, a.t == t { return a }
-        let a = Activations(config, b: b, t: t, threads: par.threads)
+        let a = Activations(config, b: b, t: t, par: par)
         acts = a
         return a
     }

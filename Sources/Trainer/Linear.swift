@@ -2,7 +2,7 @@
 enum Linear {
     static func forward(_ par: Parallel, out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                         w: UnsafePointer<Float>, b: UnsafePointer<Float>?, n: Int, ic: Int, oc: Int) {
-        par.forEachChunk(n, grain: 16) { _, rows in
+        par.forEachChunk(n, grain: 16, chunks: par.gemmChunks) { _, rows in
             guard !rows.isEmpty else { return }
             if let b {
                 for r in rows { (out + r * oc).update(from: b, count: oc) }
@@ -20,7 +20,7 @@ enum Linear {
             par.gemmRows(m: n, n: ic, k: oc, a: dout, lda: oc, b: w, ldb: oc, transB: true, c: dinp, ldc: ic)
         }
         // Weight and bias gradients, split over output columns: one writer per element.
-        par.forEachChunk(oc, grain: 16) { _, cols in
+        par.forEachChunk(oc, grain: 16, chunks: par.gemmChunks) { _, cols in
             guard !cols.isEmpty else { return }
             Parallel.gemm(m: ic, n: cols.count, k: n, a: inp, lda: ic, transA: true,
                           b: dout + cols.lowerBound, ldb: oc, c: dw + cols.lowerBound, ldc: oc, accumulate: true)
