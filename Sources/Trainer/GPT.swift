@@ -105,7 +105,11 @@ public final class GPT {
         LayerNorm.forward(par, out: a.lnf.p, mean: a.lnfMean.p, rstd: a.lnfRstd.p, inp: last,
                           w: p + L.lnfw, b: opt(L.lnfb), n: n, c: c)
         // Tied head: logits = lnf · wteᵀ.
-        par.gemmRows(m: n, n: v, k: c, a: a.lnf.p, lda: c, b: p + L.wte, ldb: c, transB: true, c: a.probs.p, ldc: v)
+        if n < Linear.rowSplitMinimum {
+            par.gemmCols(m: n, n: v, k: c, a: a.lnf.p, lda: c, b: p + L.wte, ldb: c, transB: true, c: a.probs.p, ldc: v)
+        } else {
+            par.gemmRows(m: n, n: v, k: c, a: a.lnf.p, lda: c, b: p + L.wte, ldb: c, transB: true, c: a.probs.p, ldc: v)
+        }
         return targets.withUnsafeBufferPointer { tp -> Float in
             CrossEntropy.forward(par, probs: a.probs.p, losses: a.losses.p, targets: tgt == nil ? nil : tp.baseAddress,
                                  n: n, v: v)
@@ -135,7 +139,11 @@ public final class GPT {
             CrossEntropy.backward(par, probs: a.probs.p, targets: tp.baseAddress!, n: n, v: v, scale: lossScale / Float(n))
         }
         // Head: dlnf = dlogits · wte ; dwte += dlogitsᵀ · lnf.
-        par.gemmRows(m: n, n: c, k: v, a: a.probs.p, lda: v, b: p + L.wte, ldb: c, c: a.dln.p, ldc: c)
+        if n < Linear.rowSplitMinimum {
+            par.gemmCols(m: n, n: c, k: v, a: a.probs.p, lda: v, b: p + L.wte, ldb: c, c: a.dln.p, ldc: c)
+        } else {
+            par.gemmRows(m: n, n: c, k: v, a: a.probs.p, lda: v, b: p + L.wte, ldb: c, c: a.dln.p, ldc: c)
+        }
         par.gemmCols(m: v, n: c, k: n, a: a.probs.p, lda: v, transA: true, b: a.lnf.p, ldb: c,
                      c: g + L.wte, ldc: c, accumulate: true)
         a.dres.zero()
