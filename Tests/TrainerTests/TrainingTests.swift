@@ -6,6 +6,7 @@ import Testing
 @Suite(.serialized) struct TrainingTests {
     @Test func lossDecreases() throws {
         let dir = temporaryDirectory("loss")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/ckpt", steps: 30, decaySteps: 30), reporter: silentReporter())
         let first = try run.trainStep().loss
@@ -16,6 +17,7 @@ import Testing
 
     @Test func exactResumeIsBitIdentical() throws {
         let dir = temporaryDirectory("resume")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir), other = try tinyDataset(in: dir, name: "other", seed: 2)
         let sources = [data, other]
         func job(_ root: String, _ steps: Int) -> TrainJob {
@@ -39,6 +41,7 @@ import Testing
 
     @Test func stopRequestCheckpointsAndThrowsPreempted() throws {
         let dir = temporaryDirectory("stop")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/c", steps: 50), reporter: silentReporter())
         _ = try run.trainStep(); _ = try run.trainStep(); _ = try run.trainStep()
@@ -54,6 +57,7 @@ import Testing
 
     @Test func corruptCheckpointIsRejected() throws {
         let dir = temporaryDirectory("corrupt")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/c", steps: 2), reporter: silentReporter())
         try run.run()
@@ -72,6 +76,7 @@ import Testing
 
     @Test func mixtureSamplingIsDeterministicAndWeighted() throws {
         let dir = temporaryDirectory("mix")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let a = try TokenSplit(dir: try tinyDataset(in: dir, name: "a", seed: 1), split: "train")
         let b = try TokenSplit(dir: try tinyDataset(in: dir, name: "b", seed: 2), split: "train")
         var s1 = try MixtureSampler(sources: [a, b], weights: [3, 1], seed: 9)
