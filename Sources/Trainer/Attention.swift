@@ -6,7 +6,7 @@ enum Attention {
                         qkv: UnsafePointer<Float>, b bsz: Int, t tl: Int, c: Int, heads: Int) {
         let hs = c / heads, c3 = 3 * c
         let scale = 1 / Float(hs).squareRoot()
-        par.forEach(bsz * heads) { bh in
+        par.forEachItem(bsz * heads) { _, bh in
             let b = bh / heads, h = bh % heads
             let q = qkv + b * tl * c3 + h * hs, k = q + c, v = q + 2 * c
             let p = att + bh * tl * tl
@@ -39,9 +39,9 @@ enum Attention {
                          heads: Int, scratch: UnsafeMutablePointer<Float>) {
         let hs = c / heads, c3 = 3 * c
         let scale = 1 / Float(hs).squareRoot()
-        par.forEachChunk(bsz * heads) { thread, items in
-            let dp = scratch + thread * tl * tl
-            for bh in items {
+        par.forEachItem(bsz * heads) { worker, bh in
+            let dp = scratch + worker * tl * tl
+            do {
                 let b = bh / heads, h = bh % heads
                 let q = qkv + b * tl * c3 + h * hs, k = q + c, v = q + 2 * c
                 let dq = dqkv + b * tl * c3 + h * hs, dk = dq + c, dv = dq + 2 * c

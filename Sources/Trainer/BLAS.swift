@@ -13,7 +13,7 @@ extension Parallel {
         alpha: Float = 1, accumulate: Bool = false
     ) {
         let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
-        forEachChunk(m, grain: 32) { _, rows in
+        forEachChunk(m, grain: 32, chunks: gemmChunks) { _, rows in
             guard !rows.isEmpty else { return }
             let aOff = transA ? rows.lowerBound : rows.lowerBound * lda
             cblas_sgemm(CblasRowMajor, ta, tb, Int32(rows.count), Int32(n), Int32(k), alpha,
@@ -31,7 +31,7 @@ extension Parallel {
         alpha: Float = 1, accumulate: Bool = false
     ) {
         let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
-        forEachChunk(n, grain: 64) { _, cols in
+        forEachChunk(n, grain: 64, chunks: gemmChunks) { _, cols in
             guard !cols.isEmpty else { return }
             let bOff = transB ? cols.lowerBound * ldb : cols.lowerBound
             cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(cols.count), Int32(k), alpha,

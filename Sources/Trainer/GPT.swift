@@ -11,6 +11,11 @@ public final class GPT {
     /// The thread partition used by every kernel.
     public let par: Parallel
     private var acts: Activations?
+    /// Whether `forward` applies dropout (training) or not (evaluation, generation).
+    public var training = false
+    /// Seed of the next forward pass's dropout masks; the training loop sets it per micro-step.
+    public var dropoutSeed: UInt64 = 0
+    private var droppedOut = false
     private var tokens: [Int32] = [], targets: [Int32] = []
 
     /// Creates a model with GPT-2 initialisation from `seed`.
@@ -32,7 +37,7 @@ public final class GPT {
 
     private func activations(b: Int, t: Int) -> Activations {
         if let a = acts, a.b == b, a.t == t { return a }
-        let a = Activations(config, b: b, t: t, threads: par.threads)
+        let a = Activations(config, b: b, t: t, par: par)
         acts = a
         return a
     }
@@ -60,6 +65,12 @@ public final class GPT {
         tokens.withUnsafeBufferPointer { tp in
             Embedding.forward(par, out: a.encoded.p, tokens: tp.baseAddress!, wte: p + L.wte, wpe: p + L.wpe, b: b, t: t, c: c)
         }
+        droppedOut = training && config.dropout > 0
+        let pDrop = Float(config.dropout)
+        if droppedOut {
+            Dropout.mask(par, into: a.embMask.p, count: n * c, p: pDrop, seed: dropoutSeed, site: 0)
+            Dropout.apply(par, a.encoded.p, mask: a.embMask.p, count: n * c)
+        }
         for l in 0..<config.layers {
             let o = L.blocks[l]
             let resIn = l == 0 ? a.encoded.p : a.res3.p + (l - 1) * n * c
@@ -72,19 +83,33 @@ public final class GPT {
             Linear.forward(par, out: qkv, inp: ln1, w: p + o.qkvw, b: opt(o.qkvb), n: n, ic: c, oc: 3 * c)
             Attention.forward(par, out: atty, att: att, qkv: qkv, b: b, t: t, c: c, heads: config.heads)
             Linear.forward(par, out: res2, inp: atty, w: p + o.projw, b: opt(o.projb), n: n, ic: c, oc: c)
+            if droppedOut {
+                let m = a.attnMask.p + l * n * c
+                Dropout.mask(par, into: m, count: n * c, p: pDrop, seed: dropoutSeed, site: UInt64(1 + 2 * l))
+                Dropout.apply(par, res2, mask: m, count: n * c)
+            }
             Residual.add(par, into: res2, resIn, count: n * c)
             LayerNorm.forward(par, out: ln2, mean: a.ln2Mean.p + l * n, rstd: a.ln2Rstd.p + l * n, inp: res2,
                               w: p + o.ln2w, b: opt(o.ln2b), n: n, c: c)
             Linear.forward(par, out: fch, inp: ln2, w: p + o.fcw, b: opt(o.fcb), n: n, ic: c, oc: 4 * c)
             GELU.forward(par, out: fchg, inp: fch, count: n * 4 * c)
             Linear.forward(par, out: res3, inp: fchg, w: p + o.fcpw, b: opt(o.fcpb), n: n, ic: 4 * c, oc: c)
+            if droppedOut {
+                let m = a.mlpMask.p + l * n * c
+                Dropout.mask(par, into: m, count: n * c, p: pDrop, seed: dropoutSeed, site: UInt64(2 + 2 * l))
+                Dropout.apply(par, res3, mask: m, count: n * c)
+            }
             Residual.add(par, into: res3, res2, count: n * c)
         }
         let last = config.layers == 0 ? a.encoded.p : a.res3.p + (config.layers - 1) * n * c
         LayerNorm.forward(par, out: a.lnf.p, mean: a.lnfMean.p, rstd: a.lnfRstd.p, inp: last,
                           w: p + L.lnfw, b: opt(L.lnfb), n: n, c: c)
         // Tied head: logits = lnf · wteᵀ.
-        par.gemmRows(m: n, n: v, k: c, a: a.lnf.p, lda: c, b: p + L.wte, ldb: c, transB: true, c: a.probs.p, ldc: v)
+        if n < Linear.rowSplitMinimum {
+            par.gemmCols(m: n, n: v, k: c, a: a.lnf.p, lda: c, b: p + L.wte, ldb: c, transB: true, c: a.probs.p, ldc: v)
+        } else {
+            par.gemmRows(m: n, n: v, k: c, a: a.lnf.p, lda: c, b: p + L.wte, ldb: c, transB: true, c: a.probs.p, ldc: v)
+        }
         return targets.withUnsafeBufferPointer { tp -> Float in
             CrossEntropy.forward(par, probs: a.probs.p, losses: a.losses.p, targets: tgt == nil ? nil : tp.baseAddress,
                                  n: n, v: v)
@@ -114,7 +139,11 @@ public final class GPT {
             CrossEntropy.backward(par, probs: a.probs.p, targets: tp.baseAddress!, n: n, v: v, scale: lossScale / Float(n))
         }
         // Head: dlnf = dlogits · wte ; dwte += dlogitsᵀ · lnf.
-        par.gemmRows(m: n, n: c, k: v, a: a.probs.p, lda: v, b: p + L.wte, ldb: c, c: a.dln.p, ldc: c)
+        if n < Linear.rowSplitMinimum {
+            par.gemmCols(m: n, n: c, k: v, a: a.probs.p, lda: v, b: p + L.wte, ldb: c, c: a.dln.p, ldc: c)
+        } else {
+            par.gemmRows(m: n, n: c, k: v, a: a.probs.p, lda: v, b: p + L.wte, ldb: c, c: a.dln.p, ldc: c)
+        }
         par.gemmCols(m: v, n: c, k: n, a: a.probs.p, lda: v, transA: true, b: a.lnf.p, ldb: c,
                      c: g + L.wte, ldc: c, accumulate: true)
         a.dres.zero()
@@ -127,8 +156,13 @@ public final class GPT {
             let ln1 = a.ln1.p + l * n * c, qkv = a.qkv.p + l * n * 3 * c, atty = a.atty.p + l * n * c
             let att = a.att.p + l * b * config.heads * t * t, res2 = a.res2.p + l * n * c
             let ln2 = a.ln2.p + l * n * c, fch = a.fch.p + l * n * 4 * c, fchg = a.fchGelu.p + l * n * 4 * c
-            // MLP branch: dres is d(res3).
-            Linear.backward(par, dinp: a.dfchGelu.p, dw: g + o.fcpw, db: opt(g, o.fcpb), dout: a.dres.p, inp: fchg,
+            // MLP branch: dres is d(res3); the branch sees it through its dropout mask.
+            var branch = UnsafePointer(a.dres.p)
+            if droppedOut {
+                Dropout.apply(par, a.dres.p, mask: a.mlpMask.p + l * n * c, count: n * c, out: a.dmasked.p)
+                branch = UnsafePointer(a.dmasked.p)
+            }
+            Linear.backward(par, dinp: a.dfchGelu.p, dw: g + o.fcpw, db: opt(g, o.fcpb), dout: branch, inp: fchg,
                             w: p + o.fcpw, n: n, ic: 4 * c, oc: c)
             GELU.backward(par, dinp: a.dfch.p, inp: fch, dout: a.dfchGelu.p, count: n * 4 * c)
             Linear.backward(par, dinp: a.dln.p, dw: g + o.fcw, db: opt(g, o.fcb), dout: a.dfch.p, inp: ln2,
@@ -137,7 +171,12 @@ public final class GPT {
                                w: p + o.ln2w, mean: a.ln2Mean.p + l * n, rstd: a.ln2Rstd.p + l * n, n: n, c: c,
                                scratch: a.normScratch.p)
             // Attention branch: dres is now d(res2).
-            Linear.backward(par, dinp: a.datty.p, dw: g + o.projw, db: opt(g, o.projb), dout: a.dres.p, inp: atty,
+            branch = UnsafePointer(a.dres.p)
+            if droppedOut {
+                Dropout.apply(par, a.dres.p, mask: a.attnMask.p + l * n * c, count: n * c, out: a.dmasked.p)
+                branch = UnsafePointer(a.dmasked.p)
+            }
+            Linear.backward(par, dinp: a.datty.p, dw: g + o.projw, db: opt(g, o.projb), dout: branch, inp: atty,
                             w: p + o.projw, n: n, ic: c, oc: c)
             Attention.backward(par, dqkv: a.dqkv.p, dout: a.datty.p, qkv: qkv, att: att, b: b, t: t, c: c,
                                heads: config.heads, scratch: a.attScratch.p)
@@ -147,6 +186,7 @@ public final class GPT {
                                w: p + o.ln1w, mean: a.ln1Mean.p + l * n, rstd: a.ln1Rstd.p + l * n, n: n, c: c,
                                scratch: a.normScratch.p)
         }
+        if droppedOut { Dropout.apply(par, a.dres.p, mask: a.embMask.p, count: n * c) }
         tokens.withUnsafeBufferPointer { tp in
             Embedding.backward(par, dwte: g + L.wte, dwpe: g + L.wpe, dout: a.dres.p, tokens: tp.baseAddress!, b: b, t: t, c: c)
         }

@@ -29,13 +29,13 @@ enum LayerNorm {
     }
 
     /// Adds the input gradient into `dinp` and the parameter gradients into `dw`/`db`.
-    /// `scratch` holds `par.threads * 2 * c` floats for per-chunk partial sums (summed in order).
+    /// `scratch` holds `par.maxChunks * 2 * c` floats for per-chunk partial sums (summed in order).
     static func backward(_ par: Parallel, dinp: UnsafeMutablePointer<Float>, dw: UnsafeMutablePointer<Float>,
                          db: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
                          w: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
                          n: Int, c: Int, scratch: UnsafeMutablePointer<Float>) {
         let cv = c & ~15
-        scratch.update(repeating: 0, count: par.threads * 2 * c)
+        scratch.update(repeating: 0, count: par.maxChunks * 2 * c)
         par.forEachChunk(n, grain: 16) { t, rows in
             let pdw = scratch + t * 2 * c, pdb = pdw + c
             for r in rows {
@@ -66,7 +66,7 @@ enum LayerNorm {
                 }
             }
         }
-        for t in 0..<par.threads {
+        for t in 0..<par.maxChunks {
             let pdw = scratch + t * 2 * c, pdb = pdw + c
             for i in 0..<c { dw[i] += pdw[i] }
             if let db { for i in 0..<c { db[i] += pdb[i] } }

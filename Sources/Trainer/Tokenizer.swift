@@ -70,7 +70,7 @@ public func loadTokenizer(_ path: String) throws(TrainerError) -> any Tokenizer 
         guard let chars = obj["chars"] as? String else { throw .badInput("\(path): char tokenizer lacks chars") }
         return CharTokenizer(chars: Array(chars.unicodeScalars))
     case ("bpe", 1):
-        throw .badInput("\(path): BPE tokenizers are not supported yet")
+        return try BPETokenizer(serialized: obj, path: path)
     default:
         throw .badInput("\(path): unknown tokenizer type \(type) version \(version)")
     }

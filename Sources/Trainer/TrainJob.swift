@@ -50,6 +50,5 @@ public struct TrainJob: Codable, Sendable {
         guard (gradAccum ?? 1) > 0 else { throw .badInput("grad_accum must be positive") }
         guard (threads ?? 1) > 0 else { throw .badInput("threads must be positive") }
         guard !data.isEmpty else { throw .badInput("data must list at least one dataset") }
-        if model.dropout > 0 { throw .badInput("model.dropout > 0 is not supported yet") }
     }
 }

@@ -61,7 +61,11 @@ public final class TrainingRun {
         let lr = adam.config.learningRate(at: step)
         model.zeroGrad()
         var loss = 0.0
-        for _ in 0..<accum {
+        model.training = true
+        defer { model.training = false }
+        for micro in 0..<accum {
+            // Dropout masks from (seed, step, micro-step): the same after a resume, no state to save.
+            model.dropoutSeed = seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step) << 16 &+ UInt64(micro)
             let (x, y) = try sampler.nextBatch(b: b, t: t)
             loss += Double(try model.forward(tokens: x, targets: y, b: b, t: t))
             model.backward(lossScale: 1 / Float(accum))

@@ -27,14 +27,20 @@ struct Bench: ParsableCommand {
             let n = batch * context
             var times: [Double] = []
             var first = 0.0, last = 0.0
+            var phases = [0.0, 0.0, 0.0, 0.0]
             for s in 0..<(warmup + steps) {
                 let x = (0..<n).map { _ in Int32(rng.below(vocab)) }, y = (0..<n).map { _ in Int32(rng.below(vocab)) }
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 model.zeroGrad()
+                let t1 = DispatchTime.now().uptimeNanoseconds
                 let loss = Double(try model.forward(tokens: x, targets: y, b: batch, t: context))
+                let t2 = DispatchTime.now().uptimeNanoseconds
                 model.backward()
+                let t3 = DispatchTime.now().uptimeNanoseconds
                 adam.update(model.par, params: model.params, grads: model.grads, lr: 1e-4)
-                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                let t4 = DispatchTime.now().uptimeNanoseconds
+                let dt = Double(t4 - t0) / 1e9
+                if s >= warmup { phases = zip(phases, [t1 - t0, t2 - t1, t3 - t2, t4 - t3].map { Double($0) / 1e6 }).map { $0 + $1 } }
                 if s == 0 { first = loss }
                 last = loss
                 if s >= warmup { times.append(dt) }
@@ -52,6 +58,8 @@ struct Bench: ParsableCommand {
                 "params": model.layout.count, "median_ms": (median * 1e5).rounded() / 100, "tok_s": tps.rounded(),
                 "gflops": (tps * fpt / 1e8).rounded() / 10, "loss_first": first, "loss_last": last,
                 "peak_rss_mb": usage.ru_maxrss / 1024,
+                "phase_ms": Dictionary(uniqueKeysWithValues: zip(["zero", "forward", "backward", "adamw"],
+                                                                 phases.map { ($0 / Double(steps) * 10).rounded() / 10 })),
                 "estimate_mb": (4 * paramBytes + model.activationBytes) / (1 << 20),
                 "estimate_detail_mb": ["params": paramBytes >> 20, "grads": paramBytes >> 20, "adam": 2 * paramBytes >> 20,
                                        "activations": model.activationBytes >> 20],

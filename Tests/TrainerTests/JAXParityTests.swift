@@ -24,6 +24,7 @@ import Testing
           arguments: [true, false])
     func lossesAndWeightsMatchJAX(bias: Bool) throws {
         let dir = temporaryDirectory("parity")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let cfg = ModelConfig(layers: 2, heads: 2, width: 32, context: 16, vocab: 23, bias: bias)
         let b = 4, steps = 8
         let model = try GPT(cfg, seed: 11, threads: 2)
@@ -92,5 +93,57 @@ import Testing
             for i in 0..<s.count { worst = max(worst, abs(theirs[i] - model.params.p[s.offset + i])) }
         }
         #expect(worst < 5e-5, "max weight difference \(worst)")
+    }
+
+    static let safetensorsAvailable: Bool = {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import safetensors, numpy"]
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }()
+
+    /// Python's `safetensors` opens a training checkpoint and sees the names, shapes and values.
+    @Test(.enabled(if: safetensorsAvailable, "SKIPPED: python3 cannot import safetensors and numpy (pip install safetensors numpy)"))
+    func pythonReadsCheckpoints() throws {
+        let dir = temporaryDirectory("pyread")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = try tinyDataset(in: dir)
+        let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/c", steps: 3), reporter: silentReporter())
+        try run.run()
+        let path = try #require(Checkpoint.latest(root: dir + "/c"))
+        let script = """
+        import json, sys, numpy as np
+        from safetensors.numpy import load_file
+        out = {}
+        for f in ("model", "optimizer"):
+            for k, v in load_file(sys.argv[1] + "/" + f + ".safetensors").items():
+                out[k] = [list(v.shape), str(v.dtype), float(np.asarray(v, np.float64).sum()), float(v.flat[0])]
+        print(json.dumps(out))
+        """
+        let p = Process(), out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, path]
+        p.standardOutput = out
+        try p.run()
+        let bytes = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let seen = try #require(try JSONSerialization.jsonObject(with: bytes) as? [String: [Any]])
+        let model = run.model
+        #expect(seen.count == 3 * model.layout.tensors.count)
+        let adam = AdamW(OptimizerConfig(), layout: model.layout)
+        let check = try GPT(model.config, threads: 1)
+        _ = try Checkpoint.load(path, into: check, adam: adam)
+        for s in model.layout.tensors {
+            for (name, base) in [(s.name, model.params.p), (s.name + ".exp_avg", adam.m.p), (s.name + ".exp_avg_sq", adam.v.p)] {
+                let entry = try #require(seen[name], "python does not see \(name)")
+                #expect(entry[0] as? [Int] == s.shape && entry[1] as? String == "float32", "\(name)")
+                let sum = (0..<s.count).reduce(0.0) { $0 + Double(base[s.offset + $1]) }
+                #expect(abs((entry[2] as? Double ?? .nan) - sum) <= 1e-9 * max(1, abs(sum)), "\(name) sum")
+                #expect(Float(entry[3] as? Double ?? .nan) == base[s.offset], "\(name) first value")
+            }
+        }
     }
 }

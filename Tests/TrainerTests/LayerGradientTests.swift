@@ -15,7 +15,7 @@ import Testing
             return dot(out.p, wOut)
         }
         _ = f()
-        let dx = FloatBuffer(n * c), dw = FloatBuffer(c), db = FloatBuffer(c), scratch = FloatBuffer(threads * 2 * c)
+        let dx = FloatBuffer(n * c), dw = FloatBuffer(c), db = FloatBuffer(c), scratch = FloatBuffer(par.maxChunks * 2 * c)
         LayerNorm.backward(par, dinp: dx.p, dw: dw.p, db: db.p, dout: wOut, inp: x.p, w: w.p, mean: mean.p,
                            rstd: rstd.p, n: n, c: c, scratch: scratch.p)
         let gc = GradCheck()

@@ -29,6 +29,30 @@ import Testing
         }
     }
 
+    @Test(arguments: [1, 2]) func withDropout(threads: Int) throws {
+        let cfg = ModelConfig(layers: 2, heads: 2, width: 16, context: 6, vocab: 11, dropout: 0.3)
+        let model = try GPT(cfg, seed: 4, threads: threads)
+        var rng = RNG(seed: 98)
+        for i in 0..<model.layout.count { model.params.p[i] += Float(rng.normal() * 0.3) }
+        model.training = true
+        model.dropoutSeed = 1234  // fixed masks make the loss a deterministic function of the weights
+        let x: [Int32] = (0..<10).map { Int32(($0 * 3 + 1) % 11) }, y: [Int32] = (0..<10).map { Int32(($0 * 7 + 2) % 11) }
+        model.zeroGrad()
+        let lossTrain = try model.forward(tokens: x, targets: y, b: 2, t: 5)
+        model.backward()
+        let grads = model.grads.array
+        for s in model.layout.tensors {
+            let err = GradCheck(eps: 1e-2).relativeError(input: model.params.p + s.offset, count: s.count,
+                                                         analytic: Array(grads[s.offset..<(s.offset + s.count)]), samples: 8) {
+                Double(try! model.forward(tokens: x, targets: y, b: 2, t: 5))
+            }
+            #expect(err < 3e-3, "\(s.name): relative error \(err)")
+        }
+        model.training = false
+        let lossEval = try model.forward(tokens: x, targets: y, b: 2, t: 5)
+        #expect(lossEval != lossTrain)  // evaluation runs without dropout
+    }
+
     @Test func deterministicForThreadCount() throws {
         let cfg = ModelConfig(layers: 2, heads: 2, width: 32, context: 8, vocab: 13)
         func grads(_ threads: Int) throws -> [Float] {

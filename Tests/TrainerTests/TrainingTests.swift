@@ -6,6 +6,7 @@ import Testing
 @Suite(.serialized) struct TrainingTests {
     @Test func lossDecreases() throws {
         let dir = temporaryDirectory("loss")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/ckpt", steps: 30, decaySteps: 30), reporter: silentReporter())
         let first = try run.trainStep().loss
@@ -16,15 +17,21 @@ import Testing
 
     @Test func exactResumeIsBitIdentical() throws {
         let dir = temporaryDirectory("resume")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir), other = try tinyDataset(in: dir, name: "other", seed: 2)
         let sources = [data, other]
+        func job(_ root: String, _ steps: Int) -> TrainJob {
+            var j = tinyJob(data: sources, checkpoints: dir + root, steps: steps)
+            j.model.dropout = 0.1  // dropout masks must also repeat after a resume
+            return j
+        }
         // Uninterrupted: 10 steps.
-        let full = try TrainingRun(job: tinyJob(data: sources, checkpoints: dir + "/a", steps: 10), reporter: silentReporter())
+        let full = try TrainingRun(job: job("/a", 10), reporter: silentReporter())
         try full.run()
-        // Interrupted at step 6 (the run ends there and checkpoints), then resumed to 10 by a new process-like run.
-        let part = try TrainingRun(job: tinyJob(data: sources, checkpoints: dir + "/b", steps: 6), reporter: silentReporter())
+        // Interrupted at step 6 (the run ends there and checkpoints), then resumed to 10 by a new run.
+        let part = try TrainingRun(job: job("/b", 6), reporter: silentReporter())
         try part.run()
-        let resumed = try TrainingRun(job: tinyJob(data: sources, checkpoints: dir + "/b", steps: 10), reporter: silentReporter())
+        let resumed = try TrainingRun(job: job("/b", 10), reporter: silentReporter())
         #expect(resumed.step == 6)
         try resumed.run()
         let same = full.model.params.array == resumed.model.params.array
@@ -34,6 +41,7 @@ import Testing
 
     @Test func stopRequestCheckpointsAndThrowsPreempted() throws {
         let dir = temporaryDirectory("stop")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/c", steps: 50), reporter: silentReporter())
         _ = try run.trainStep(); _ = try run.trainStep(); _ = try run.trainStep()
@@ -49,6 +57,7 @@ import Testing
 
     @Test func corruptCheckpointIsRejected() throws {
         let dir = temporaryDirectory("corrupt")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/c", steps: 2), reporter: silentReporter())
         try run.run()
@@ -67,6 +76,7 @@ import Testing
 
     @Test func mixtureSamplingIsDeterministicAndWeighted() throws {
         let dir = temporaryDirectory("mix")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let a = try TokenSplit(dir: try tinyDataset(in: dir, name: "a", seed: 1), split: "train")
         let b = try TokenSplit(dir: try tinyDataset(in: dir, name: "b", seed: 2), split: "train")
         var s1 = try MixtureSampler(sources: [a, b], weights: [3, 1], seed: 9)

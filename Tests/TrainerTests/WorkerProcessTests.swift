@@ -54,6 +54,7 @@ import Testing
 
     @Test func trainEvalGenerateReportJSONLines() throws {
         let dir = temporaryDirectory("worker")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let train = try run(["train", "--job", try writeJob(dir, data: data, steps: 6)])
         #expect(train.status == 0, "\(train.stderr)")
@@ -81,6 +82,7 @@ import Testing
 
     @Test func sigtermCheckpointsAndExitsPreempted() throws {
         let dir = temporaryDirectory("sigterm")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let job = try writeJob(dir, data: data, steps: 1_000_000, extra: #", "checkpoint_interval": 0, "log_interval": 100"#)
         let outcome = try run(["train", "--job", job]) { p, _ in
@@ -99,6 +101,7 @@ import Testing
 
     @Test func badInputIsOneLineAndExitTwo() throws {
         let dir = temporaryDirectory("bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let cases: [([String], String)] = [
             (["eval", "--checkpoint", dir + "/missing", "--data", data], "is not a checkpoint"),
