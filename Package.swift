@@ -84,7 +84,7 @@ let package = Package(
         // MARK: Trainer (GPT on CPU through OpenBLAS), run by the daemon as `hearth-worker`
         .target(
             name: "Trainer",
-            dependencies: ["COpenBLAS"],
+            dependencies: ["COpenBLAS", .product(name: "Crypto", package: "swift-crypto")],
             // Optimised even in debug builds: the kernels are too slow unoptimised for the tests.
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"])]
         ),
