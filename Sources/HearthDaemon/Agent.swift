@@ -32,6 +32,10 @@ struct Agent: Service {
     }
 
     func run() async throws {
+        for orphan in try await runner.releaseOrphans(nodeID: nodeID) {
+            logger.notice("requeued a job this node held before it restarted", metadata: [
+                "job.id": "\(orphan.jobID)", "job.state": "\(orphan.state.rawValue)", "hearth.event": "orphan-requeued"])
+        }
         let load = LoadState()
         let listener = Task { await wakeups.run() }
         defer { listener.cancel() }

@@ -92,6 +92,7 @@ public struct JobRunner: Sendable {
                 descriptors: [nil, output.writeFD, output.writeFD, pipe.writeFD], newProcessGroup: true)
             close(pipe.writeFD)
             close(output.writeFD)
+            try? "\(child.pid)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
         } catch {
             log.error("cannot start the worker: \(error)")
             return await settle(lease, failure: "this node could not start the worker: \(error)", retryable: true, log)
@@ -135,6 +136,7 @@ public struct JobRunner: Sendable {
             stop(.preempt, SIGTERM)
         }
         close(logFD)
+        try? FileManager.default.removeItem(at: pidFile(job.id))
         let s = state.withLock { $0 }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
         return await record(termination, supervision: s, lease: lease, log)
@@ -305,6 +307,37 @@ public struct JobRunner: Sendable {
         let file = dir.appendingPathComponent("job.json")
         try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: file, options: .atomic)
         return file
+    }
+
+    /// `jobs/ID/worker.pid`: lets a restarted daemon find a worker its previous life left behind.
+    func pidFile(_ jobID: Int64) -> URL {
+        configuration.jobsDirectory.appendingPathComponent("\(jobID)/worker.pid")
+    }
+
+    /// After a restart: stops the workers a previous life of this daemon left running (they stop
+    /// by themselves once they notice their parent is gone; this waits for that, up to the grace
+    /// period, then kills them), and requeues every job this node still held.
+    public func releaseOrphans(nodeID: Int64) async throws -> [JobQueue.RescuedJob] {
+        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: configuration.jobsDirectory.path)) ?? []
+        for dir in dirs {
+            guard let id = Int64(dir), let text = try? String(contentsOf: pidFile(id), encoding: .utf8),
+                  let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), Self.isWorker(pid) else { continue }
+            kill(-pid, SIGTERM)
+            let deadline = ContinuousClock.now + configuration.stopGracePeriod
+            while Self.isWorker(pid) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+            if Self.isWorker(pid) { kill(-pid, SIGKILL) }
+            try? FileManager.default.removeItem(at: pidFile(id))
+            logger.notice("stopped a worker left by an earlier run", metadata: ["job.id": "\(id)", "worker.pid": "\(pid)"])
+        }
+        return try await queue.releaseHeldJobs(nodeID: nodeID)
+    }
+
+    /// Whether `pid` is a live hearth-worker process (not a recycled pid).
+    static func isWorker(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0, let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        let zombie = stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+        return !zombie && String(decoding: cmdline, as: UTF8.self).contains("hearth-worker")
     }
 
     private func openLog(job: Job, attempt: Int) throws -> Int32 {

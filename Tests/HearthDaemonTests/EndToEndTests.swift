@@ -83,6 +83,47 @@ import Testing
         }
     }
 
+    /// kill -9 of a node's daemon: its worker notices, checkpoints and exits by itself; the
+    /// restarted daemon requeues the job at once and it resumes from that checkpoint.
+    @Test func aRestartedDaemonRequeuesItsOrphansAndTheyResume() async throws {
+        try await TestDatabase.with { client, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-orphan")
+            let worker = try #require(BuiltProducts.path("hearth-worker"))
+            let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
+            let args = ["--heartbeat-seconds", "0.5", "--lease-seconds", "60"]
+            let first = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "phoenix", directory: dir,
+                                          extraArguments: args)
+            let specFile = dir.appendingPathComponent("spec.json")
+            try Self.spec(data, steps: 50_000_000).write(to: specFile, atomically: true, encoding: .utf8)
+            _ = try await CLI.run(["submit", "--kind", "train", specFile.path], socket: first.socketPath)
+            try await Self.waitUntil("the job reports progress") { try await Self.job(1, via: first.socketPath).step != nil }
+            let pidFile = dir.appendingPathComponent("phoenix/jobs/1/worker.pid").path
+            let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(await first.stop(SIGKILL) == .signalled(SIGKILL))
+            try await Self.waitUntil("the orphaned worker exits by itself", timeout: 30) { kill(pid, 0) != 0 }
+            let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("phoenix/jobs/1/checkpoints").path)
+            #expect(checkpoints.contains { $0.hasPrefix("step-") }, "it checkpointed on the way out: \(checkpoints)")
+
+            // The lease (60 s) has not expired, yet the restarted node requeues and resumes it now.
+            let second = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "phoenix", directory: dir,
+                                           extraArguments: args)
+            defer { second.child.signal(SIGKILL) }
+            try await Self.waitUntil("attempt 2 runs", timeout: 20) {
+                let j = try await Self.job(1, via: second.socketPath)
+                return j.state == "running" && j.attempt == 2
+            }
+            let events = try await JobQueue(client: client).events(jobID: 1).map(\.event)
+            #expect(events.contains("orphaned"))
+            #expect(try await JobQueue(client: client).allocations(jobID: 1).map(\.endReason) == [.lost, nil])
+            let queue = JobQueue(client: client)
+            try await Self.waitUntil("attempt 2 reports progress") { try await queue.metrics(jobID: 1).contains { $0.attempt == 2 } }
+            let saved = try #require(checkpoints.compactMap { Int($0.dropFirst("step-".count)) }.max())
+            let resumedAt = try #require(try await queue.metrics(jobID: 1).filter { $0.attempt == 2 }.map(\.step).min())
+            #expect(resumedAt > saved, "attempt 2 continued from the checkpoint at step \(saved), not from 0")
+            #expect(await second.stop(SIGTERM) == .exited(0))
+        }
+    }
+
     /// A drained node finishes what it runs and takes nothing new until resumed.
     @Test func aDrainedNodeTakesNoNewJobsUntilResumed() async throws {
         try await TestDatabase.with { _, info in

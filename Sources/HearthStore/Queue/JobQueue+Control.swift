@@ -84,6 +84,18 @@ extension JobQueue {
     /// writes are refused if its node comes back. Safe to run on every node at once.
     /// - Parameter limit: the most jobs handled in one call. Defaults to `1000`.
     public func rescueExpired(limit: Int = 1000) async throws -> [RescuedJob] {
+        try await rescue(heldBy: nil, limit: limit)
+    }
+
+    /// Requeues every job a node still holds, now: the node's daemon restarted, so none of those
+    /// attempts has a supervisor any more (their workers stop themselves when their parent dies).
+    /// The ledger rows close as `lost` at this instant.
+    public func releaseHeldJobs(nodeID: Int64) async throws -> [RescuedJob] {
+        try await rescue(heldBy: nodeID, limit: 10_000)
+    }
+
+    /// Expired leases (`heldBy` nil, closed at their expiry) or one node's held jobs (closed now).
+    private func rescue(heldBy nodeID: Int64?, limit: Int) async throws -> [RescuedJob] {
         let rows = try await client.query("""
             WITH expired AS (
                 SELECT id, state, node_id, attempt, failures + 1 AS failures, lease_expires_at,
@@ -91,7 +103,8 @@ extension JobQueue {
                             WHEN failures + 1 < max_attempts THEN 'queued'
                             ELSE 'failed' END AS next_state
                 FROM jobs
-                WHERE state IN ('scheduled', 'running') AND lease_expires_at < now()
+                WHERE state IN ('scheduled', 'running')
+                  AND (CASE WHEN \(nodeID)::bigint IS NULL THEN lease_expires_at < now() ELSE node_id = \(nodeID)::bigint END)
                 ORDER BY lease_expires_at
                 LIMIT \(limit)::int
                 FOR UPDATE SKIP LOCKED
@@ -100,16 +113,21 @@ extension JobQueue {
                        failures = CASE WHEN e.next_state = 'cancelled' THEN j.failures ELSE e.failures END,
                        finished_at = CASE WHEN e.next_state = 'queued' THEN NULL ELSE now() END,
                        node_id = NULL, lease_expires_at = NULL, lease_epoch = j.lease_epoch + 1, run_at = now(),
-                       last_error = 'node ' || e.node_id || ' stopped renewing the lease (expired '
-                                    || to_char(e.lease_expires_at, 'YYYY-MM-DD HH24:MI:SS') || ' UTC)'
+                       last_error = CASE WHEN \(nodeID)::bigint IS NULL
+                           THEN 'node ' || e.node_id || ' stopped renewing the lease (expired '
+                                || to_char(e.lease_expires_at, 'YYYY-MM-DD HH24:MI:SS') || ' UTC)'
+                           ELSE 'the daemon of node ' || e.node_id || ' restarted while the job ran' END
                 FROM expired e WHERE j.id = e.id
                 RETURNING j.id
             ), alloc AS (
-                UPDATE allocations a SET ended_at = greatest(e.lease_expires_at, a.started_at), end_reason = 'lost'
+                UPDATE allocations a
+                SET ended_at = CASE WHEN \(nodeID)::bigint IS NULL THEN greatest(e.lease_expires_at, a.started_at) ELSE now() END,
+                    end_reason = 'lost'
                 FROM expired e WHERE a.job_id = e.id AND a.attempt = e.attempt AND a.ended_at IS NULL
             ), ev AS (
                 INSERT INTO job_events (job_id, event, from_state, to_state, node_id, attempt, detail)
-                SELECT id, 'lease-expired', state, next_state, node_id, attempt,
+                SELECT id, CASE WHEN \(nodeID)::bigint IS NULL THEN 'lease-expired' ELSE 'orphaned' END,
+                       state, next_state, node_id, attempt,
                        jsonb_build_object('lease_expired_at', lease_expires_at)
                 FROM expired
             )
