@@ -19,7 +19,7 @@ import Testing
         let data: String
         let dir: URL
 
-        init(client: PostgresClient) async throws {
+        init(client: PostgresClient, heartbeatInterval: Duration = .milliseconds(200)) async throws {
             self.client = client
             var config = JobQueue.Configuration()
             config.leaseDuration = .seconds(3)
@@ -32,7 +32,7 @@ import Testing
             runner = JobRunner(
                 queue: queue,
                 configuration: .init(workerPath: worker, jobsDirectory: dir.appendingPathComponent("jobs"),
-                                     heartbeatInterval: .milliseconds(200), stopGracePeriod: .seconds(20)),
+                                     heartbeatInterval: heartbeatInterval, stopGracePeriod: .seconds(20)),
                 logger: Logger(label: "test"))
         }
 
@@ -81,7 +81,7 @@ import Testing
             let f = try await Fixture(client: client)
             let job = try await f.submit(steps: 600)
             let (_, _, task) = try await f.claimAndRun()
-            #expect(await task.value == .succeeded)
+            #expect(await outcome(of: task) == .succeeded)
             let done = try #require(try await f.queue.job(job.id))
             #expect(done.state == .succeeded)
             #expect(done.resultJSON?.contains("\"event\": \"done\"") == true || done.resultJSON?.contains("\"done\"") == true)
@@ -106,7 +106,7 @@ import Testing
             let (_, _, first) = try await f.claimAndRun()
             try await f.waitFor("checkpoint", job: job.id, attempt: 1)
             #expect(try await f.queue.requestPreemption(jobID: job.id, reason: "test"))
-            #expect(await first.value == .preempted)
+            #expect(await outcome(of: first) == .preempted)
             let requeued = try #require(try await f.queue.job(job.id))
             #expect(requeued.state == .queued && requeued.preemptions == 1)
             let saved = try #require(try await f.queue.latestCheckpoint(jobID: job.id))
@@ -114,7 +114,7 @@ import Testing
             let (_, _, second) = try await f.claimAndRun()
             try await f.waitFor("progress", job: job.id, attempt: 2)
             #expect(try await f.queue.cancel(jobID: job.id) == .requested)
-            #expect(await second.value == .cancelled)
+            #expect(await outcome(of: second) == .cancelled)
             let resumedSteps = try await f.queue.metrics(jobID: job.id).filter { $0.attempt == 2 }.map(\.step)
             #expect(resumedSteps.min()! > saved.step, "attempt 2 started from the checkpoint at step \(saved.step)")
             #expect(try await f.queue.allocations(jobID: job.id).map(\.endReason) == [.preempted, .cancelled])
@@ -125,16 +125,19 @@ import Testing
     /// is killed and nothing more is written for it.
     @Test func aWorkerThatLostItsLeaseIsKilledAndFenced() async throws {
         try await TestDatabase.with { client, _ in
-            let f = try await Fixture(client: client)
+            // Heartbeats every 30 s: none renews the lease between the expiry and the rescue
+            // below; the runner learns it was fenced from its next progress record instead.
+            let f = try await Fixture(client: client, heartbeatInterval: .seconds(30))
             let job = try await f.submit(steps: 5_000_000)
             let (_, _, task) = try await f.claimAndRun()
             try await f.waitFor("progress", job: job.id, attempt: 1)
             try await client.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = \(job.id)")
             _ = try await f.queue.rescueExpired()
-            #expect(await task.value == .fenced)
+            #expect(await outcome(of: task) == .fenced)
             let after = try #require(try await f.queue.job(job.id))
             #expect(after.state == .queued && after.leaseEpoch == 2)
-            #expect(try await f.queue.events(jobID: job.id).last?.event == "lease-expired")
+            let events = try await f.queue.events(jobID: job.id).map(\.event)
+            #expect(events.last == "lease-expired", "\(events)")
         }
     }
 
@@ -143,7 +146,7 @@ import Testing
             let f = try await Fixture(client: client)
             let job = try await f.submit(steps: 10, model: #"{"layers": 1, "heads": 3, "width": 16, "context": 8}"#)
             let (_, _, task) = try await f.claimAndRun()
-            #expect(await task.value == .failed(retrying: false))
+            #expect(await outcome(of: task) == .failed(retrying: false))
             let failed = try #require(try await f.queue.job(job.id))
             #expect(failed.state == .failed)
             #expect(failed.lastError?.contains("heads") == true, "\(failed.lastError ?? "")")
@@ -152,6 +155,20 @@ import Testing
             #expect(try lines.contains { try $0.decode("line", as: String.self).hasPrefix("hearth-worker: bad input") })
         }
     }
+}
+
+/// The attempt's outcome, or — if it has not ended within `limit` — stops it (the runner turns
+/// cancellation into SIGTERM), records an issue and returns what it then reports, so a test that
+/// goes wrong fails instead of hanging.
+func outcome(of task: Task<JobRunner.Outcome, Never>, within limit: Duration = .seconds(90)) async -> JobRunner.Outcome {
+    let timer = Task {
+        try await Task.sleep(for: limit)
+        Issue.record("the attempt did not end within \(limit); stopping it")
+        task.cancel()
+    }
+    let value = await task.value
+    timer.cancel()
+    return value
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -1,6 +1,10 @@
 import Foundation
 import HearthCore
 
+// Every write here locks the job row FOR SHARE while it checks the epoch: a concurrent rescue
+// (which updates the row) then either waits for the write to commit, or the write waits, sees
+// the new epoch and inserts nothing. Without the lock the insert could read the old row version
+// and land after the rescue: a stale attempt's checkpoint recorded after the job moved on.
 extension JobQueue {
     /// Records a training progress report of the attempt holding `lease` (fenced like every
     /// leased write: a stale epoch records nothing and throws).
@@ -9,6 +13,7 @@ extension JobQueue {
             INSERT INTO job_metrics (job_id, attempt, step, loss, lr, tokens_per_s)
             SELECT id, attempt, \(step)::bigint, \(loss)::float8, \(lr)::float8, \(tokensPerSecond)::float8
             FROM jobs WHERE id = \(lease.jobID) AND lease_epoch = \(lease.epoch) AND state = 'running'
+            FOR SHARE
             ON CONFLICT (job_id, attempt, step) DO UPDATE
                 SET loss = EXCLUDED.loss, lr = EXCLUDED.lr, tokens_per_s = EXCLUDED.tokens_per_s, at = now()
             RETURNING step
@@ -22,6 +27,7 @@ extension JobQueue {
             WITH cur AS (
                 SELECT id, attempt, node_id, state FROM jobs
                 WHERE id = \(lease.jobID) AND lease_epoch = \(lease.epoch) AND state = 'running'
+                FOR SHARE
             ), ck AS (
                 INSERT INTO checkpoints (job_id, attempt, step, path, bytes, sha256, node_id)
                 SELECT id, attempt, \(step)::bigint, \(path)::text, \(bytes)::bigint, \(sha256)::text, node_id FROM cur
@@ -68,6 +74,7 @@ extension JobQueue {
             FROM jobs j, unnest(\(PostgresTextArray(kept))::text[]) WITH ORDINALITY AS l(line, n)
             WHERE j.id = \(lease.jobID) AND j.lease_epoch = \(lease.epoch)
             ORDER BY l.n
+            FOR SHARE OF j
             RETURNING id
             """)
         if rows.isEmpty { throw try await refusal(lease, operation: "append output of", allowed: [.scheduled, .running]) }
