@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "HearthDaemon",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI",
+                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -63,7 +63,7 @@ let package = Package(
         ),
 
         // MARK: Test fixtures: a real PostgreSQL (embedded or HEARTH_TEST_DATABASE_URL) per test
-        .target(name: "HearthTesting", dependencies: ["HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
+        .target(name: "HearthTesting", dependencies: ["HearthStore", "HearthProcess", "HearthClient"], swiftSettings: swiftSettings),
 
         // MARK: Scheduler: a pure function from a snapshot to decisions (no I/O)
         // Optimised even in debug builds: its property tests simulate weeks of fleet time.

@@ -24,28 +24,13 @@ public struct ControlClient: Sendable {
     /// Sends one request (`Connection: close`) and reads the whole response.
     /// - Parameter extraHeaders: extra header lines (tests send malformed requests with them).
     public func request(_ method: String, _ path: String, body: Data? = nil, extraHeaders: [String] = []) throws -> Reply {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Unreachable(description: "cannot create a socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw Unreachable(description: "socket path too long: \(socketPath)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: pathBytes)
-            raw[pathBytes.count] = 0
-        }
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
+        guard let fd = UnixSocket.connect(socketPath) else {
             let reason = String(cString: strerror(errno))
             throw Unreachable(description: "cannot reach hearthd at \(socketPath): \(reason). "
                 + (errno == EACCES ? "Ask an admin to add you to the 'hearth' group."
                                    : "Is it running? (systemctl status hearthd, or start it with 'hearthd run')"))
         }
+        defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: hearthd\r\nConnection: close\r\nUser-Agent: hearth\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         for line in extraHeaders { head += line + "\r\n" }

@@ -1,4 +1,5 @@
 import Foundation
+import HearthClient
 import HearthProcess
 
 /// A real `hearthd run` child process for end-to-end tests.
@@ -22,7 +23,7 @@ public final class DaemonProcess: Sendable {
         ] + extraArguments, descriptors: [nil, fd, fd])
         let deadline = Date().addingTimeInterval(30)
         // "ready" is logged once the socket has its permissions and the node is registered.
-        while !Self.accepts(socketPath) || !log.contains(" ready") {
+        while !UnixSocket.accepts(socketPath) || !log.contains(" ready") {
             if Date() > deadline {
                 child.signal(SIGKILL)
                 throw TestProcessError("hearthd \(nodeName) did not open its socket in 30 s: \(log)")
@@ -41,20 +42,6 @@ public final class DaemonProcess: Sendable {
         return await child.wait()
     }
 
-    static func accepts(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            let bytes = Array(path.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
-    }
 }
 
 /// Runs the built `hearth` CLI, optionally as another Unix user (through runuser).

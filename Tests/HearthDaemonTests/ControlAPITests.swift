@@ -45,16 +45,8 @@ import Testing
             #expect(count == 0, "no refused request wrote a job")
 
             // A client that connects and stalls does not block anyone else.
-            let stalled = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            let stalled = try #require(UnixSocket.connect(daemon.socketPath))
             defer { close(stalled) }
-            var addr = sockaddr_un()
-            addr.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-                let b = Array(daemon.socketPath.utf8); raw.copyBytes(from: b); raw[b.count] = 0
-            }
-            _ = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(stalled, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
             _ = "POST /v1/jobs HTTP/1.1\r\nContent-Length: 100\r\n\r\n{".withCString { send(stalled, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
             let ok = try api.request("POST", "/v1/jobs", body: Data(#"{"kind": "eval", "name": "after-stall"}"#.utf8))
             #expect(ok.status == 201)
