@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "HearthDaemon",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient",
+                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -1,6 +1,7 @@
 import Foundation
 import HearthAPI
 import HearthCore
+import HearthScheduler
 import HearthStore
 import Hummingbird
 import Logging
@@ -38,13 +39,16 @@ public struct ControlServer: Sendable {
     let queries: APIQueries
     let adminGroup: String
     let logger: Logger
+    /// What `hearth priority` explains with: the leader's scheduler and the same snapshot reader.
+    let scheduler: Scheduler
+    let snapshots: SnapshotLoader
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
-    public static let routes: Set<String> = [
+    public static let routes: Set<String> = Set([
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
-    ]
+    ]).union(schedulingRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
@@ -94,6 +98,7 @@ public struct ControlServer: Sendable {
                 try await respond(context) { who in try await setNodeState(context, to: state, action: action, who: who) }
             }
         }
+        addSchedulingRoutes(to: router)
         return router
     }
 
@@ -123,7 +128,10 @@ public struct ControlServer: Sendable {
         let new = NewJob(
             kind: submit.kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
             priority: submit.priority ?? 0, qos: submit.qos ?? "normal", gpus: submit.gpus ?? 0,
-            idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3)
+            idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3, afterOK: submit.afterOK ?? [],
+            timeLimitSeconds: submit.timeLimit, preemptible: submit.preemptible, gpuModel: submit.gpuModel,
+            gpuMemoryBytes: Int64(max(0, min(submit.gpuMemoryMiB ?? 0, 1 << 30))) << 20)
+        if let mib = submit.gpuMemoryMiB, mib < 0 { throw APIFailure.badRequest("gpu_memory_mib cannot be negative") }
         let result: JobQueue.Submission
         do { result = try await queue.enqueue(new) } catch let error as QueueError {
             switch error.code {
@@ -163,7 +171,7 @@ public struct ControlServer: Sendable {
         return node
     }
 
-    private func jobID(_ context: ControlContext) throws -> Int64 {
+    func jobID(_ context: ControlContext) throws -> Int64 {
         guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
             throw APIFailure.badRequest("a job id is a positive number")
         }
@@ -173,7 +181,7 @@ public struct ControlServer: Sendable {
     // MARK: Plumbing
 
     /// Identifies the caller, runs the handler, and turns its value or error into a JSON response.
-    private func respond<T: Encodable>(
+    func respond<T: Encodable>(
         _ context: ControlContext, status: HTTPResponse.Status = .ok, _ body: (Identity) async throws -> T
     ) async throws -> Response {
         do {
@@ -211,7 +219,7 @@ public struct ControlServer: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         guard let e = error as? DecodingError else { return "\(error)" }
         switch e {
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):

@@ -7,7 +7,7 @@ extension Job {
         id, kind, account_id, project_id, name, spec::text AS spec, state, priority, qos, gpus, idempotency_key,
         attempt, failures, max_attempts, preemptions, lease_epoch, lease_expires_at, node_id, run_at,
         created_at, scheduled_at, started_at, finished_at, cancel_requested_at, preempt_requested_at,
-        last_error, result::text AS result
+        last_error, result::text AS result, after_ok, time_limit_seconds, preemptible, gpu_model, gpu_memory_bytes
         """
 
     init(row: PostgresRow) throws {
@@ -28,6 +28,11 @@ extension Job {
             finishedAt: try row.decode("finished_at"), cancelRequestedAt: try row.decode("cancel_requested_at"),
             preemptRequestedAt: try row.decode("preempt_requested_at"), lastError: try row.decode("last_error"),
             resultJSON: try row.decode("result"))
+        afterOK = try row.decode("after_ok")
+        timeLimitSeconds = try row.decode("time_limit_seconds")
+        preemptible = try row.decode("preemptible")
+        gpuModel = try row.decode("gpu_model")
+        gpuMemoryBytes = try row.decode("gpu_memory_bytes")
     }
 }
 
