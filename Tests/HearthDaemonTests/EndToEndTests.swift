@@ -50,7 +50,7 @@ import Testing
             #expect(done.step == 1500 && done.node == nil && done.attempt == 1)
             let history = try await CLI.run(["logs", "1"], socket: daemon.socketPath)
             #expect(history.status == .exited(0))
-            for expected in ["submitted → queued", "claimed on e2e-a → scheduled", "started on e2e-a → running", "step 1500  loss",
+            for expected in ["submitted → queued", "placed on e2e-a → scheduled", "started on e2e-a → running", "step 1500  loss",
                              "checkpoint on e2e-a at step 1500", "succeeded on e2e-a"] {
                 #expect(history.stdout.contains(expected), "logs lack \"\(expected)\": \(history.stdout)")
             }
@@ -68,7 +68,7 @@ import Testing
             try await Self.waitUntil("job 2 cancelled") { try await Self.job(2, via: daemon.socketPath).state == "cancelled" }
 
             let events = try await JobQueue(client: client).events(jobID: 2).map(\.event)
-            #expect(events.prefix(3) == ["submitted", "claimed", "started"] && events.last == "cancelled")
+            #expect(events.prefix(3) == ["submitted", "placed", "started"] && events.last == "cancelled")
             // The worker got SIGTERM, so it may have checkpointed between the request and the end.
             #expect(events.drop { $0 != "cancel-requested" }.dropFirst().allSatisfy { $0 == "checkpoint" || $0 == "cancelled" })
             let ledger = try await JobQueue(client: client).allocations(jobID: 2)
