@@ -132,6 +132,9 @@ public struct ControlServer: Sendable {
             timeLimitSeconds: submit.timeLimit, preemptible: submit.preemptible, gpuModel: submit.gpuModel,
             gpuMemoryBytes: Int64(max(0, min(submit.gpuMemoryMiB ?? 0, 1 << 30))) << 20)
         if let mib = submit.gpuMemoryMiB, mib < 0 { throw APIFailure.badRequest("gpu_memory_mib cannot be negative") }
+        // Field checks first (cheap, and they name the field), then what the spec needs on disk.
+        do { try new.validate() } catch { throw APIFailure.badRequest(error.message) }
+        do { try SpecCheck.check(kind: submit.kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
         let result: JobQueue.Submission
         do { result = try await queue.enqueue(new) } catch let error as QueueError {
             switch error.code {
