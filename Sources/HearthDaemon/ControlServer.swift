@@ -48,7 +48,7 @@ public struct ControlServer: Sendable {
     public static let routes: Set<String> = Set([
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
-    ]).union(schedulingRoutes)
+    ]).union(schedulingRoutes).union(pipelineRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
@@ -99,6 +99,7 @@ public struct ControlServer: Sendable {
             }
         }
         addSchedulingRoutes(to: router)
+        addPipelineRoutes(to: router)
         return router
     }
 

@@ -79,7 +79,9 @@ public struct JobRunner: Sendable {
         let output: ReportPipe
         let logFD: Int32
         do {
-            let jobFile = try writeJobFile(job)
+            var resolved = job
+            resolved.specJSON = try await SpecReferences.resolve(job.specJSON, queue: queue)
+            let jobFile = try writeJobFile(resolved)
             pipe = try ReportPipe.make()
             output = try ReportPipe.make()
             logFD = try openLog(job: job, attempt: lease.attempt)
@@ -93,6 +95,9 @@ public struct JobRunner: Sendable {
             close(pipe.writeFD)
             close(output.writeFD)
             try? "\(child.pid)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
+        } catch let error as SpecReferences.Unresolved {
+            log.error("cannot start the job: \(error)")
+            return await settle(lease, failure: error.description, retryable: false, log)
         } catch {
             log.error("cannot start the worker: \(error)")
             return await settle(lease, failure: "this node could not start the worker: \(error)", retryable: true, log)

@@ -50,12 +50,13 @@ enum SpecCheck {
             try dataset(path, field: "spec.data[\(i)].path")
         }
         if case .string(let path)? = s["eval_data"] { try dataset(path, field: "spec.eval_data") }
-        if case .string(let path)? = s["init_from"], !FileManager.default.isReadableFile(atPath: path) {
+        if case .string(let path)? = s["init_from"], !path.hasPrefix("@"), !FileManager.default.isReadableFile(atPath: path) {
             throw bad("spec.init_from: \(path) is not a readable file on this node")
         }
     }
 
     private static func dataset(_ path: String, field: String) throws(APIError) {
+        if path.hasPrefix("@") { return }  // another job's result, resolved when this one starts (SpecReferences)
         guard path.hasPrefix("/") else {
             throw bad("\(field) must be an absolute path (the worker runs in its own directory), not \"\(path)\"")
         }

@@ -6,8 +6,10 @@ struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Submit a job from a JSON job file or flags.",
         discussion: """
-            The job file is either a whole submission ({"kind": "train", "gpus": 1, "spec": {...}}) or, with \
-            --kind, just the spec (for training: the worker's job file, see Docs/worker-contract.md).
+            The job file is either a whole submission ({"kind": "train", "gpus": 1, "spec": {...}}), with \
+            --kind just the spec (for training: the worker's job file, see Docs/worker-contract.md), or a \
+            pipeline {"steps": [{"name": "train", "kind": "train", "spec": {...}}, {"name": "eval", "kind": "eval", \
+            "spec": {"checkpoint": "@train.path", ...}}]} whose steps wait for the ones they name.
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "A JSON file; '-' reads standard input.") var file: String?
@@ -37,6 +39,7 @@ struct Submit: ParsableCommand {
                 throw ValidationError("\(file) is not a JSON object")
             }
             if kind != nil { submission["spec"] = .object(object) } else { submission = object }
+            if kind == nil, object["steps"] != nil { return try submitPipeline(Data(try JSONEncoder().encode(value))) }
         }
         if let kind { submission["kind"] = .string(kind) }
         if let name { submission["name"] = .string(name) }
@@ -60,6 +63,13 @@ struct Submit: ParsableCommand {
         let (job, raw) = try global.call("POST", "/v1/jobs", body: body, as: JobView.self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
         print(job.duplicate == true ? "job \(job.id) already submitted with this key (\(job.state))" : "submitted job \(job.id)")
+    }
+
+    /// A file with `"steps"`: the whole chain at once (`POST /v1/pipelines`).
+    func submitPipeline(_ body: Data) throws {
+        let (jobs, raw) = try global.call("POST", "/v1/pipelines", body: body, as: [JobView].self)
+        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        print("submitted pipeline: " + jobs.map { "\($0.name)=\($0.id)" }.joined(separator: " "))
     }
 
     /// `3600`, `90s`, `90m`, `2h`, `1d` → seconds; `nil` when it is none of these.
