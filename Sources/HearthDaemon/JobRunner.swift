@@ -116,7 +116,7 @@ public struct JobRunner: Sendable {
             }
             if first { child.signal(signal) }
         }
-        let termination = await withTaskCancellationHandler {
+        let (termination, rusage) = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 // The readers end by themselves at end of file, after the worker's last line:
                 // cancelling them could drop its final reports.
@@ -124,7 +124,7 @@ public struct JobRunner: Sendable {
                 group.addTask { await consumeOutput(output, logFD: logFD, lease: lease, stop: stop, log: log) }
                 let renewing = Task { await heartbeat(lease, state: state, stop: stop, log: log) }
                 let escalating = Task { await escalate(state: state, stop: stop) }
-                let end = await child.wait()
+                let end = await child.waitWithUsage()
                 state.withLock { $0.exited = true }
                 renewing.cancel()
                 escalating.cancel()
@@ -139,7 +139,9 @@ public struct JobRunner: Sendable {
         try? FileManager.default.removeItem(at: pidFile(job.id))
         let s = state.withLock { $0 }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
-        return await record(termination, supervision: s, lease: lease, log)
+        // Measured by the kernel (wait4); energy stays absent here: no GPU power was sampled.
+        let usage = AttemptUsage(cpuSeconds: rusage?.cpuSeconds, peakRSSBytes: rusage?.maxRSSBytes)
+        return await record(termination, supervision: s, lease: lease, usage: usage, log)
     }
 
     /// The supervising tasks' shared state.
@@ -159,35 +161,41 @@ public struct JobRunner: Sendable {
 
     // MARK: Exit → queue
 
-    private func record(_ termination: ChildProcess.Termination, supervision s: Supervision, lease: Lease, _ log: Logger) async -> Outcome {
+    private func record(
+        _ termination: ChildProcess.Termination, supervision s: Supervision, lease: Lease, usage: AttemptUsage, _ log: Logger
+    ) async -> Outcome {
         if s.stop == .fenced { return .fenced }
         if s.stop == .cancel {
-            return (try? await queue.finishCancelled(lease)) != nil ? .cancelled : .fenced
+            return (try? await queue.finishCancelled(lease, usage: usage)) != nil ? .cancelled : .fenced
         }
         switch termination {
         case .exited(WorkerExit.success):
             do {
-                try await queue.succeed(lease, resultJSON: s.resultJSON)
+                try await queue.succeed(lease, resultJSON: s.resultJSON, usage: usage)
                 return .succeeded
             } catch {
                 log.info("could not record success: \(error)")
                 return .fenced
             }
         case .exited(WorkerExit.preempted):
-            return (try? await queue.requeuePreempted(lease)) != nil ? .preempted : .fenced
+            return (try? await queue.requeuePreempted(lease, usage: usage)) != nil ? .preempted : .fenced
         case .exited(WorkerExit.badInput):
-            return await settle(lease, failure: s.lastError ?? "the worker refused its input (exit 2)", retryable: false, log)
+            return await settle(
+                lease, failure: s.lastError ?? "the worker refused its input (exit 2)", retryable: false, usage: usage, log)
         case .exited(let code):
-            return await settle(lease, failure: s.lastError ?? "the worker exited with status \(code)", retryable: true, log)
+            return await settle(
+                lease, failure: s.lastError ?? "the worker exited with status \(code)", retryable: true, usage: usage, log)
         case .signalled(let signal):
             let why = s.stop == .preempt ? "did not checkpoint within the grace period and was killed" : "was \(termination)"
-            return await settle(lease, failure: "the worker \(why) (signal \(signal))", retryable: true, log)
+            return await settle(lease, failure: "the worker \(why) (signal \(signal))", retryable: true, usage: usage, log)
         }
     }
 
-    private func settle(_ lease: Lease, failure: String, retryable: Bool, _ log: Logger) async -> Outcome {
+    private func settle(
+        _ lease: Lease, failure: String, retryable: Bool, usage: AttemptUsage = .none, _ log: Logger
+    ) async -> Outcome {
         do {
-            let outcome = try await queue.fail(lease, error: failure, retryable: retryable)
+            let outcome = try await queue.fail(lease, error: failure, retryable: retryable, usage: usage)
             return .failed(retrying: outcome.state == .queued)
         } catch {
             log.info("could not record the failure: \(error)")
