@@ -43,6 +43,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Usage reports: table, CSV, JSON and HTML+SVG rendering (strings only, no I/O)
+        .target(name: "HearthReports", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+
         // MARK: The API's request and response types (no sockets), shared by daemon and CLI
         .target(name: "HearthAPI", swiftSettings: swiftSettings),
 
@@ -53,7 +56,7 @@ let package = Package(
         .target(
             name: "HearthDaemon",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient",
+                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthReports", "HearthScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -102,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "hearth",
             dependencies: [
-                "HearthAPI", "HearthClient",
+                "HearthAPI", "HearthClient", "HearthCore", "HearthReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -122,6 +125,8 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HearthReportsTests", dependencies: ["HearthReports", "HearthCore", "HearthProcess"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HearthStoreTests",
             dependencies: ["HearthStore", "HearthCore", "HearthTesting"],

@@ -84,8 +84,8 @@ ALTER TABLE allocations ADD CONSTRAINT allocations_energy_sourced
 CREATE INDEX allocations_by_node_range ON allocations
     USING gist (node_id, tstzrange(started_at, ended_at, '[]'));
 
--- One GPU is never held by two allocations at once: a new row's GPUs must not be held by an
--- open row of the node, nor by a closed one that ended after the new row starts.
+-- One GPU is never held by two allocations at once: a new row's GPUs must not be held by any
+-- row of the node whose interval overlaps the new one's (an open row reaches to infinity).
 CREATE FUNCTION allocations_gpus_free() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     clash bigint;
@@ -95,8 +95,8 @@ BEGIN
     END IF;
     SELECT id INTO clash FROM allocations
     WHERE node_id = NEW.node_id AND gpu_indices && NEW.gpu_indices
-      AND tstzrange(started_at, ended_at, '[]') && tstzrange(NEW.started_at, NULL, '[]')
-      AND coalesce(ended_at, 'infinity') > NEW.started_at
+      AND tstzrange(started_at, ended_at, '[]') && tstzrange(NEW.started_at, NEW.ended_at, '[]')
+      AND started_at < coalesce(NEW.ended_at, 'infinity') AND coalesce(ended_at, 'infinity') > NEW.started_at
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'GPUs % of node % are still held by allocation %', NEW.gpu_indices, NEW.node_id, clash

@@ -44,6 +44,8 @@ public struct ControlServer: Sendable {
     public static let routes: Set<String> = [
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
+        "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
+        "GET /v1/reports/fleet", "GET /v1/usage",
     ]
 
     func makeRouter() -> Router<ControlContext> {
@@ -93,6 +95,20 @@ public struct ControlServer: Sendable {
             router.post("/v1/nodes/:name/\(action)") { _, context in
                 try await respond(context) { who in try await setNodeState(context, to: state, action: action, who: who) }
             }
+        }
+        // Reports (ControlServer+Reports.swift).
+        for (path, scope) in [("donors", UsageReport.Scope.donor), ("projects", .project), ("accounts", .account)] {
+            router.get("/v1/reports/\(path)/:name") { request, context in
+                try await respond(context) { who in
+                    try await usageReport(request, scope: scope, subject: context.parameters.get("name"), who: who)
+                }
+            }
+        }
+        router.get("/v1/reports/fleet") { request, context in
+            try await respond(context) { who in try await usageReport(request, scope: .fleet, subject: nil, who: who) }
+        }
+        router.get("/v1/usage") { request, context in
+            try await respond(context) { who in try await accountUsage(request, who: who) }
         }
         return router
     }
