@@ -122,6 +122,7 @@ let package = Package(
         // MARK: Benchmarks (run with ./bench NAME; results in Docs/BENCHMARKS.md)
         .executableTarget(
             name: "bench-store", dependencies: ["HearthCore", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
+        .executableTarget(name: "bench-report", dependencies: ["HearthCore", "HearthStore"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),

@@ -9,8 +9,19 @@ extension ReportStore {
     /// A row counts in a range when it overlaps it for a positive time, or when it has no length
     /// and starts inside it. CPU seconds and energy are prorated by the clipped share of the row.
     func usageRows(_ request: Request, subjectID: Int64) async throws -> ([UsageRow], UsageTotals) {
-        let rows = try await client.query("""
-            WITH r AS (
+        try decodeUsage(try await client.query(usageQuery(request, subjectID: subjectID, prefix: "")))
+    }
+
+    /// `EXPLAIN (ANALYZE, BUFFERS)` of the usage statement a report runs (for the benchmark record).
+    public func explainUsage(_ request: Request) async throws -> String {
+        let subjectID = try await resolve(request)
+        let rows = try await client.query(usageQuery(request, subjectID: subjectID, prefix: "EXPLAIN (ANALYZE, BUFFERS)"))
+        return try rows.map { try $0.decode("QUERY PLAN", as: String.self) }.joined(separator: "\n")
+    }
+
+    private func usageQuery(_ request: Request, subjectID: Int64, prefix: SQLFragment) -> PostgresQuery {
+        """
+            \(sql: prefix) WITH r AS (
                 SELECT \(request.from)::timestamptz AS lo,
                        greatest(\(request.from)::timestamptz, least(\(request.to)::timestamptz, now())) AS hi,
                        \(request.timeZone)::text AS tz, ('1 ' || \(request.period.rawValue)::text)::interval AS step,
@@ -58,7 +69,10 @@ extension ReportStore {
             LEFT JOIN accounts ac ON ac.id = g.account_id
             LEFT JOIN projects pr ON pr.id = g.project_id
             ORDER BY g.total, g.lp, n.hostname, ac.name, pr.name
-            """)
+            """
+    }
+
+    private func decodeUsage(_ rows: PostgresRows) throws -> ([UsageRow], UsageTotals) {
         var usage: [UsageRow] = []
         var totals = UsageTotals(allocations: 0, jobs: 0, accounts: 0, projects: 0, gpuSeconds: 0)
         for row in rows {

@@ -65,7 +65,7 @@ public struct ReportStore: Sendable {
     }
 
     /// The id of the donor, project or account named, or 0 for the fleet.
-    private func resolve(_ request: Request) async throws -> Int64 {
+    func resolve(_ request: Request) async throws -> Int64 {
         guard request.scope != .fleet else { return 0 }
         guard let name = request.subject, !name.isEmpty else {
             throw ReportError(.invalid, "a \(request.scope.rawValue) report needs a \(request.scope.rawValue) name")
