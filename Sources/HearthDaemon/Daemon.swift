@@ -51,7 +51,8 @@ public enum Daemon {
             configuration: .init(
                 workerPath: configuration.workerPath,
                 jobsDirectory: configuration.stateDirectory.appendingPathComponent("jobs"),
-                heartbeatInterval: configuration.heartbeatInterval, stopGracePeriod: configuration.stopGracePeriod),
+                heartbeatInterval: configuration.heartbeatInterval, stopGracePeriod: configuration.stopGracePeriod,
+                measureEnergy: gpus.contains { !$0.simulated }),
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,

@@ -23,12 +23,21 @@ public struct JobRunner: Sendable {
         /// How long a worker may take to checkpoint and exit after SIGTERM. Defaults to 30 seconds.
         public var stopGracePeriod: Duration
 
+        /// Sample GPU power with `nvidia-smi` while a GPU job runs, and record the energy in its
+        /// ledger row. Only for real GPUs (the daemon sets it when discovery found some). Defaults to `false`.
+        public var measureEnergy: Bool
+        /// How often GPU power is sampled. Defaults to 5 seconds.
+        public var energySampleInterval: Duration
+
         public init(workerPath: String, jobsDirectory: URL, heartbeatInterval: Duration = .seconds(5),
-                    stopGracePeriod: Duration = .seconds(30)) {
+                    stopGracePeriod: Duration = .seconds(30), measureEnergy: Bool = false,
+                    energySampleInterval: Duration = .seconds(5)) {
             self.workerPath = workerPath
             self.jobsDirectory = jobsDirectory
             self.heartbeatInterval = heartbeatInterval
             self.stopGracePeriod = stopGracePeriod
+            self.measureEnergy = measureEnergy
+            self.energySampleInterval = energySampleInterval
         }
     }
 
@@ -109,6 +118,7 @@ public struct JobRunner: Sendable {
         }
 
         let state = SupervisionState()
+        let energy = EnergyBox(GPUEnergyMeter(indices: gpuIndices))
         let stop: @Sendable (StopReason, Int32) -> Void = { reason, signal in
             let first = state.withLock { s -> Bool in
                 if s.stop == nil { s.stop = reason }
@@ -124,12 +134,14 @@ public struct JobRunner: Sendable {
                 group.addTask { await consumeOutput(output, logFD: logFD, lease: lease, stop: stop, log: log) }
                 let renewing = Task { await heartbeat(lease, state: state, stop: stop, log: log) }
                 let escalating = Task { await escalate(state: state, stop: stop) }
+                let metering = Task { await sampleEnergy(energy, gpuIndices: gpuIndices) }
                 let end = await child.waitWithUsage()
                 state.withLock { $0.exited = true }
                 renewing.cancel()
                 escalating.cancel()
+                metering.cancel()
                 await group.waitForAll()
-                _ = await (renewing.value, escalating.value)
+                _ = await (renewing.value, escalating.value, metering.value)
                 return end
             }
         } onCancel: {
@@ -139,9 +151,33 @@ public struct JobRunner: Sendable {
         try? FileManager.default.removeItem(at: pidFile(job.id))
         let s = state.withLock { $0 }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
-        // Measured by the kernel (wait4); energy stays absent here: no GPU power was sampled.
-        let usage = AttemptUsage(cpuSeconds: rusage?.cpuSeconds, peakRSSBytes: rusage?.maxRSSBytes)
+        // CPU and memory measured by the kernel (wait4); energy only where GPU power was sampled.
+        let usage = AttemptUsage(
+            cpuSeconds: rusage?.cpuSeconds, peakRSSBytes: rusage?.maxRSSBytes,
+            energyJoules: energy.withLock { $0.measuredJoules }, energySource: .measured)
         return await record(termination, supervision: s, lease: lease, usage: usage, log)
+    }
+
+    /// The energy meter, shared between the sampling task and the end of the attempt.
+    final class EnergyBox: Sendable {
+        private let mutex: Mutex<GPUEnergyMeter>
+        init(_ meter: GPUEnergyMeter) { mutex = Mutex(meter) }
+        func withLock<R: Sendable>(_ body: (inout GPUEnergyMeter) -> R) -> R { mutex.withLock { body(&$0) } }
+    }
+
+    /// Samples the attempt's GPUs' power until cancelled; nothing when energy is not measured
+    /// here (simulated GPUs, a CPU job, no `nvidia-smi`).
+    private func sampleEnergy(_ energy: EnergyBox, gpuIndices: [Int]) async {
+        guard configuration.measureEnergy, !gpuIndices.isEmpty, let smi = try? ChildProcess.resolve("nvidia-smi") else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        while !Task.isCancelled {
+            let watts = await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: GPUEnergyMeter.read(smi: smi)) } }
+            let d = clock.now - start
+            let at = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            energy.withLock { $0.add(at: at, watts: watts) }
+            try? await Task.sleep(for: configuration.energySampleInterval)
+        }
     }
 
     /// The supervising tasks' shared state.
