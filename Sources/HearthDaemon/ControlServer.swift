@@ -38,6 +38,8 @@ public struct ControlServer: Sendable {
     let queries: APIQueries
     let adminGroup: String
     let logger: Logger
+    /// Prometheus metrics at `GET /metrics`, when enabled (`hearthd run --metrics`); not under /v1.
+    var metrics: MetricsEndpoint? = nil
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
@@ -94,6 +96,13 @@ public struct ControlServer: Sendable {
         for (action, state) in [("drain", "draining"), ("resume", "up")] {
             router.post("/v1/nodes/:name/\(action)") { _, context in
                 try await respond(context) { who in try await setNodeState(context, to: state, action: action, who: who) }
+            }
+        }
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                let text = try await metrics.scrape()
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                                body: .init(byteBuffer: ByteBuffer(string: text)))
             }
         }
         // Reports (ControlServer+Reports.swift).

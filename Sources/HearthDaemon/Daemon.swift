@@ -62,7 +62,8 @@ public enum Daemon {
             interval: .seconds(1), logger: log, isLeader: LeaderFlag())
         let control = ControlServer(
             queue: queue, accounts: AccountStore(client: db.client), queries: APIQueries(client: db.client),
-            adminGroup: configuration.adminGroup, logger: log)
+            adminGroup: configuration.adminGroup, logger: log,
+            metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
 
         try ControlSocket.prepare(path: configuration.socketPath)
         let socketPath = configuration.socketPath

@@ -26,6 +26,8 @@ public struct DaemonConfiguration: Sendable {
     public var stopGracePeriod: Duration
     /// How often an idle node polls the queue when no notification wakes it. Defaults to 2 seconds.
     public var pollInterval: Duration
+    /// Serve Prometheus metrics at `GET /metrics` on the control socket. Defaults to `false`.
+    public var metrics: Bool = false
 
     public init(database: Database.Location, stateDirectory: URL, socketPath: String? = nil, adminGroup: String = "hearth-admin",
                 nodeName: String = ProcessInfo.processInfo.hostName, simulatedGPUs: Int = 0, slots: Int = 2,

@@ -37,6 +37,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds a worker gets to checkpoint and exit after SIGTERM.")
     var graceSeconds = 30
 
+    @Flag(help: "Serve Prometheus metrics at GET /metrics on the control socket (off by default).")
+    var metrics = false
+
     func validate() throws {
         if simulatedGpus < 0 || simulatedGpus > 64 { throw ValidationError("--simulated-gpus must be between 0 and 64") }
         if slots < 1 { throw ValidationError("--slots must be at least 1") }
@@ -58,6 +61,8 @@ struct Run: AsyncParsableCommand {
             nodeName: nodeName ?? ProcessInfo.processInfo.hostName, simulatedGPUs: simulatedGpus, slots: slots,
             workerPath: worker, leaseDuration: .seconds(leaseSeconds),
             heartbeatInterval: .milliseconds(Int(heartbeatSeconds * 1000)), stopGracePeriod: .seconds(graceSeconds))
-        try await Daemon.run(config, logger: logger)
+        var configuration = config
+        configuration.metrics = metrics
+        try await Daemon.run(configuration, logger: logger)
     }
 }
