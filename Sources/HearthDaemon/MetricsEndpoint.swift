@@ -47,24 +47,24 @@ struct MetricsEndpoint: Sendable {
             }
         }
         for s in Self.jobStates {
-            registry.makeGauge(name: "hearth_jobs", labels: [("state", s)], help: "Jobs by state.").set(jobs[s] ?? 0)
+            registry.makeGauge(name: "hearth_jobs", labels: [("state", s)], help: "Jobs by state.").set(to: jobs[s] ?? 0)
         }
-        registry.makeGauge(name: "hearth_jobs_running", help: "Jobs running now.").set(jobs["running"] ?? 0)
+        registry.makeGauge(name: "hearth_jobs_running", help: "Jobs running now.").set(to: jobs["running"] ?? 0)
         for s in Self.nodeStates {
-            registry.makeGauge(name: "hearth_nodes", labels: [("state", s)], help: "Nodes by state.").set(nodes[s] ?? 0)
+            registry.makeGauge(name: "hearth_nodes", labels: [("state", s)], help: "Nodes by state.").set(to: nodes[s] ?? 0)
         }
-        registry.makeGauge(name: "hearth_gpus_in_use", help: "GPUs held by open ledger rows.").set(inUse)
-        registry.makeGauge(name: "hearth_gpus_offered", help: "GPUs of nodes up or draining.").set(offered)
+        registry.makeGauge(name: "hearth_gpus_in_use", help: "GPUs held by open ledger rows.").set(to: inUse)
+        registry.makeGauge(name: "hearth_gpus_offered", help: "GPUs of nodes up or draining.").set(to: offered)
         for r in Self.endReasons {
             let (count, seconds) = ledger[r] ?? (0, 0)
             registry.makeGauge(name: "hearth_ledger_allocations", labels: [("end_reason", r)],
-                               help: "Closed ledger rows by end reason.").set(count)
+                               help: "Closed ledger rows by end reason.").set(to: count)
             registry.makeGauge(name: "hearth_ledger_gpu_seconds", labels: [("end_reason", r)],
-                               help: "GPU-seconds of closed ledger rows by end reason.").set(seconds)
+                               help: "GPU-seconds of closed ledger rows by end reason.").set(to: seconds)
         }
         let d = ContinuousClock.now - start
         registry.makeGauge(name: "hearth_metrics_collect_seconds", help: "Time the last scrape spent reading the database.")
-            .set(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+            .set(to: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
         return registry.emitToString()
     }
 }

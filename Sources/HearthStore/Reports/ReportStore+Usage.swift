@@ -122,10 +122,10 @@ extension ReportStore {
                 FROM v, r, generate_series(date_trunc(r.unit, v.s AT TIME ZONE r.tz), v.e AT TIME ZONE r.tz, r.step) lp
             )
             SELECT (p.lp AT TIME ZONE r.tz) AS period_start, n.hostname,
-                   coalesce(sum(secs) FILTER (WHERE state = 'up'), 0)::float8 AS up_s,
-                   coalesce(sum(secs) FILTER (WHERE state = 'draining'), 0)::float8 AS draining_s,
-                   coalesce(sum(secs) FILTER (WHERE state = 'down'), 0)::float8 AS down_s,
-                   coalesce(sum(gpus * secs) FILTER (WHERE state IN ('up', 'draining')), 0)::float8 AS offered_s
+                   coalesce(sum(secs) FILTER (WHERE p.state = 'up'), 0)::float8 AS up_s,
+                   coalesce(sum(secs) FILTER (WHERE p.state = 'draining'), 0)::float8 AS draining_s,
+                   coalesce(sum(secs) FILTER (WHERE p.state = 'down'), 0)::float8 AS down_s,
+                   coalesce(sum(p.gpus * secs) FILTER (WHERE p.state IN ('up', 'draining')), 0)::float8 AS offered_s
             FROM p CROSS JOIN r JOIN nodes n ON n.id = p.node_id
             WHERE secs > 0
             GROUP BY p.lp, r.tz, n.hostname
