@@ -45,7 +45,7 @@ import Testing
             #expect(fleet.totals.jobs == 7)
             #expect(Set(fleet.usage.map(\.periodStart)) == [ReportScenario.utc("2026-10-01T00:00")])
             let llm = try await s.report(.project, "llm")
-            #expect(abs(llm.totals.gpuSeconds - 27 * 3600) < 1e-6)
+            #expect(abs(llm.totals.gpuSeconds - 28 * 3600) < 1e-6, "J1 20 + J3 5 + J4 2 + J7 1")
             #expect(llm.availability.isEmpty && llm.totals.offeredGPUSeconds == nil)
             let vic = try await s.report(.account, "vic")
             #expect(abs(vic.totals.gpuSeconds - 35 * 3600) < 1e-6)
