@@ -73,7 +73,8 @@ import Testing
             let offered: Int = try await client.query("SELECT count(*) AS n FROM node_gpus")[0].decode("n")
             #expect(value("hearth_gpus_offered") == Double(offered), "\(text)")
             #expect(value("hearth_ledger_allocations{end_reason=\"succeeded\"}") == 1, "\(text)")
-            #expect(value("hearth_ledger_gpu_seconds{end_reason=\"succeeded\"}") == 4 * 3600, "\(text)")
+            let gpuSeconds = try #require(value("hearth_ledger_gpu_seconds{end_reason=\"succeeded\"}"), "\(text)")
+            #expect(abs(gpuSeconds - 14_400) < 1e-6, "2 GPUs × 2 hours")
             #expect(value("hearth_jobs{state=\"succeeded\"}") == 1, "\(text)")
         }
     }
