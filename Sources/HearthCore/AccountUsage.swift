@@ -2,8 +2,26 @@ import Foundation
 
 /// An account's own usage and fair-share standing (`hearth usage`, like Slurm's `sshare`).
 public struct AccountUsage: Sendable, Hashable, Codable {
+    /// The API's snake_case names (Docs/api/openapi.yaml).
+    enum CodingKeys: String, CodingKey {
+        case account
+        case halfLifeSeconds = "half_life_seconds"
+        case report
+        case standings
+    }
+
     /// One (project, account) association's standing, as the scheduler computes it.
     public struct Standing: Sendable, Hashable, Codable {
+        /// The API's snake_case names (Docs/api/openapi.yaml).
+        enum CodingKeys: String, CodingKey {
+            case project
+            case normalizedShares = "normalized_shares"
+            case decayedGPUHours = "decayed_gpu_hours"
+            case normalizedUsage = "normalized_usage"
+            case effectiveUsage = "effective_usage"
+            case fairShareFactor = "fair_share_factor"
+        }
+
         /// `nil` for jobs submitted without a project.
         public var project: String?
         /// The association's part of the fleet it is entitled to, in [0, 1].

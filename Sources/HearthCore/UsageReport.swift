@@ -6,6 +6,20 @@ import Foundation
 /// Every figure is a sum over ledger (`allocations`) or availability (`node_availability`) rows;
 /// nothing is sampled or estimated, except energy explicitly marked `estimated`.
 public struct UsageReport: Sendable, Hashable, Codable {
+    /// The API's snake_case names (Docs/api/openapi.yaml).
+    enum CodingKeys: String, CodingKey {
+        case scope
+        case subject
+        case from
+        case to
+        case period
+        case timeZone = "time_zone"
+        case generatedAt = "generated_at"
+        case usage
+        case availability
+        case totals
+    }
+
     /// What the report covers.
     public enum Scope: String, Sendable, Hashable, Codable, CaseIterable {
         /// The nodes one donor lends (their GPU-hours offered and used).
@@ -59,6 +73,20 @@ public struct UsageReport: Sendable, Hashable, Codable {
 
 /// Ledger rows of one period, node, account and project, clipped to the period.
 public struct UsageRow: Sendable, Hashable, Codable {
+    /// The API's snake_case names (Docs/api/openapi.yaml).
+    enum CodingKeys: String, CodingKey {
+        case periodStart = "period_start"
+        case node
+        case account
+        case project
+        case allocations
+        case jobs
+        case gpuSeconds = "gpu_seconds"
+        case cpuSeconds = "cpu_seconds"
+        case energyJoules = "energy_joules"
+        case estimatedEnergyJoules = "estimated_energy_joules"
+    }
+
     /// The period's first instant (midnight in the report's time zone).
     public var periodStart: Date
     public var node: String
@@ -97,6 +125,16 @@ public struct UsageRow: Sendable, Hashable, Codable {
 
 /// How one node spent one period, from its availability intervals.
 public struct NodeAvailabilityRow: Sendable, Hashable, Codable {
+    /// The API's snake_case names (Docs/api/openapi.yaml).
+    enum CodingKeys: String, CodingKey {
+        case periodStart = "period_start"
+        case node
+        case upSeconds = "up_seconds"
+        case drainingSeconds = "draining_seconds"
+        case downSeconds = "down_seconds"
+        case offeredGPUSeconds = "offered_gpu_seconds"
+    }
+
     public var periodStart: Date
     public var node: String
     /// Seconds the node was up, draining (finishing work, taking none) or down.
@@ -118,6 +156,20 @@ public struct NodeAvailabilityRow: Sendable, Hashable, Codable {
 
 /// The report's totals; distinct counts are over the whole range, not sums of rows.
 public struct UsageTotals: Sendable, Hashable, Codable {
+    /// The API's snake_case names (Docs/api/openapi.yaml).
+    enum CodingKeys: String, CodingKey {
+        case allocations
+        case jobs
+        case accounts
+        case projects
+        case gpuSeconds = "gpu_seconds"
+        case cpuSeconds = "cpu_seconds"
+        case energyJoules = "energy_joules"
+        case estimatedEnergyJoules = "estimated_energy_joules"
+        case offeredGPUSeconds = "offered_gpu_seconds"
+        case endReasons = "end_reasons"
+    }
+
     public var allocations: Int
     public var jobs: Int
     /// Distinct accounts (volunteers) served.
