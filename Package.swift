@@ -129,7 +129,8 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "HearthReportsTests", dependencies: ["HearthReports", "HearthCore", "HearthProcess"], swiftSettings: swiftSettings),
+            name: "HearthReportsTests", dependencies: ["HearthReports", "HearthCore", "HearthProcess"], exclude: ["png_colours.py"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HearthStoreTests",
             dependencies: ["HearthStore", "HearthCore", "HearthTesting"],

@@ -26,6 +26,18 @@ import Testing
         #expect(image.count > 10_000, "a page with charts compresses to more than a blank one (\(image.count) bytes)")
         let (w, h) = (image[16..<20].reduce(0) { $0 << 8 | Int($1) }, image[20..<24].reduce(0) { $0 << 8 | Int($1) })
         #expect(w == 1000 && h == 900)
+        // Decoded pixels: the bars' colours are there, and much of the page is not white.
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("png_colours.py")
+        let counts = dir.appendingPathComponent("counts.txt")
+        let cfd = open(counts.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let decode = try ChildProcess.spawn("python3", [script.path, png.path], descriptors: [nil, cfd, 2])
+        close(cfd)
+        #expect(await decode.wait() == .exited(0))
+        let numbers = try String(contentsOf: counts, encoding: .utf8).split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        #expect(numbers.count == 2)
+        let (notWhite, colours) = (numbers.first ?? 0, numbers.last ?? 0)
+        #expect(notWhite > 20_000, "the charts and text cover more than 2% of the page (\(notWhite) pixels)")
+        #expect(colours > 10, "several colours: the project bars, text, axes (\(colours))")
 
         let domFile = dir.appendingPathComponent("dom.html")
         let fd = open(domFile.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
