@@ -42,12 +42,16 @@ public struct ControlServer: Sendable {
     /// What `hearth priority` explains with: the leader's scheduler and the same snapshot reader.
     let scheduler: Scheduler
     let snapshots: SnapshotLoader
+    /// Prometheus metrics at `GET /metrics`, when enabled (`hearthd run --metrics`); not under /v1.
+    var metrics: MetricsEndpoint? = nil
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
     public static let routes: Set<String> = Set([
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
+        "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
+        "GET /v1/reports/fleet", "GET /v1/usage",
     ]).union(schedulingRoutes).union(pipelineRoutes)
 
     func makeRouter() -> Router<ControlContext> {
@@ -100,6 +104,27 @@ public struct ControlServer: Sendable {
         }
         addSchedulingRoutes(to: router)
         addPipelineRoutes(to: router)
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                let text = try await metrics.scrape()
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                                body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
+        }
+        // Reports (ControlServer+Reports.swift).
+        for (path, scope) in [("donors", UsageReport.Scope.donor), ("projects", .project), ("accounts", .account)] {
+            router.get("/v1/reports/\(path)/:name") { request, context in
+                try await respond(context) { who in
+                    try await usageReport(request, scope: scope, subject: context.parameters.get("name"), who: who)
+                }
+            }
+        }
+        router.get("/v1/reports/fleet") { request, context in
+            try await respond(context) { who in try await usageReport(request, scope: .fleet, subject: nil, who: who) }
+        }
+        router.get("/v1/usage") { request, context in
+            try await respond(context) { who in try await accountUsage(request, who: who) }
+        }
         return router
     }
 

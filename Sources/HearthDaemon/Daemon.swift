@@ -55,7 +55,8 @@ public enum Daemon {
             configuration: .init(
                 workerPath: configuration.workerPath,
                 jobsDirectory: configuration.stateDirectory.appendingPathComponent("jobs"),
-                heartbeatInterval: configuration.heartbeatInterval, stopGracePeriod: configuration.stopGracePeriod),
+                heartbeatInterval: configuration.heartbeatInterval, stopGracePeriod: configuration.stopGracePeriod,
+                measureEnergy: gpus.contains { !$0.simulated }),
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
@@ -68,7 +69,8 @@ public enum Daemon {
             scheduling: SchedulingPass(loader: snapshots, scheduler: scheduler, queue: queue, nodeID: nodeID, logger: log))
         let control = ControlServer(
             queue: queue, accounts: accounts, queries: APIQueries(client: db.client),
-            adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots)
+            adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots,
+            metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
 
         try ControlSocket.prepare(path: configuration.socketPath)
         let socketPath = configuration.socketPath

@@ -32,6 +32,8 @@ public struct DaemonConfiguration: Sendable {
     public var schedulerPolicy: SchedulerPolicy
     /// The account that donated this node (created as a donor if missing); `nil` = lab-owned.
     public var donor: String?
+    /// Serve Prometheus metrics at `GET /metrics` on the control socket. Defaults to `false`.
+    public var metrics: Bool = false
 
     public init(database: Database.Location, stateDirectory: URL, socketPath: String? = nil, adminGroup: String = "hearth-admin",
                 nodeName: String = ProcessInfo.processInfo.hostName, simulatedGPUs: Int = 0, slots: Int = 2,

@@ -45,6 +45,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds a worker gets to checkpoint and exit after SIGTERM. Default 30.")
     var graceSeconds: Int?
 
+    @Flag(help: "Serve Prometheus metrics at GET /metrics on the control socket (off by default).")
+    var metrics = false
+
     func validate() throws {
         if let n = simulatedGpus, n < 0 || n > 64 { throw ValidationError("--simulated-gpus must be between 0 and 64") }
         if let n = slots, n < 1 { throw ValidationError("--slots must be at least 1") }
@@ -75,6 +78,7 @@ struct Run: AsyncParsableCommand {
             config.schedulerPolicy = file.scheduler
         }
         config.schedulerPolicy.preemptionGrace = Double(grace)
+        config.metrics = metrics || file?.metrics == true
         try await Daemon.run(config, logger: logger)
     }
 }

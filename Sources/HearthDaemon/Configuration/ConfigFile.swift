@@ -18,6 +18,8 @@ public struct ConfigFile: Sendable, Hashable {
     public var heartbeatSeconds: Double?
     public var graceSeconds: Int?
     public var logLevel: String?
+    /// Serve Prometheus metrics at `GET /metrics` on the control socket.
+    public var metrics: Bool?
     /// The `[scheduler]` table applied over `SchedulerPolicy.default`.
     public var scheduler = SchedulerPolicy.default
 
@@ -71,6 +73,7 @@ public struct ConfigFile: Sendable, Hashable {
         c.heartbeatSeconds = try reader.double("heartbeat_seconds", 0.05...43_200)
         c.graceSeconds = try reader.int("grace_seconds", 1...86_400)
         c.logLevel = try reader.string("log_level", oneOf: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+        c.metrics = try reader.bool("metrics")
         if let lease = c.leaseSeconds, let beat = c.heartbeatSeconds, beat * 2 > Double(lease) {
             throw Error(path: path, line: reader.line(of: "heartbeat_seconds"),
                         message: "heartbeat_seconds (\(beat)) must be at most half of lease_seconds (\(lease)), or leases lapse between renewals")

@@ -37,7 +37,10 @@ extension Job {
 }
 
 extension Allocation {
-    static let columns: SQLFragment = "id, job_id, attempt, node_id, gpus, gpu_indices, started_at, ended_at, end_reason"
+    static let columns: SQLFragment = """
+        id, job_id, attempt, node_id, gpus, gpu_indices, started_at, ended_at, end_reason,
+        cpu_seconds, peak_rss_bytes, energy_joules, energy_source
+        """
 
     init(row: PostgresRow) throws {
         let reason: String? = try row.decode("end_reason")
@@ -46,6 +49,10 @@ extension Allocation {
             nodeID: try row.decode("node_id"), gpus: try row.decode("gpus"), gpuIndices: try row.decode("gpu_indices"),
             startedAt: try row.decode("started_at"), endedAt: try row.decode("ended_at"),
             endReason: reason.flatMap(Allocation.EndReason.init(rawValue:)))
+        let source: String? = try row.decode("energy_source")
+        usage = AttemptUsage(
+            cpuSeconds: try row.decode("cpu_seconds"), peakRSSBytes: try row.decode("peak_rss_bytes"),
+            energyJoules: try row.decode("energy_joules"), energySource: source.flatMap(AttemptUsage.EnergySource.init(rawValue:)))
     }
 }
 
