@@ -18,7 +18,7 @@ struct Agent: Service {
     let wakeups: JobWakeups
     let logger: Logger
     /// The kinds this node can run today.
-    static let kinds = ["train"]
+    static let kinds = ["train", "eval", "distill"]
 
     private struct Load: Sendable {
         var running = 0

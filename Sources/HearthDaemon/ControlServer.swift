@@ -43,6 +43,7 @@ public struct ControlServer: Sendable {
     /// Docs/api/openapi.yaml to exactly this set.
     public static let routes: Set<String> = [
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
+        "GET /v1/jobs/{id}/eval",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
     ]
 
@@ -84,6 +85,13 @@ public struct ControlServer: Sendable {
                 let cursor = APIQueries.LogCursor(request.uri.queryParameters["cursor"].map(String.init))
                 guard let page = try await queries.log(jobID: id, after: cursor) else { throw APIFailure.notFound("no job \(id)") }
                 return page
+            }
+        }
+        router.get("/v1/jobs/:id/eval") { _, context in
+            try await respond(context) { _ in
+                let id = try jobID(context)
+                guard let view = try await queries.evalResults(jobID: id) else { throw APIFailure.notFound("no job \(id)") }
+                return view
             }
         }
         router.get("/v1/nodes") { _, context in
