@@ -38,7 +38,7 @@ import Testing
         let hard = try TrainingRun(job: Self.shakespeareJob(data: s.data, ckpt: s.dir + "/hard", steps: steps, model: student),
                                    reporter: silentReporter())
         try hard.run()
-        var settings = DistillSettings(teacher: s.teacher, alpha: 0.9, temperature: 2, studentInitLayers: nil)
+        var settings = DistillSettings(teacher: s.teacher, alpha: 0.9, temperature: 1, studentInitLayers: nil)
         let soft = try TrainingRun(job: Self.shakespeareJob(data: s.data, ckpt: s.dir + "/soft", steps: steps, model: student),
                                    reporter: silentReporter(), distill: settings)
         try soft.run()
