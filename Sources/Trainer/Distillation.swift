@@ -51,6 +51,11 @@ final class Distiller {
         temperature = Float(settings.temperature ?? 2)
     }
 
+    /// A distiller around a teacher already in memory (tests).
+    init(teacher: GPT, alpha: Float, temperature: Float) {
+        self.teacher = teacher; self.alpha = alpha; self.temperature = temperature
+    }
+
     /// Copies the teacher's embeddings, final LayerNorm and the chosen layers into `student`.
     func initialise(_ student: GPT, layers: [Int]) throws(TrainerError) {
         let t = teacher.config, s = student.config

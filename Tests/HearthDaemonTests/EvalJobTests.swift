@@ -1,6 +1,7 @@
 import Foundation
 import HearthCore
 import HearthDaemon
+import HearthAPI
 import HearthStore
 import HearthTesting
 import Testing
@@ -62,6 +63,59 @@ import Testing
             #expect(await outcome(of: task) == .failed(retrying: false))
             let failed = try #require(try await f.queue.job(job.id))
             #expect(failed.state == .failed && failed.lastError?.contains("is not a checkpoint") == true, "\(failed.lastError ?? "")")
+        }
+    }
+
+    /// Through hearthd and the CLI: a run's two checkpoints evaluated by two eval jobs, shown and
+    /// compared side by side.
+    @Test func evalShowAndCompareThroughTheCLI() async throws {
+        try await TestDatabase.with { _, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-eval-e2e")
+            let worker = try #require(BuiltProducts.path("hearth-worker"))
+            let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
+            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "eval-e2e", directory: dir,
+                                           extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
+            defer { daemon.child.signal(SIGKILL) }
+            let socket = daemon.socketPath
+            let ckpts = dir.appendingPathComponent("run").path
+            let train = dir.appendingPathComponent("train.json")
+            try """
+                {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"path": "\(data)"}], "batch_size": 4,
+                 "steps": 200, "seed": 7, "threads": 1, "checkpoint_interval": 100, "log_interval": 100, "checkpoint_dir": "\(ckpts)"}
+                """.write(to: train, atomically: true, encoding: .utf8)
+            #expect(try await CLI.run(["submit", "--kind", "train", train.path], socket: socket).stdout == "submitted job 1\n")
+            try await EndToEndTests.waitUntil("job 1 succeeded") { try await EndToEndTests.job(1, via: socket).state == "succeeded" }
+
+            let doc = dir.appendingPathComponent("doc.txt").path
+            try "the quick brown fox jumps over a lazy dog to be or not to be\n".write(toFile: doc, atomically: true, encoding: .utf8)
+            for step in ["00000100", "00000200"] {
+                let spec = dir.appendingPathComponent("eval-\(step).json")
+                try """
+                    {"checkpoint": "\(ckpts)/step-\(step)", "tokenizer": "\(data)/tokenizer.json",
+                     "tasks": [{"name": "doc", "type": "perplexity", "path": "\(doc)"}]}
+                    """.write(to: spec, atomically: true, encoding: .utf8)
+                let r = try await CLI.run(["submit", "--kind", "eval", "--name", "eval-\(step)", spec.path], socket: socket)
+                #expect(r.status == .exited(0), "\(r.stderr)")
+            }
+            for id: Int64 in [2, 3] {
+                try await EndToEndTests.waitUntil("job \(id) succeeded") { try await EndToEndTests.job(id, via: socket).state == "succeeded" }
+            }
+            let show = try await CLI.run(["eval", "show", "3"], socket: socket)
+            #expect(show.status == .exited(0), "\(show.stderr)")
+            #expect(show.stdout.contains("Checkpoint step 200") && show.stdout.contains("doc   bits_per_byte"), "\(show.stdout)")
+            let json = try await CLI.run(["eval", "show", "2", "--json"], socket: socket)
+            let view = try APICoding.decoder().decode(EvalResultsView.self, from: Data(json.stdout.utf8))
+            #expect(view.results.map(\.metric) == ["bits_per_byte", "byte_perplexity", "word_perplexity"])
+            #expect(view.results.allSatisfy { $0.checkpointStep == 100 && $0.samples == 1 })
+            let compare = try await CLI.run(["eval", "compare", "2", "3"], socket: socket)
+            #expect(compare.status == .exited(0), "\(compare.stderr)")
+            let lines = compare.stdout.split(separator: "\n")
+            #expect(lines.first?.contains("JOB 2 @100") == true && lines.first?.contains("JOB 3 @200") == true, "\(compare.stdout)")
+            #expect(lines.count == 4, "a header and three metrics: \(compare.stdout)")
+            let one = try await CLI.run(["eval", "compare", "2"], socket: socket)
+            #expect(one.status != .exited(0) && one.stderr.contains("at least two"), "bad usage")
+            let missing = try await CLI.run(["eval", "show", "99"], socket: socket)
+            #expect(missing.status == .exited(1) && missing.stderr.contains("no job 99"))
         }
     }
 }

@@ -101,3 +101,29 @@ import Testing
         #expect(throws: TrainerError.self) { _ = try TrainingRun(job: wide, reporter: silentReporter(), distill: settings) }
     }
 }
+
+/// The distillation loss's backward pass against finite differences of the loss itself.
+@Suite struct DistillationGradientTests {
+    @Test(arguments: [(0.5, 2.0), (1.0, 1.0), (0.9, 4.0)])
+    func everyTensor(alpha: Double, temperature: Double) throws {
+        let cfg = ModelConfig(layers: 1, heads: 2, width: 16, context: 6, vocab: 11)
+        let student = try GPT(cfg, seed: 3), teacher = try GPT(ModelConfig(layers: 2, heads: 2, width: 8, context: 6, vocab: 11), seed: 8)
+        var rng = RNG(seed: 97)
+        for i in 0..<student.layout.count { student.params.p[i] += Float(rng.normal() * 0.3) }
+        for i in 0..<teacher.layout.count { teacher.params.p[i] += Float(rng.normal() * 0.5) }
+        let d = Distiller(teacher: teacher, alpha: Float(alpha), temperature: Float(temperature))
+        let b = 2, t = 5
+        let x: [Int32] = (0..<(b * t)).map { Int32(($0 * 7 + 3) % 11) }, y: [Int32] = (0..<(b * t)).map { Int32(($0 * 5 + 1) % 11) }
+        student.zeroGrad()
+        _ = try d.step(student: student, x: x, y: y, b: b, t: t, lossScale: 1)
+        let grads = student.grads.array
+        let gc = GradCheck(eps: 1e-2)
+        for s in student.layout.tensors {
+            let analytic = Array(grads[s.offset..<(s.offset + s.count)])
+            let err = gc.relativeError(input: student.params.p + s.offset, count: s.count, analytic: analytic, samples: 12) {
+                try! d.step(student: student, x: x, y: y, b: b, t: t, lossScale: 1).loss
+            }
+            #expect(err < 3e-3, "\(s.name): relative error \(err)")
+        }
+    }
+}
