@@ -1,6 +1,7 @@
 import Foundation
 import HearthCore
 import HearthDaemon
+import HearthProcess
 import HearthAPI
 import HearthStore
 import HearthTesting
