@@ -36,6 +36,14 @@ public struct Evaluator {
 
     /// Runs one task: its result, then one result per slice (bias type, split) where the task has them.
     public func run(_ spec: TaskSpec) throws(TrainerError) -> [TaskResult] {
+        do {
+            return try dispatch(spec)
+        } catch .badInput(let m) where !m.hasPrefix(spec.path) {
+            throw .badInput("task \(spec.name) (\(spec.path)): \(m)")
+        }
+    }
+
+    private func dispatch(_ spec: TaskSpec) throws(TrainerError) -> [TaskResult] {
         switch spec.type {
         case .perplexity: return [try PerplexityTask.run(spec, self)]
         case .multipleChoice: return [try MultipleChoiceTask.run(spec, self)]

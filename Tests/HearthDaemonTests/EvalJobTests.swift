@@ -19,10 +19,11 @@ import Testing
             let ckpt = try #require(try await f.queue.latestCheckpoint(jobID: train.id))
 
             let doc = f.dir.appendingPathComponent("doc.txt").path, mc = f.dir.appendingPathComponent("mc.jsonl").path
-            try "the quick brown fox jumps over a lazy dog\n".write(toFile: doc, atomically: true, encoding: .utf8)
+            try "the quick brown fox jumps over a lazy dog".write(toFile: doc, atomically: true, encoding: .utf8)
             try #"{"query": "the quick brown", "choices": ["fox", "dog"], "gold": 0}"#.write(toFile: mc, atomically: true, encoding: .utf8)
+            // The fixture's text has no newline, so texts start from a space (text_start).
             let spec = """
-                {"checkpoint": "\(ckpt.path)", "tokenizer": "\(f.data)/tokenizer.json",
+                {"checkpoint": "\(ckpt.path)", "tokenizer": "\(f.data)/tokenizer.json", "text_start": " ",
                  "tasks": [{"name": "doc", "type": "perplexity", "path": "\(doc)"},
                            {"name": "mc", "type": "multiple_choice", "path": "\(mc)"}]}
                 """
@@ -56,7 +57,7 @@ import Testing
         try await TestDatabase.with { client, _ in
             let f = try await JobRunnerTests.Fixture(client: client)
             let spec = """
-                {"checkpoint": "\(f.dir.path)/nope", "tokenizer": "\(f.data)/tokenizer.json",
+                {"checkpoint": "\(f.dir.path)/nope", "tokenizer": "\(f.data)/tokenizer.json", "text_start": " ",
                  "tasks": [{"name": "doc", "type": "perplexity", "path": "/nonexistent.txt"}]}
                 """
             let job = try await f.queue.enqueue(NewJob(kind: "eval", accountID: f.account, specJSON: spec)).job
@@ -88,11 +89,11 @@ import Testing
             try await EndToEndTests.waitUntil("job 1 succeeded") { try await EndToEndTests.job(1, via: socket).state == "succeeded" }
 
             let doc = dir.appendingPathComponent("doc.txt").path
-            try "the quick brown fox jumps over a lazy dog to be or not to be\n".write(toFile: doc, atomically: true, encoding: .utf8)
+            try "the quick brown fox jumps over a lazy dog to be or not to be".write(toFile: doc, atomically: true, encoding: .utf8)
             for step in ["00000100", "00000200"] {
                 let spec = dir.appendingPathComponent("eval-\(step).json")
                 try """
-                    {"checkpoint": "\(ckpts)/step-\(step)", "tokenizer": "\(data)/tokenizer.json",
+                    {"checkpoint": "\(ckpts)/step-\(step)", "tokenizer": "\(data)/tokenizer.json", "text_start": " ",
                      "tasks": [{"name": "doc", "type": "perplexity", "path": "\(doc)"}]}
                     """.write(to: spec, atomically: true, encoding: .utf8)
                 let r = try await CLI.run(["submit", "--kind", "eval", "--name", "eval-\(step)", spec.path], socket: socket)
