@@ -45,11 +45,8 @@ enum CrowsPairsTask {
 
     static func run(_ spec: TaskSpec, _ e: Evaluator) throws(TrainerError) -> [TaskResult] {
         let all = try read(spec.path)
-        let pairs = spec.limited(all)
-        var requests: [ScoreRequest] = []
-        for p in pairs {
-            requests.append(try e.request(context: "", continuation: p.sentMore))
-            requests.append(try e.request(context: "", continuation: p.sentLess))
+        let (pairs, requests) = try e.requests(spec.limited(all), spec) { p throws(TrainerError) in
+            [try e.request(context: "", continuation: p.sentMore), try e.request(context: "", continuation: p.sentLess)]
         }
         let ll = try e.score(requests).map(\.logprob)
         let scored = pairs.indices.map { Scored(more: ll[2 * $0], less: ll[2 * $0 + 1], biasType: pairs[$0].biasType) }

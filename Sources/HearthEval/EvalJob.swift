@@ -65,9 +65,14 @@ public struct TaskSpec: Codable, Sendable {
     public var limit: Int?
     /// Text between a multiple-choice query and each choice. Defaults to `" "` (the harness's `target_delimiter`).
     public var delimiter: String?
+    /// Leave out documents the tokenizer cannot encode (a char tokenizer meeting characters outside
+    /// its alphabet) instead of failing; results then count fewer `samples` than `available`.
+    /// Defaults to `false`.
+    public var skipUnencodable: Bool?
 
-    public init(name: String, type: Kind, path: String, limit: Int? = nil, delimiter: String? = nil) {
+    public init(name: String, type: Kind, path: String, limit: Int? = nil, delimiter: String? = nil, skipUnencodable: Bool? = nil) {
         self.name = name; self.type = type; self.path = path; self.limit = limit; self.delimiter = delimiter
+        self.skipUnencodable = skipUnencodable
     }
 
     func validate() throws(TrainerError) {

@@ -36,8 +36,12 @@ public struct Evaluator {
 
     /// Runs one task: its result, then one result per slice (bias type, split) where the task has them.
     public func run(_ spec: TaskSpec) throws(TrainerError) -> [TaskResult] {
-        do {
-            return try dispatch(spec)
+        do throws(TrainerError) {
+            let results = try dispatch(spec)
+            guard let first = results.first, first.samples > 0 else {
+                throw .badInput("no documents to score (an empty file, or every one skipped as unencodable)")
+            }
+            return results
         } catch .badInput(let m) where !m.hasPrefix(spec.path) {
             throw .badInput("task \(spec.name) (\(spec.path)): \(m)")
         }
@@ -67,6 +71,22 @@ public struct Evaluator {
         let k = try tokenizer.encode(cont)
         guard !k.isEmpty else { throw .badInput("an empty continuation cannot be scored") }
         return ScoreRequest(context: c, continuation: k)
+    }
+
+    /// The documents of a task with their requests, in order. A document whose requests cannot be
+    /// built (text the tokenizer cannot encode) fails the task, or with `skip_unencodable` is left out.
+    func requests<D>(_ docs: [D], _ spec: TaskSpec, _ build: (D) throws(TrainerError) -> [ScoreRequest])
+        throws(TrainerError) -> (docs: [D], requests: [ScoreRequest]) {
+        var kept: [D] = [], requests: [ScoreRequest] = []
+        for d in docs {
+            do {
+                requests += try build(d)
+                kept.append(d)
+            } catch .badInput(_) where spec.skipUnencodable == true {
+                continue
+            }
+        }
+        return (kept, requests)
     }
 
     /// Log-likelihoods of requests (batched by the scorer).

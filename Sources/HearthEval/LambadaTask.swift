@@ -16,9 +16,9 @@ enum LambadaTask {
             }
             pairs.append((String(text[..<space]), String(text[space...])))
         }
-        let docs = spec.limited(pairs)
-        var requests: [ScoreRequest] = []
-        for (c, w) in docs { requests.append(try e.request(context: c, continuation: w)) }
+        let (docs, requests) = try e.requests(spec.limited(pairs), spec) { d throws(TrainerError) in
+            [try e.request(context: d.0, continuation: d.1)]
+        }
         let scores = try e.score(requests)
         return TaskResult(name: spec.name, type: .lambada, path: spec.path,
                           metrics: metrics(scores.map { ($0.logprob, $0.isGreedy) }), samples: docs.count, available: pairs.count)

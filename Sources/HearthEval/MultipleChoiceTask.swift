@@ -31,11 +31,11 @@ enum MultipleChoiceTask {
 
     static func run(_ spec: TaskSpec, _ e: Evaluator) throws(TrainerError) -> TaskResult {
         let all = try read(spec.path)
-        let questions = spec.limited(all)
         let delimiter = spec.delimiter ?? " "
-        var requests: [ScoreRequest] = []
-        for q in questions {
-            for c in q.choices { requests.append(try e.request(context: q.query, continuation: delimiter + c)) }
+        let (questions, requests) = try e.requests(spec.limited(all), spec) { q throws(TrainerError) in
+            var r: [ScoreRequest] = []
+            for c in q.choices { r.append(try e.request(context: q.query, continuation: delimiter + c)) }
+            return r
         }
         let scores = try e.score(requests).map(\.logprob)
         var acc: [Double] = [], accNorm: [Double] = []

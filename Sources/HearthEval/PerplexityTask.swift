@@ -25,14 +25,15 @@ enum PerplexityTask {
         } else {
             texts = [try DataFile.text(spec.path)]
         }
-        let docs = spec.limited(texts)
         var scored: [Document] = []
-        for text in docs {
-            let ll = try e.scorer.rollingLoglikelihood(try e.tokenizer.encode(text), prefix: e.textStart)
+        for text in spec.limited(texts) {
+            let tokens: [Int32]
+            do { tokens = try e.tokenizer.encode(text) } catch .badInput(_) where spec.skipUnencodable == true { continue }
+            let ll = try e.scorer.rollingLoglikelihood(tokens, prefix: e.textStart)
             scored.append(Document(loglikelihood: ll, words: wordCount(text), bytes: text.utf8.count))
         }
         return TaskResult(name: spec.name, type: .perplexity, path: spec.path, metrics: metrics(scored),
-                          samples: docs.count, available: texts.count)
+                          samples: scored.count, available: texts.count)
     }
 
     /// The three metrics over scored documents (weighted by words and bytes, not averaged per document).

@@ -64,15 +64,15 @@ enum StereoSetTask {
 
     static func run(_ spec: TaskSpec, _ e: Evaluator) throws(TrainerError) -> [TaskResult] {
         let all = try read(spec.path)
-        let examples = spec.limited(all)
-        var requests: [ScoreRequest] = []
-        for ex in examples {
+        let (examples, requests) = try e.requests(spec.limited(all), spec) { ex throws(TrainerError) in
+            var r: [ScoreRequest] = []
             for label in labels {
                 let s = ex.sentences[label]!
-                requests.append(ex.split == "intrasentence"
+                r.append(ex.split == "intrasentence"
                     ? try e.request(context: "", continuation: s)
                     : try e.request(context: ex.context, continuation: " " + s))
             }
+            return r
         }
         let mean = try e.score(requests).map { $0.logprob / Double($0.tokenLogprobs.count) }
         let scored = examples.indices.map {

@@ -80,6 +80,27 @@ import Trainer
         #expect(rs[0]["ss"]! > 50, "the model was built to prefer the stereotypes")
     }
 
+    /// A char tokenizer meets a character outside its alphabet: the task fails naming it, or with
+    /// skip_unencodable leaves that document out and says so in its counts.
+    @Test func unencodableDocumentsFailOrAreSkipped() throws {
+        let dir = temporaryDirectory("skip")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = try String(contentsOfFile: fixture("crows_pairs_hearth.csv"), encoding: .utf8)
+            + "6,Noë was late again.,Ned was late again.,stereo,gender,[],a0,[]\n"
+        try csv.write(toFile: dir + "/cp.csv", atomically: true, encoding: .utf8)
+        let e = try uniformEvaluator(vocab: v)
+        #expect(throws: TrainerError.badInput("task cp (\(dir)/cp.csv): character U+EB is not in the tokenizer's alphabet")) {
+            _ = try e.run(TaskSpec(name: "cp", type: .crowsPairs, path: dir + "/cp.csv"))
+        }
+        let rs = try e.run(TaskSpec(name: "cp", type: .crowsPairs, path: dir + "/cp.csv", skipUnencodable: true))
+        #expect(rs[0].samples == 6 && rs[0].available == 7 && rs[0]["pct_stereotype"] == 0.5)
+        #expect(rs.first { $0.name == "cp_gender" }.map { ($0.samples, $0.available) } ?? (0, 0) == (2, 3))
+        try "{\"text\": \"Noë\"}\n".write(toFile: dir + "/doc.jsonl", atomically: true, encoding: .utf8)
+        #expect(throws: TrainerError.self) {
+            _ = try e.run(TaskSpec(name: "doc", type: .perplexity, path: dir + "/doc.jsonl", skipUnencodable: true))
+        }
+    }
+
     @Test func badFilesGetClearErrors() throws {
         let dir = temporaryDirectory("bad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
