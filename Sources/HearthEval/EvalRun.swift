@@ -11,7 +11,7 @@ public enum EvalRun {
         let scorer = try Scorer(checkpoint: job.checkpoint, threads: job.threads ?? 1, batchSize: job.batch ?? 8)
         let evaluator = try Evaluator(scorer: scorer, tokenizer: try loadTokenizer(job.tokenizer), textStart: job.textStart)
         let checkpoint = ResultsFile.Checkpoint(path: job.checkpoint, step: info.step, sha256: info.modelSHA256)
-        reporter.emit("started", ["step": info.step, "tasks": job.tasks.count, "checkpoint": job.checkpoint])
+        reporter.emit("started", ["step": info.step, "tasks": job.tasks.count, "path": job.checkpoint])
         var all: [TaskResult] = []
         for spec in job.tasks {
             let t0 = Date()

@@ -90,19 +90,17 @@ final class Distiller {
         defer { klp.deallocate() }
         y.withUnsafeBufferPointer { yb in
             let yp = yb.baseAddress!
-            do {
-                student.par.forEach(n) { r in
-                    let s = sp + r * v, q = tp + r * v
-                    let ps = Distiller.soften(s, v: v, temperature: temp), pt = Distiller.soften(q, v: v, temperature: temp)
-                    var d = 0.0
-                    for j in 0..<v where pt[j] > 0 {
-                        d += Double(pt[j]) * (log(Double(pt[j])) - log(max(Double(ps[j]), 1e-30)))
-                    }
-                    klp[r] = d
-                    // d/dz of T²·KL at temperature T is T·(ps − pt); of the cross-entropy, p − onehot.
-                    for j in 0..<v { s[j] = scale * (a * temp * (ps[j] - pt[j]) + (1 - a) * s[j]) }
-                    s[Int(yp[r])] -= scale * (1 - a)
+            student.par.forEach(n) { r in
+                let s = sp + r * v, q = tp + r * v
+                let ps = Distiller.soften(s, v: v, temperature: temp), pt = Distiller.soften(q, v: v, temperature: temp)
+                var d = 0.0
+                for j in 0..<v where pt[j] > 0 {
+                    d += Double(pt[j]) * (log(Double(pt[j])) - log(max(Double(ps[j]), 1e-30)))
                 }
+                klp[r] = d
+                // d/dz of T²·KL at temperature T is T·(ps − pt); of the cross-entropy, p − onehot.
+                for j in 0..<v { s[j] = scale * (a * temp * (ps[j] - pt[j]) + (1 - a) * s[j]) }
+                s[Int(yp[r])] -= scale * (1 - a)
             }
         }
         student.backwardFromLogitGradient()

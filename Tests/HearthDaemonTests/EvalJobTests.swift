@@ -111,6 +111,7 @@ import Testing
             #expect(view.results.allSatisfy { $0.checkpointStep == 100 && $0.samples == 1 })
             let compare = try await CLI.run(["eval", "compare", "2", "3"], socket: socket)
             #expect(compare.status == .exited(0), "\(compare.stderr)")
+            print("$ hearth eval show 3\n" + show.stdout + "$ hearth eval compare 2 3\n" + compare.stdout)  // Docs/evaluation.md quotes this
             let lines = compare.stdout.split(separator: "\n")
             #expect(lines.first?.contains("JOB 2 @100") == true && lines.first?.contains("JOB 3 @200") == true, "\(compare.stdout)")
             #expect(lines.count == 4, "a header and three metrics: \(compare.stdout)")
