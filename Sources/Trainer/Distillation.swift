@@ -17,7 +17,8 @@ public struct DistillSettings: Codable, Sendable {
         let dec = JSONDecoder()
         dec.keyDecodingStrategy = .convertFromSnakeCase
         guard let bytes = try? FileIO.read(path), let s = try? dec.decode(DistillSettings.self, from: Data(bytes)) else {
-            throw .badInput("\(path): a distill job needs \"teacher\" (a checkpoint directory); alpha, temperature and student_init_layers are optional")
+            throw .badInput(
+                "\(path): a distill job needs \"teacher\" (a checkpoint directory); alpha, temperature, student_init_layers are optional")
         }
         return s
     }

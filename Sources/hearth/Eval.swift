@@ -32,7 +32,10 @@ struct EvalShow: ParsableCommand {
 struct EvalCompare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare", abstract: "Eval jobs side by side (e.g. the checkpoints of one run), one column per job.",
-        discussion: "Rows are task and metric; DELTA is the last job's value minus the first's. A task scored on a different number of documents in some job is marked with *.")
+        discussion: """
+            Rows are task and metric; DELTA is the last job's value minus the first's. A task scored on a \
+            different number of documents in some job is marked with *.
+            """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Two or more eval job ids, in the order to show them.") var jobs: [Int64]
 
