@@ -121,4 +121,56 @@ import Testing
             #expect(missing.status == .exited(1) && missing.stderr.contains("no job 99"))
         }
     }
+
+    /// A distill job through the runner: the worker mode is the job kind, and the student's
+    /// progress and checkpoints are recorded like a training job's.
+    @Test func aDistillJobRunsLikeATrainingJob() async throws {
+        try await TestDatabase.with { client, _ in
+            let f = try await JobRunnerTests.Fixture(client: client)
+            let teacherJob = try await f.submit(steps: 20)
+            let (_, _, training) = try await f.claimAndRun()
+            #expect(await outcome(of: training) == .succeeded)
+            let teacher = try #require(try await f.queue.latestCheckpoint(jobID: teacherJob.id))
+            let spec = """
+                {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"path": "\(f.data)"}], "batch_size": 4,
+                 "steps": 30, "seed": 7, "threads": 1, "log_interval": 10, "teacher": "\(teacher.path)", "alpha": 0.5,
+                 "temperature": 2, "student_init_layers": [0]}
+                """
+            let job = try await f.queue.enqueue(NewJob(kind: "distill", accountID: f.account, specJSON: spec)).job
+            let (claimed, _, distilling) = try await f.claimAndRun()
+            #expect(claimed.id == job.id && claimed.kind == "distill")
+            #expect(await outcome(of: distilling) == .succeeded)
+            #expect(try await f.queue.metrics(jobID: job.id).map(\.step) == [10, 20, 30])
+            let student = try #require(try await f.queue.latestCheckpoint(jobID: job.id))
+            #expect(student.step == 30 && student.path.contains("/jobs/\(job.id)/"))
+        }
+    }
+
+    /// Every line `eval --job` reports is one the daemon's report decoder reads.
+    @Test func everyEvalReportDecodes() async throws {
+        try await TestDatabase.with { client, _ in
+            let f = try await JobRunnerTests.Fixture(client: client)
+            _ = try await f.submit(steps: 5)
+            let (_, _, training) = try await f.claimAndRun()
+            #expect(await outcome(of: training) == .succeeded)
+            let ckpt = try #require(try await f.queue.latestCheckpoint(jobID: 1))
+            let mc = f.dir.appendingPathComponent("mc.jsonl").path, job = f.dir.appendingPathComponent("eval.json").path
+            try #"{"query": "the quick brown", "choices": ["fox", "dog"], "gold": 0}"#.write(toFile: mc, atomically: true, encoding: .utf8)
+            try """
+                {"checkpoint": "\(ckpt.path)", "tokenizer": "\(f.data)/tokenizer.json", "text_start": " ",
+                 "results_path": "\(f.dir.path)/r.json", "tasks": [{"name": "mc", "type": "multiple_choice", "path": "\(mc)"}]}
+                """.write(toFile: job, atomically: true, encoding: .utf8)
+            let out = f.dir.appendingPathComponent("reports.jsonl").path
+            let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let worker = try #require(BuiltProducts.path("hearth-worker"))
+            let child = try ChildProcess.spawn(worker, ["eval", "--job", job], descriptors: [nil, fd, 2])
+            close(fd)
+            #expect(child.waitBlocking() == .exited(0))
+            let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map(String.init)
+            #expect(lines.count == 3)
+            let reports = lines.compactMap(WorkerReport.parse)
+            #expect(reports.map(\.event) == ["started", "eval_result", "done"])
+            #expect(reports[1].task == "mc" && reports[1].metrics?["acc"] != nil && reports[1].checkpoint?.sha256 == ckpt.sha256)
+        }
+    }
 }
