@@ -96,6 +96,9 @@ let package = Package(
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"])]
         ),
 
+        // MARK: Evaluation tasks (perplexity, multiple choice, LAMBADA, CrowS-Pairs, StereoSet) on the Trainer's scorer
+        .target(name: "HearthEval", dependencies: ["Trainer"], swiftSettings: swiftSettings),
+
         // MARK: Executables (thin: parse flags, bootstrap logging, call into libraries)
         .executableTarget(
             name: "hearthd",
@@ -117,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "hearth-worker",
             dependencies: [
-                "Trainer",
+                "Trainer", "HearthEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -149,6 +152,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainerTests", dependencies: ["Trainer"], exclude: ["parity_jax.py"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HearthEvalTests", dependencies: ["HearthEval", "Trainer"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
         ),
     ]
 )

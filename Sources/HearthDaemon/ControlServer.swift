@@ -49,6 +49,7 @@ public struct ControlServer: Sendable {
     /// Docs/api/openapi.yaml to exactly this set.
     public static let routes: Set<String> = Set([
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
+        "GET /v1/jobs/{id}/eval",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
@@ -92,6 +93,13 @@ public struct ControlServer: Sendable {
                 let cursor = APIQueries.LogCursor(request.uri.queryParameters["cursor"].map(String.init))
                 guard let page = try await queries.log(jobID: id, after: cursor) else { throw APIFailure.notFound("no job \(id)") }
                 return page
+            }
+        }
+        router.get("/v1/jobs/:id/eval") { _, context in
+            try await respond(context) { _ in
+                let id = try jobID(context)
+                guard let view = try await queries.evalResults(jobID: id) else { throw APIFailure.notFound("no job \(id)") }
+                return view
             }
         }
         router.get("/v1/nodes") { _, context in

@@ -98,8 +98,9 @@ public struct JobRunner: Sendable {
             environment["CUDA_VISIBLE_DEVICES"] = gpuIndices.map(String.init).joined(separator: ",")
             environment["HEARTH_JOB_ID"] = "\(job.id)"
             environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
+            // The worker mode is the job kind: train, eval and distill (the kinds the agent claims).
             child = try ChildProcess.spawn(
-                configuration.workerPath, ["train", "--job", jobFile.path, "--report-fd", "3"], environment: environment,
+                configuration.workerPath, [job.kind, "--job", jobFile.path, "--report-fd", "3"], environment: environment,
                 descriptors: [nil, output.writeFD, output.writeFD, pipe.writeFD], newProcessGroup: true)
             close(pipe.writeFD)
             close(output.writeFD)
@@ -264,6 +265,11 @@ public struct JobRunner: Sendable {
                     if let path = report.path, let step = report.step, let sha = report.sha256 {
                         try await queue.recordCheckpoint(lease, step: step, path: path, bytes: Self.size(of: path), sha256: sha)
                     }
+                case "eval_result":
+                    if let task = report.task, let metrics = report.metrics, let c = report.checkpoint {
+                        try await queue.recordEvalResult(lease, task: task, samples: report.samples ?? 0, metrics: metrics,
+                                                         checkpoint: (c.step, c.path, c.sha256))
+                    }
                 case "done":
                     state.withLock { $0.resultJSON = line }
                 case "error":
@@ -353,6 +359,7 @@ public struct JobRunner: Sendable {
             throw Error(message: "job \(job.id)'s spec is not a JSON object")
         }
         if spec["checkpoint_dir"] == nil { spec["checkpoint_dir"] = dir.appendingPathComponent("checkpoints").path }
+        if job.kind == "eval" && spec["results_path"] == nil { spec["results_path"] = dir.appendingPathComponent("results.json").path }
         let file = dir.appendingPathComponent("job.json")
         try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: file, options: .atomic)
         return file
