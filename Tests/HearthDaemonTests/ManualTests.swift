@@ -36,4 +36,15 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("completions/zsh/_hearth").path))
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("completions/fish/hearth.fish").path))
     }
+
+    /// Bad usage exits 64 (EX_USAGE) with a sentence, before the daemon is asked anything.
+    @Test func badUsageExits64WithTheReason() async throws {
+        let noDaemon = "/nonexistent/hearth.sock"
+        let duration = try await CLI.run(["submit", "--kind", "train", "--time-limit", "soon"], socket: noDaemon)
+        #expect(duration.status == .exited(64) && duration.stderr.contains("--time-limit \"soon\" is not a duration"), "\(duration.stderr)")
+        let job = try await CLI.run(["priority", "abc"], socket: noDaemon)
+        #expect(job.status == .exited(64) && job.stderr.contains("abc"), "\(job.stderr)")
+        let unreachable = try await CLI.run(["queue"], socket: noDaemon)
+        #expect(unreachable.status == .exited(3))
+    }
 }
