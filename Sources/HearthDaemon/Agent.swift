@@ -16,6 +16,9 @@ struct Agent: Service {
     let configuration: DaemonConfiguration
     let runner: JobRunner
     let wakeups: JobWakeups
+    /// Where the work loop reports itself alive (`WATCHDOG=1`) and its status line.
+    let status: DaemonStatus
+    let faults: FaultInjection
     let logger: Logger
     /// The kinds this node can run today.
     static let kinds = ["train"]
@@ -36,12 +39,20 @@ struct Agent: Service {
             logger.notice("requeued a job this node held before it restarted", metadata: [
                 "job.id": "\(orphan.jobID)", "job.state": "\(orphan.state.rawValue)", "hearth.event": "orphan-requeued"])
         }
+        logger.info("node up", metadata: ["hearth.event": "node-up", "node.id": "\(nodeID)"])
         let load = LoadState()
         let listener = Task { await wakeups.run() }
         defer { listener.cancel() }
         await withDiscardingTaskGroup { group in
             group.addTask { await heartbeatLoop() }
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                if faults.isWedged {
+                    // Test hook: no progress, so no watchdog ping.
+                    try? await Task.sleep(for: .milliseconds(200))
+                    continue
+                }
+                // Each turn proves the loop (and its database calls) still make progress.
+                status.workLoopTurn(running: load.withLock { $0.running })
                 let free = load.withLock { l -> [Int]? in
                     l.running < configuration.slots ? gpuIndices.filter { !l.busyGPUs.contains($0) } : nil
                 }
@@ -73,7 +84,12 @@ struct Agent: Service {
     /// Renews the node's presence until shutdown.
     private func heartbeatLoop() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do { try await nodes.heartbeat(nodeID: nodeID) } catch { logger.warning("node heartbeat failed: \(error)") }
+            do {
+                if let state = try await nodes.heartbeat(nodeID: nodeID) { status.nodeState(state) }
+                status.refresh()
+            } catch {
+                logger.warning("node heartbeat failed: \(error)")
+            }
             try? await Task.sleep(for: configuration.heartbeatInterval)
         }
     }

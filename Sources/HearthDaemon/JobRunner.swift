@@ -2,6 +2,7 @@ import Foundation
 import HearthCore
 import HearthProcess
 import HearthStore
+import HearthSystemd
 import Logging
 import Synchronization
 
@@ -84,6 +85,8 @@ public struct JobRunner: Sendable {
             output = try ReportPipe.make()
             logFD = try openLog(job: job, attempt: lease.attempt)
             var environment = ProcessInfo.processInfo.environment
+            // systemd's notify socket, watchdog and activation variables are for hearthd alone.
+            for name in Notifier.managerVariables { environment[name] = nil }
             environment["CUDA_VISIBLE_DEVICES"] = gpuIndices.map(String.init).joined(separator: ",")
             environment["HEARTH_JOB_ID"] = "\(job.id)"
             environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
@@ -100,6 +103,7 @@ public struct JobRunner: Sendable {
         log.debug("worker started", metadata: ["worker.pid": "\(child.pid)"])
         do {
             try await queue.start(lease)
+            log.info("job started", metadata: ["hearth.event": "started", "worker.pid": "\(child.pid)"])
         } catch {
             log.info("job is no longer ours before it started; stopping the worker: \(error)")
             child.signal(SIGKILL)
@@ -139,7 +143,22 @@ public struct JobRunner: Sendable {
         try? FileManager.default.removeItem(at: pidFile(job.id))
         let s = state.withLock { $0 }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
-        return await record(termination, supervision: s, lease: lease, log)
+        let outcome = await record(termination, supervision: s, lease: lease, log)
+        Self.logOutcome(outcome, termination: termination, log)
+        return outcome
+    }
+
+    /// One journal entry per attempt's end, with `HEARTH_EVENT=` naming it.
+    static func logOutcome(_ outcome: Outcome, termination: ChildProcess.Termination, _ log: Logger) {
+        switch outcome {
+        case .succeeded: log.info("job succeeded", metadata: ["hearth.event": "succeeded"])
+        case .failed(let retrying):
+            log.warning("job attempt failed (\(termination))\(retrying ? "; requeued to retry" : "; no attempts left")",
+                        metadata: ["hearth.event": "failed", "job.retrying": "\(retrying)"])
+        case .preempted: log.info("job preempted; requeued to resume from its checkpoint", metadata: ["hearth.event": "preempted"])
+        case .cancelled: log.info("job cancelled", metadata: ["hearth.event": "cancelled"])
+        case .fenced: log.notice("job no longer held by this node; nothing recorded", metadata: ["hearth.event": "fenced"])
+        }
     }
 
     /// The supervising tasks' shared state.
@@ -214,6 +233,7 @@ public struct JobRunner: Sendable {
                 case "checkpoint":
                     if let path = report.path, let step = report.step, let sha = report.sha256 {
                         try await queue.recordCheckpoint(lease, step: step, path: path, bytes: Self.size(of: path), sha256: sha)
+                        log.info("checkpoint at step \(step)", metadata: ["hearth.event": "checkpoint", "checkpoint.path": "\(path)"])
                     }
                 case "done":
                     state.withLock { $0.resultJSON = line }
@@ -240,6 +260,8 @@ public struct JobRunner: Sendable {
         for await lines in pipe.chunks() {
             let text = lines.joined(separator: "\n") + "\n"
             _ = text.withCString { write(logFD, $0, strlen($0)) }
+            // Forwarded with the job's fields, so `journalctl -u hearthd JOB_ID=N` shows its output too.
+            for line in lines { log.info("\(line)", metadata: ["hearth.source": "worker"]) }
             guard stored else { continue }
             do {
                 try await queue.appendLog(lease, lines: lines)

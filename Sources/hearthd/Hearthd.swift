@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HearthDaemon
 import HearthStore
+import HearthSystemd
 import Logging
 
 /// `hearthd`: the node daemon. Thin: parses flags, sets up logging, calls into HearthDaemon.
@@ -10,7 +11,7 @@ struct Hearthd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearthd",
         abstract: "The Hearth node daemon: job queue, scheduler and workers, coordinated through PostgreSQL.",
-        subcommands: [Run.self, Migrate.self])
+        subcommands: [Run.self, Migrate.self, Reload.self])
 }
 
 /// Where the database is, shared by every subcommand.
@@ -33,11 +34,12 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
+/// The process's log level: `HEARTH_LOG_LEVEL` (default `info`), changed by `hearthd run`'s reloads.
+let logLevel = LogLevelControl(
+    ProcessInfo.processInfo.environment["HEARTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info)
+
+/// Logs to the journal with structured fields when stderr goes there (under systemd), else plain stderr lines.
 func makeLogger() -> Logger {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = ProcessInfo.processInfo.environment["HEARTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        return handler
-    }
+    SystemdLogging.bootstrap(identifier: "hearthd", control: logLevel)
     return Logger(label: "hearthd")
 }

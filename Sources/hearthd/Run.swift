@@ -37,6 +37,14 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds a worker gets to checkpoint and exit after SIGTERM.")
     var graceSeconds = 30
 
+    @Option(help: ArgumentHelp(
+        "A file holding the log level (debug, info...), read at start and on every reload (SIGHUP, hearthd reload).",
+        valueName: "path"))
+    var logLevelFile: String?
+
+    @Flag(help: .hidden)
+    var allowTestHang = false
+
     func validate() throws {
         if simulatedGpus < 0 || simulatedGpus > 64 { throw ValidationError("--simulated-gpus must be between 0 and 64") }
         if slots < 1 { throw ValidationError("--slots must be at least 1") }
@@ -58,6 +66,11 @@ struct Run: AsyncParsableCommand {
             nodeName: nodeName ?? ProcessInfo.processInfo.hostName, simulatedGPUs: simulatedGpus, slots: slots,
             workerPath: worker, leaseDuration: .seconds(leaseSeconds),
             heartbeatInterval: .milliseconds(Int(heartbeatSeconds * 1000)), stopGracePeriod: .seconds(graceSeconds))
-        try await Daemon.run(config, logger: logger)
+        var daemon = config
+        daemon.logLevel = logLevel
+        daemon.logLevelFile = logLevelFile
+        daemon.allowTestHang = allowTestHang
+        if let level = try daemon.readLogLevel() { logLevel.level = level }
+        try await Daemon.run(daemon, logger: logger)
     }
 }
