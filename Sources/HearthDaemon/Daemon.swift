@@ -94,10 +94,12 @@ public enum Daemon {
             status.ready()
         }
         let signals = SignalHandlers(configuration: configuration, status: status, faults: faults, logger: log)
-        let group = ServiceGroup(configuration: .init(
-            services: [leader, agent, signals, listener],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: log))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [leader, agent, signals, listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: log)
+        // The drain's bound: workers get the grace period to checkpoint, then 15 s for the rest.
+        // hearthd.service's TimeoutStopSec= (75 s) stays above it and the database's shutdown.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.stopGracePeriod + .seconds(15)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         // An inherited socket belongs to systemd's .socket unit: never unlink it.
         if activated == nil { ControlSocket.remove(path: socketPath) }
