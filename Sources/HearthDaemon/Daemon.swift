@@ -59,6 +59,9 @@ public enum Daemon {
             return l
         }()
 
+        let leaderFlag = LeaderFlag()
+        let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag)
+        let faults = FaultInjection(allowed: configuration.allowTestHang)
         let runner = JobRunner(
             queue: queue,
             configuration: .init(
@@ -72,9 +75,6 @@ public enum Daemon {
         let leader = Leader(
             configuration: db.client.configuration, queue: queue, nodeDownAfter: configuration.leaseDuration,
             interval: .seconds(1), logger: log, isLeader: leaderFlag)
-        let leaderFlag = LeaderFlag()
-        let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag)
-        let faults = FaultInjection(allowed: configuration.allowTestHang)
         let control = ControlServer(
             queue: queue, accounts: AccountStore(client: db.client), queries: APIQueries(client: db.client),
             adminGroup: configuration.adminGroup, logger: log)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HearthDaemon
+import HearthSystemd
 import Logging
 
 /// `hearthd run`: the node daemon itself.
