@@ -1,4 +1,5 @@
 import Foundation
+import HearthProcess
 import HearthTesting
 import Testing
 

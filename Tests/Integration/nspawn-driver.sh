@@ -26,7 +26,7 @@ check "hearthd.service not started before the first call" bash -c '! systemctl i
 
 WHO=$(hearth whoami 2>&1)
 check "the first hearth call starts the service and is answered ($WHO)" bash -c "grep -q 'root (uid 0), admin' <<<'$WHO'"
-check "hearthd.service active" systemctl is-active -q hearthd.service
+check "hearthd.service active" waitfor 5 systemctl is-active -q hearthd.service
 echo "# $(systemctl show hearthd.service -p Type,NotifyAccess,MainPID,WatchdogUSec,StatusText,User | tr '\n' ' ')"
 check "systemctl status shows the STATUS= line" bash -c \
   'systemctl status hearthd.service --no-pager | grep -Eq "Status: \"[0-9]+ jobs? running; node nspawn up; scheduler (leader|standby)\""'
