@@ -74,6 +74,9 @@ public struct ReloadStatus: Sendable, Equatable {
     }
 
     func write(_ path: String) {
+        // With a server database nothing else may have made the state directory yet.
+        try? FileManager.default.createDirectory(
+            at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
         let text = "\(generation) " + (error.map { "failed: \($0)" } ?? "ok") + "\n"
         try? text.write(toFile: path, atomically: true, encoding: .utf8)
     }
