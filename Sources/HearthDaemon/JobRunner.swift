@@ -123,9 +123,11 @@ public struct JobRunner: Sendable {
         let termination = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 // The readers end by themselves at end of file, after the worker's last line:
-                // cancelling them could drop its final reports.
-                group.addTask { await consumeReports(pipe, lease: lease, state: state, stop: stop, log: log) }
-                group.addTask { await consumeOutput(output, logFD: logFD, lease: lease, stop: stop, log: log) }
+                // cancelling them could drop its final reports. They run as unstructured tasks
+                // because a draining daemon cancels this one, and an AsyncStream iterated in a
+                // cancelled task ends at once (the worker's last output and reports were lost).
+                group.addTask { await Task { await consumeReports(pipe, lease: lease, state: state, stop: stop, log: log) }.value }
+                group.addTask { await Task { await consumeOutput(output, logFD: logFD, lease: lease, stop: stop, log: log) }.value }
                 let renewing = Task { await heartbeat(lease, state: state, stop: stop, log: log) }
                 let escalating = Task { await escalate(state: state, stop: stop) }
                 let end = await child.wait()
