@@ -61,17 +61,17 @@ public struct JournalLogHandler: LogHandler {
     /// (It reports success even when no journald listens: only reading the journal back proves delivery.)
     @discardableResult
     public static func send(_ fields: [String]) -> Int32 {
-        var buffers = fields.map { Array($0.utf8) }
-        var vectors: [iovec] = []
-        vectors.reserveCapacity(buffers.count)
-        return buffers.withUnsafeMutableBufferPointer { all in
-            for i in all.indices {
-                let count = all[i].count
-                all[i].withUnsafeMutableBytes { raw in
-                    vectors.append(iovec(iov_base: raw.baseAddress, iov_len: count))
-                }
-            }
-            // The buffers are not moved while `all` is borrowed, so the pointers stay valid here.
+        // One contiguous buffer, so every iovec points into memory that lives through the call.
+        var storage: [UInt8] = []
+        var spans: [(offset: Int, count: Int)] = []
+        for field in fields {
+            let start = storage.count
+            storage.append(contentsOf: field.utf8)
+            spans.append((start, storage.count - start))
+        }
+        return storage.withUnsafeMutableBytes { raw -> Int32 in
+            guard let base = raw.baseAddress else { return -EINVAL }
+            let vectors = spans.map { iovec(iov_base: base + $0.offset, iov_len: $0.count) }
             return sd_journal_sendv(vectors, Int32(vectors.count))
         }
     }
