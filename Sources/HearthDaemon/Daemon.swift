@@ -79,6 +79,7 @@ public enum Daemon {
             queue: queue, accounts: AccountStore(client: db.client), queries: APIQueries(client: db.client),
             adminGroup: configuration.adminGroup, logger: log)
 
+        let trapped = await SignalHandlers.trapping(faults: faults)
         let socketPath = configuration.socketPath
         let endpoint: ControlListener<RouterResponder<ControlContext>>.Endpoint
         if let activated {
@@ -93,7 +94,7 @@ public enum Daemon {
             log.info("ready", metadata: ["socket": "\(socketPath)", "node.id": "\(nodeID)"])
             status.ready()
         }
-        let signals = SignalHandlers(configuration: configuration, status: status, faults: faults, logger: log)
+        let signals = SignalHandlers(configuration: configuration, status: status, faults: faults, signals: trapped, logger: log)
         var groupConfiguration = ServiceGroupConfiguration(
             services: [leader, agent, signals, listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: log)
         // The drain's bound: workers get the grace period to checkpoint, then 15 s for the rest.

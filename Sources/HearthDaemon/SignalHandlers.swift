@@ -13,11 +13,17 @@ struct SignalHandlers: Service {
     let configuration: DaemonConfiguration
     let status: DaemonStatus
     let faults: FaultInjection
+    /// Trapped before READY=1 (``trapping(faults:)``): an early SIGHUP must not kill the daemon.
+    let signals: UnixSignalsSequence
     let logger: Logger
+
+    /// The signals these handlers serve, trapped from now on.
+    static func trapping(faults: FaultInjection) async -> UnixSignalsSequence {
+        await UnixSignalsSequence(trapping: faults.allowed ? [.sighup, .sigusr2] : [.sighup])
+    }
 
     func run() async throws {
         var generation = ReloadStatus.read(configuration.reloadStatusPath)?.generation ?? 0
-        let signals = await UnixSignalsSequence(trapping: faults.allowed ? [.sighup, .sigusr2] : [.sighup])
         for await signal in signals.cancelOnGracefulShutdown() {
             switch signal {
             case .sighup:
