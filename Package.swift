@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: System libraries (Debian packages named in `providers`)
@@ -43,6 +45,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Usage reports: table, CSV, JSON and HTML+SVG rendering (strings only, no I/O)
+        .target(name: "HearthReports", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+
         // MARK: The API's request and response types (no sockets), shared by daemon and CLI
         .target(name: "HearthAPI", swiftSettings: swiftSettings),
 
@@ -60,11 +65,13 @@ let package = Package(
         .target(
             name: "HearthDaemon",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthSystemd",
+                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthSystemd", "HearthReports", "HearthScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -96,11 +103,14 @@ let package = Package(
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"])]
         ),
 
+        // MARK: Evaluation tasks (perplexity, multiple choice, LAMBADA, CrowS-Pairs, StereoSet) on the Trainer's scorer
+        .target(name: "HearthEval", dependencies: ["Trainer"], swiftSettings: swiftSettings),
+
         // MARK: Executables (thin: parse flags, bootstrap logging, call into libraries)
         .executableTarget(
             name: "hearthd",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthDaemon", "HearthSystemd",
+                "HearthCore", "HearthStore", "HearthDaemon", "HearthScheduler", "HearthSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -109,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "hearth",
             dependencies: [
-                "HearthAPI", "HearthClient",
+                "HearthAPI", "HearthClient", "HearthCore", "HearthReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -117,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "hearth-worker",
             dependencies: [
-                "Trainer",
+                "Trainer", "HearthEval",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -126,9 +136,13 @@ let package = Package(
         // MARK: Benchmarks (run with ./bench NAME; results in Docs/BENCHMARKS.md)
         .executableTarget(
             name: "bench-store", dependencies: ["HearthCore", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
+        .executableTarget(name: "bench-report", dependencies: ["HearthCore", "HearthStore"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HearthReportsTests", dependencies: ["HearthReports", "HearthCore", "HearthProcess"], exclude: ["png_colours.py"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HearthStoreTests",
             dependencies: ["HearthStore", "HearthCore", "HearthTesting"],
@@ -150,6 +164,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainerTests", dependencies: ["Trainer"], exclude: ["parity_jax.py"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HearthEvalTests", dependencies: ["HearthEval", "Trainer"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import HearthScheduler
 import HearthSystemd
 import Logging
 
@@ -64,6 +65,13 @@ public struct DaemonConfiguration: Sendable {
         }
         return level
     }
+    /// The fair-share scheduler's weights and limits (used by whichever node is the leader).
+    /// Defaults to `SchedulerPolicy.default` with its preemption grace set to ``stopGracePeriod``.
+    public var schedulerPolicy: SchedulerPolicy
+    /// The account that donated this node (created as a donor if missing); `nil` = lab-owned.
+    public var donor: String?
+    /// Serve Prometheus metrics at `GET /metrics` on the control socket. Defaults to `false`.
+    public var metrics: Bool = false
 
     public init(database: Database.Location, stateDirectory: URL, socketPath: String? = nil, adminGroup: String = "hearth-admin",
                 nodeName: String = ProcessInfo.processInfo.hostName, simulatedGPUs: Int = 0, slots: Int = 2,
@@ -81,6 +89,10 @@ public struct DaemonConfiguration: Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.stopGracePeriod = stopGracePeriod
         self.pollInterval = pollInterval
+        var policy = SchedulerPolicy.default
+        policy.preemptionGrace = Double(stopGracePeriod.components.seconds)
+        self.schedulerPolicy = policy
+        self.donor = nil
     }
 
     /// `/run/hearth/hearth.sock` for root; `$XDG_RUNTIME_DIR/hearth.sock` (or `/tmp/hearth-UID.sock`) otherwise.

@@ -22,10 +22,17 @@ import Testing
             let build = try Scripts.buildDirectory()
             let socket = dir.appendingPathComponent("j.sock").path
             let spec = dir.appendingPathComponent("bad.json")
-            try "{}".write(to: spec, atomically: true, encoding: .utf8)
+            // Accepted at submission (real data), refused by the worker: 3 heads do not divide a width of 16.
+            try """
+                {"model": {"layers": 1, "heads": 3, "width": 16, "context": 8}, "data": [{"path": "\(dir.path)/data"}],
+                 "batch_size": 4, "steps": 10}
+                """.write(to: spec, atomically: true, encoding: .utf8)
+            try String(repeating: "the quick brown fox jumps over a lazy dog ", count: 300)
+                .write(to: dir.appendingPathComponent("input.txt"), atomically: true, encoding: .utf8)
             // Inside the journald namespace: start the daemon, submit a job it cannot run, let it fail, stop.
             let script = """
                 set -e
+                "$B/hearth-worker" prepare "$D/input.txt" --out "$D/data" >/dev/null 2>&1
                 "$B/hearthd" run --database-url "$DB" --state-dir "$D/state" --socket "$S" --node-name journal-node &
                 pid=$!
                 for i in $(seq 1 200); do [ -S "$S" ] && "$B/hearth" whoami --socket "$S" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -37,8 +44,10 @@ import Testing
             let run = try await Scripts.run(Scripts.integration("journald.sh"), [out.path, "hearthd.service", "--", "/bin/bash", "-c", script], environment: [
                 "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "B": build, "D": dir.path, "S": socket, "DB": info.conninfo + " dbname=\(info.database)",
             ])
-            #expect(run.status == .exited(0), "\(run.output)\n\((try? String(contentsOf: out.appendingPathComponent("cmd.out"), encoding: .utf8)) ?? "")")
             let journal = out.appendingPathComponent("journal").path
+            // The script's own output went to the journal too (systemd-cat): show it on failure.
+            let all = try await Scripts.run("/usr/bin/journalctl", ["-D", journal, "--no-pager", "-o", "cat"])
+            #expect(run.status == .exited(0), "\(run.output)\n\(all.output.suffix(3000))")
 
             let submitted = try await Self.entries(journal, ["-u", "hearthd.service", "JOB_ID=1", "HEARTH_EVENT=submitted"])
             #expect(submitted.count == 1, "\(submitted)")

@@ -31,7 +31,8 @@ import Testing
         }
         for path in ["usr/local/lib/systemd/system/hearthd.socket", "usr/local/lib/sysusers.d/hearth.conf",
                      "usr/local/lib/tmpfiles.d/hearth.conf", "usr/local/share/hearth/migrations/0001_schema.sql",
-                     "usr/local/share/doc/hearth/admin-guide.md"] {
+                     "usr/local/share/doc/hearth/admin-guide.md", "usr/local/share/man/man1/hearthd.1",
+                     "usr/local/share/bash-completion/completions/hearth"] {
             #expect(fm.fileExists(atPath: dest.appendingPathComponent(path).path), "\(path)")
         }
         let unit = try String(contentsOf: dest.appendingPathComponent("usr/local/lib/systemd/system/hearthd.service"), encoding: .utf8)

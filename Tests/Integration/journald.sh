@@ -38,7 +38,9 @@ RC=$?
 set -e
 journalctl --sync 2>/dev/null || true
 kill -TERM "$JPID"; wait "$JPID" || true
+# Whatever the command left behind (a daemon, after a failure) is killed before the cgroup goes.
 for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+for _ in $(seq 1 50); do [ -z "$(cat "$CG/cgroup.procs" 2>/dev/null)" ] && break; sleep 0.1; done
 rmdir "$CG" "$(dirname "$CG")" 2>/dev/null || echo "warning: could not remove $CG"
 rm -rf "$OUT/journal"; cp -a /run/log/journal "$OUT/journal"
 exit $RC
