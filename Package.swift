@@ -54,11 +54,18 @@ let package = Package(
         // MARK: The client side of the control socket (CLI and tests)
         .target(name: "HearthClient", swiftSettings: swiftSettings),
 
+        // MARK: systemd: sd_notify, socket activation, journald log handler (libsystemd)
+        .target(
+            name: "HearthSystemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: The daemon's parts: database set-up, agent, leader, control socket
         .target(
             name: "HearthDaemon",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthReports", "HearthScheduler",
+                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthSystemd", "HearthReports", "HearthScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -103,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "hearthd",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthDaemon", "HearthScheduler",
+                "HearthCore", "HearthStore", "HearthDaemon", "HearthScheduler", "HearthSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -145,6 +152,11 @@ let package = Package(
             name: "HearthDaemonTests",
             dependencies: ["HearthDaemon", "HearthStore", "HearthCore", "HearthProcess", "HearthTesting", "HearthAPI", "HearthClient",
                            .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HearthSystemdTests",
+            dependencies: ["HearthSystemd", "HearthProcess", "HearthTesting", "HearthClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

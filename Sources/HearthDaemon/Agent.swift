@@ -18,6 +18,9 @@ struct Agent: Service {
     let configuration: DaemonConfiguration
     let runner: JobRunner
     let wakeups: JobWakeups
+    /// Where the work loop reports itself alive (`WATCHDOG=1`) and its status line.
+    let status: DaemonStatus
+    let faults: FaultInjection
     let logger: Logger
     /// The kinds this node's worker can run (the donor's policy may narrow them).
     static let kinds = ["train", "eval", "distill"]
@@ -26,6 +29,7 @@ struct Agent: Service {
     private final class Running: Sendable {
         private let ids = Mutex<Set<Int64>>([])
         func snapshot() -> [Int64] { ids.withLock { Array($0) } }
+        var count: Int { ids.withLock { $0.count } }
         func insert(_ id: Int64) { _ = ids.withLock { $0.insert(id) } }
         func remove(_ id: Int64) { _ = ids.withLock { $0.remove(id) } }
     }
@@ -36,12 +40,20 @@ struct Agent: Service {
                 "job.id": "\(orphan.jobID)", "job.state": "\(orphan.state.rawValue)", "hearth.event": "orphan-requeued"])
         }
         try await nodes.setCapabilities(nodeID: nodeID, cpuSlots: configuration.slots, kinds: Self.kinds)
+        logger.info("node up", metadata: ["hearth.event": "node-up", "node.id": "\(nodeID)"])
         let running = Running()
         let listener = Task { await wakeups.run() }
         defer { listener.cancel() }
         await withDiscardingTaskGroup { group in
             group.addTask { await heartbeatLoop() }
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                if faults.isWedged {
+                    // Test hook: no progress, so no watchdog ping.
+                    try? await Task.sleep(for: .milliseconds(200))
+                    continue
+                }
+                // Each turn proves the loop (and its database calls) still make progress.
+                status.workLoopTurn(running: running.count)
                 do {
                     for a in try await queue.assignments(nodeID: nodeID, excluding: running.snapshot()) {
                         running.insert(a.job.id)
@@ -64,7 +76,12 @@ struct Agent: Service {
     /// Renews the node's presence until shutdown.
     private func heartbeatLoop() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do { try await nodes.heartbeat(nodeID: nodeID) } catch { logger.warning("node heartbeat failed: \(error)") }
+            do {
+                if let state = try await nodes.heartbeat(nodeID: nodeID) { status.nodeState(state) }
+                status.refresh()
+            } catch {
+                logger.warning("node heartbeat failed: \(error)")
+            }
             try? await Task.sleep(for: configuration.heartbeatInterval)
         }
     }

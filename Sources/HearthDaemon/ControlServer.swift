@@ -176,6 +176,10 @@ public struct ControlServer: Sendable {
             default: throw APIFailure.badRequest(error.message)
             }
         }
+        if result.created {
+            logger.info("job submitted", metadata: [
+                "hearth.event": "submitted", "job.id": "\(result.job.id)", "account.name": "\(who.account)", "job.kind": "\(submit.kind)"])
+        }
         guard var view = try await queries.job(result.job.id) else { throw APIFailure.notFound("job vanished") }
         view.duplicate = !result.created
         return view

@@ -2,6 +2,7 @@ import Foundation
 import HearthClient
 import HearthScheduler
 import HearthStore
+import HearthSystemd
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -11,10 +12,19 @@ import UnixSignals
 public enum Daemon {
     /// Runs the daemon until SIGTERM or SIGINT, then drains: the control socket closes, running
     /// workers checkpoint and are requeued, the leader lock is released, the database closes.
+    ///
+    /// Under systemd it reports through `sd_notify` (``DaemonStatus``) and serves on the socket
+    /// systemd passed, if any; elsewhere it binds ``DaemonConfiguration/socketPath`` itself.
     public static func run(_ configuration: DaemonConfiguration, logger: Logger) async throws {
+        let notifier = Notifier()
+        // Taken first: libsystemd unsets LISTEN_* and marks the descriptor close-on-exec.
+        let activated = SocketActivation.takeControlSocket()
+        notifier.extendTimeout(.seconds(120), status: "starting: opening the database")
         let db = try await Database.open(configuration.database, maxConnections: 8, logger: logger)
         do {
-            try await serve(configuration, db: db, logger: logger)
+            try await serve(configuration, db: db, notifier: notifier, activated: activated, logger: logger)
+            // Only now is the daemon really exiting (systemd 252 treats STOPPING=1 as "stop now").
+            notifier.stopping(status: "stopping: closing the database")
             try db.close()
         } catch {
             try? db.close()
@@ -22,7 +32,10 @@ public enum Daemon {
         }
     }
 
-    private static func serve(_ configuration: DaemonConfiguration, db: Database, logger: Logger) async throws {
+    private static func serve(
+        _ configuration: DaemonConfiguration, db: Database, notifier: Notifier, activated: SocketActivation.Socket?, logger: Logger
+    ) async throws {
+        notifier.extendTimeout(.seconds(120), status: "starting: applying migrations")
         let applied = try await Migrator(client: db.client).migrate()
         for m in applied { logger.info("applied migration \(m.fileName)") }
 
@@ -50,6 +63,9 @@ public enum Daemon {
             return l
         }()
 
+        let leaderFlag = LeaderFlag()
+        let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag)
+        let faults = FaultInjection(allowed: configuration.allowTestHang)
         let runner = JobRunner(
             queue: queue,
             configuration: .init(
@@ -60,35 +76,43 @@ public enum Daemon {
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
-            runner: runner, wakeups: JobWakeups(configuration: db.client.configuration), logger: log)
+            runner: runner, wakeups: JobWakeups(configuration: db.client.configuration), status: status, faults: faults, logger: log)
         let scheduler = Scheduler(policy: configuration.schedulerPolicy)
         let snapshots = SnapshotLoader(client: db.client, halfLife: configuration.schedulerPolicy.usageHalfLife)
         let leader = Leader(
             configuration: db.client.configuration, queue: queue, nodeDownAfter: configuration.leaseDuration,
-            interval: .seconds(1), logger: log, isLeader: LeaderFlag(),
+            interval: .seconds(1), logger: log, isLeader: leaderFlag,
             scheduling: SchedulingPass(loader: snapshots, scheduler: scheduler, queue: queue, nodeID: nodeID, logger: log))
         let control = ControlServer(
             queue: queue, accounts: accounts, queries: APIQueries(client: db.client),
             adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots,
             metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
 
-        try ControlSocket.prepare(path: configuration.socketPath)
+        let trapped = await SignalHandlers.trapping(faults: faults)
         let socketPath = configuration.socketPath
-        let app = Application(
-            router: control.makeRouter(),
-            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "hearthd"),
-            onServerRunning: { _ in
-                ControlSocket.setPermissions(path: socketPath, logger: log)
-                log.info("ready", metadata: ["socket": "\(socketPath)", "node.id": "\(nodeID)"])
-            },
-            logger: log)
-        let group = ServiceGroup(configuration: .init(
-            services: [leader, agent, app],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: log))
+        let endpoint: ControlListener<RouterResponder<ControlContext>>.Endpoint
+        if let activated {
+            endpoint = .inherited(descriptor: activated.descriptor, path: socketPath)
+            log.debug("serving on the socket systemd passed", metadata: ["socket.fd": "\(activated.descriptor)"])
+        } else {
+            try ControlSocket.prepare(path: socketPath)
+            endpoint = .path(socketPath)
+        }
+        let listener = ControlListener(endpoint: endpoint, responder: control.makeRouter().buildResponder(), logger: log) {
+            if activated == nil { ControlSocket.setPermissions(path: socketPath, logger: log) }
+            log.info("ready", metadata: ["socket": "\(socketPath)", "node.id": "\(nodeID)"])
+            status.ready()
+        }
+        let signals = SignalHandlers(configuration: configuration, status: status, faults: faults, signals: trapped, logger: log)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [leader, agent, signals, listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: log)
+        // The drain's bound: workers get the grace period to checkpoint, then 15 s for the rest.
+        // hearthd.service's TimeoutStopSec= (75 s) stays above it and the database's shutdown.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.stopGracePeriod + .seconds(15)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
-        ControlSocket.remove(path: socketPath)
+        // An inherited socket belongs to systemd's .socket unit: never unlink it.
+        if activated == nil { ControlSocket.remove(path: socketPath) }
     }
 }
 

@@ -1,5 +1,7 @@
 import Foundation
 import HearthScheduler
+import HearthSystemd
+import Logging
 
 /// Everything `hearthd run` needs to know. Documented key by key in Docs/configuration.md.
 public struct DaemonConfiguration: Sendable {
@@ -27,6 +29,42 @@ public struct DaemonConfiguration: Sendable {
     public var stopGracePeriod: Duration
     /// How often an idle node polls the queue when no notification wakes it. Defaults to 2 seconds.
     public var pollInterval: Duration
+    /// The log level shared by every handler, changed by a reload (SIGHUP); `nil`: reloads change no level.
+    public var logLevel: LogLevelControl?
+    /// A file holding one log level name (`debug`, `info`...), read at start and at every reload.
+    public var logLevelFile: String?
+    /// Test-only: SIGUSR2 wedges the work loop so the watchdog's recovery can be tested (``FaultInjection``).
+    public var allowTestHang = false
+
+    /// Where the outcome of the last reload is written for `hearthd reload`:
+    /// `$RUNTIME_DIRECTORY/reload-status` under systemd, else `STATE/reload-status`.
+    public var reloadStatusPath: String {
+        Self.reloadStatusPath(stateDirectory: stateDirectory)
+    }
+
+    /// ``reloadStatusPath`` for a state directory (shared with `hearthd reload`).
+    public static func reloadStatusPath(
+        stateDirectory: URL, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String {
+        if let runtime = environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first {
+            return String(runtime) + "/reload-status"
+        }
+        return stateDirectory.appendingPathComponent("reload-status").path
+    }
+
+    /// The level in ``logLevelFile``; `nil` when no file is configured or it does not exist.
+    /// - Throws: when the file names no level.
+    public func readLogLevel() throws -> Logger.Level? {
+        guard let path = logLevelFile, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let word = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard let level = Logger.Level(rawValue: word) else {
+            throw JobRunner.Error(message: """
+                \(path) says "\(word)", which is no log level; write one of \
+                \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+                """)
+        }
+        return level
+    }
     /// The fair-share scheduler's weights and limits (used by whichever node is the leader).
     /// Defaults to `SchedulerPolicy.default` with its preemption grace set to ``stopGracePeriod``.
     public var schedulerPolicy: SchedulerPolicy

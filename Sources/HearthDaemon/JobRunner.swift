@@ -2,6 +2,7 @@ import Foundation
 import HearthCore
 import HearthProcess
 import HearthStore
+import HearthSystemd
 import Logging
 import Synchronization
 
@@ -95,6 +96,8 @@ public struct JobRunner: Sendable {
             output = try ReportPipe.make()
             logFD = try openLog(job: job, attempt: lease.attempt)
             var environment = ProcessInfo.processInfo.environment
+            // systemd's notify socket, watchdog and activation variables are for hearthd alone.
+            for name in Notifier.managerVariables { environment[name] = nil }
             environment["CUDA_VISIBLE_DEVICES"] = gpuIndices.map(String.init).joined(separator: ",")
             environment["HEARTH_JOB_ID"] = "\(job.id)"
             environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
@@ -115,6 +118,7 @@ public struct JobRunner: Sendable {
         log.debug("worker started", metadata: ["worker.pid": "\(child.pid)"])
         do {
             try await queue.start(lease)
+            log.info("job started", metadata: ["hearth.event": "started", "worker.pid": "\(child.pid)"])
         } catch {
             log.info("job is no longer ours before it started; stopping the worker: \(error)")
             child.signal(SIGKILL)
@@ -135,9 +139,11 @@ public struct JobRunner: Sendable {
         let (termination, rusage) = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 // The readers end by themselves at end of file, after the worker's last line:
-                // cancelling them could drop its final reports.
-                group.addTask { await consumeReports(pipe, lease: lease, state: state, stop: stop, log: log) }
-                group.addTask { await consumeOutput(output, logFD: logFD, lease: lease, stop: stop, log: log) }
+                // cancelling them could drop its final reports. They run as unstructured tasks
+                // because a draining daemon cancels this one, and an AsyncStream iterated in a
+                // cancelled task ends at once (the worker's last output and reports were lost).
+                group.addTask { await Task { await consumeReports(pipe, lease: lease, state: state, stop: stop, log: log) }.value }
+                group.addTask { await Task { await consumeOutput(output, logFD: logFD, lease: lease, stop: stop, log: log) }.value }
                 let renewing = Task { await heartbeat(lease, state: state, stop: stop, log: log) }
                 let escalating = Task { await escalate(state: state, stop: stop) }
                 let metering = Task { await sampleEnergy(energy, gpuIndices: gpuIndices) }
@@ -161,7 +167,22 @@ public struct JobRunner: Sendable {
         let usage = AttemptUsage(
             cpuSeconds: rusage?.cpuSeconds, peakRSSBytes: rusage?.maxRSSBytes,
             energyJoules: energy.withLock { $0.measuredJoules }, energySource: .measured)
-        return await record(termination, supervision: s, lease: lease, usage: usage, log)
+        let outcome = await record(termination, supervision: s, lease: lease, usage: usage, log)
+        Self.logOutcome(outcome, termination: termination, log)
+        return outcome
+    }
+
+    /// One journal entry per attempt's end, with `HEARTH_EVENT=` naming it.
+    static func logOutcome(_ outcome: Outcome, termination: ChildProcess.Termination, _ log: Logger) {
+        switch outcome {
+        case .succeeded: log.info("job succeeded", metadata: ["hearth.event": "succeeded"])
+        case .failed(let retrying):
+            log.warning("job attempt failed (\(termination))\(retrying ? "; requeued to retry" : "; no attempts left")",
+                        metadata: ["hearth.event": "failed", "job.retrying": "\(retrying)"])
+        case .preempted: log.info("job preempted; requeued to resume from its checkpoint", metadata: ["hearth.event": "preempted"])
+        case .cancelled: log.info("job cancelled", metadata: ["hearth.event": "cancelled"])
+        case .fenced: log.notice("job no longer held by this node; nothing recorded", metadata: ["hearth.event": "fenced"])
+        }
     }
 
     /// The energy meter, shared between the sampling task and the end of the attempt.
@@ -264,6 +285,7 @@ public struct JobRunner: Sendable {
                 case "checkpoint":
                     if let path = report.path, let step = report.step, let sha = report.sha256 {
                         try await queue.recordCheckpoint(lease, step: step, path: path, bytes: Self.size(of: path), sha256: sha)
+                        log.info("checkpoint at step \(step)", metadata: ["hearth.event": "checkpoint", "checkpoint.path": "\(path)"])
                     }
                 case "eval_result":
                     if let task = report.task, let metrics = report.metrics, let c = report.checkpoint {
@@ -295,6 +317,8 @@ public struct JobRunner: Sendable {
         for await lines in pipe.chunks() {
             let text = lines.joined(separator: "\n") + "\n"
             _ = text.withCString { write(logFD, $0, strlen($0)) }
+            // Forwarded with the job's fields, so `journalctl -u hearthd JOB_ID=N` shows its output too.
+            for line in lines { log.info("\(line)", metadata: ["hearth.source": "worker"]) }
             guard stored else { continue }
             do {
                 try await queue.appendLog(lease, lines: lines)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HearthDaemon
 import HearthStore
+import HearthSystemd
 import Logging
 
 /// `hearthd`: the node daemon. Thin: parses flags, sets up logging, calls into HearthDaemon.
@@ -10,7 +11,7 @@ struct Hearthd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearthd",
         abstract: "The Hearth node daemon: job queue, scheduler and workers, coordinated through PostgreSQL.",
-        subcommands: [Run.self, Migrate.self])
+        subcommands: [Run.self, Migrate.self, Reload.self])
 }
 
 /// Where the database is, shared by every subcommand.
@@ -54,13 +55,14 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// Logs to stderr at `HEARTH_LOG_LEVEL`, else `level` (the file's), else `info`.
+/// The process's log level: `HEARTH_LOG_LEVEL`, else the configuration file's, else `info`;
+/// `hearthd run`'s reloads change it.
+let logLevel = LogLevelControl(.info)
+
+/// Logs to the journal with structured fields when stderr goes there (under systemd), else plain
+/// stderr lines, at `HEARTH_LOG_LEVEL`, else `level` (the file's), else `info`.
 func makeLogger(level: String? = nil) -> Logger {
-    let chosen = (ProcessInfo.processInfo.environment["HEARTH_LOG_LEVEL"] ?? level).flatMap(Logger.Level.init(rawValue:)) ?? .info
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = chosen
-        return handler
-    }
+    logLevel.level = (ProcessInfo.processInfo.environment["HEARTH_LOG_LEVEL"] ?? level).flatMap(Logger.Level.init(rawValue:)) ?? .info
+    SystemdLogging.bootstrap(identifier: "hearthd", control: logLevel)
     return Logger(label: "hearthd")
 }

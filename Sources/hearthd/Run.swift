@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HearthDaemon
 import HearthScheduler
+import HearthSystemd
 import Logging
 
 /// `hearthd run`: the node daemon itself.
@@ -48,6 +49,14 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Serve Prometheus metrics at GET /metrics on the control socket (off by default).")
     var metrics = false
 
+    @Option(help: ArgumentHelp(
+        "A file holding the log level (debug, info...), read at start and on every reload (SIGHUP, hearthd reload).",
+        valueName: "path"))
+    var logLevelFile: String?
+
+    @Flag(help: .hidden)
+    var allowTestHang = false
+
     func validate() throws {
         if let n = simulatedGpus, n < 0 || n > 64 { throw ValidationError("--simulated-gpus must be between 0 and 64") }
         if let n = slots, n < 1 { throw ValidationError("--slots must be at least 1") }
@@ -79,6 +88,10 @@ struct Run: AsyncParsableCommand {
         }
         config.schedulerPolicy.preemptionGrace = Double(grace)
         config.metrics = metrics || file?.metrics == true
+        config.logLevel = logLevel
+        config.logLevelFile = logLevelFile
+        config.allowTestHang = allowTestHang
+        if let level = try config.readLogLevel() { logLevel.level = level }
         try await Daemon.run(config, logger: logger)
     }
 }

@@ -28,7 +28,14 @@ extension EmbeddedPostgres {
         }
         let termination: ChildProcess.Termination
         do {
-            let child = try ChildProcess.spawn(program, args, descriptors: [nil, fd, fd], workingDirectory: root.path)
+            // PostgreSQL speaks sd_notify itself: it must not answer the service manager in hearthd's
+            // place (nor take its activated sockets), so systemd's variables stay with hearthd.
+            var environment = ProcessInfo.processInfo.environment
+            for name in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {
+                environment[name] = nil
+            }
+            let child = try ChildProcess.spawn(
+                program, args, environment: environment, descriptors: [nil, fd, fd], workingDirectory: root.path)
             termination = child.waitBlocking()
         } catch {
             throw Error(message: "cannot \(what): \(error)")

@@ -55,11 +55,14 @@ public struct NodeStore: Sendable {
     }
 
     /// Records that the node is alive.
-    public func heartbeat(nodeID: Int64) async throws {
-        try await client.query("""
+    /// - Returns: the node's state afterwards (`up` or `draining`), or `nil` when no such node exists.
+    @discardableResult
+    public func heartbeat(nodeID: Int64) async throws -> String? {
+        let rows = try await client.query("""
             UPDATE nodes SET last_heartbeat_at = now(), state = CASE WHEN state = 'down' THEN 'up' ELSE state END
-            WHERE id = \(nodeID)
+            WHERE id = \(nodeID) RETURNING state
             """)
+        return try rows.first?.decode("state", as: String.self)
     }
 
     /// Sets a node's state by name: `draining` stops new claims (running jobs finish), `up` resumes.

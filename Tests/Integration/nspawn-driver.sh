@@ -1,0 +1,110 @@
+#!/bin/bash
+# nspawn-driver.sh - runs INSIDE the container booted by systemd-nspawn.sh (as a oneshot unit),
+# with Hearth installed by ./install. Drives hearthd through systemd and the hearth CLI and prints
+# one "ok"/"not ok" line per check; exit status = number of failed checks.
+set -u
+FAIL=0; PASS=0
+ok()    { PASS=$((PASS+1)); echo "ok - $*"; }
+nok()   { FAIL=$((FAIL+1)); echo "not ok - $*"; }
+check() { local d="$1"; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+prop()  { systemctl show -P "$1" hearthd.service; }
+waitfor() { # waitfor SECONDS CMD... : polls every 0.25 s
+  local end=$((SECONDS + $1)); shift
+  while ! "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.25; done
+}
+jobfield() { hearth show "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+jc() { journalctl --no-pager -u hearthd.service "$@"; }
+export -f prop waitfor jobfield jc   # the checks run them in `bash -c`
+
+echo "# $(systemctl --version | head -1); virt=$(systemd-detect-virt); PID 1=$(cat /proc/1/comm)"
+check "user hearth and group hearth-admin exist (sysusers.d)" bash -c 'getent passwd hearth >/dev/null && getent group hearth-admin >/dev/null'
+check "/etc/hearth/log-level made by tmpfiles.d" test "$(cat /etc/hearth/log-level 2>/dev/null)" = info
+
+systemctl start hearthd.socket
+check "hearthd.socket is listening" systemctl is-active -q hearthd.socket
+check "socket file: mode 0660, group hearth" test "$(stat -c '%a %G' /run/hearth/hearth.sock)" = "660 hearth"
+check "hearthd.service not started before the first call" bash -c '! systemctl is-active -q hearthd.service'
+
+WHO=$(hearth whoami 2>&1)
+check "the first hearth call starts the service and is answered ($WHO)" bash -c "grep -q 'root (uid 0), admin' <<<'$WHO'"
+check "hearthd.service active" waitfor 5 systemctl is-active -q hearthd.service
+echo "# $(systemctl show hearthd.service -p Type,NotifyAccess,MainPID,WatchdogUSec,StatusText,User | tr '\n' ' ')"
+check "systemctl status shows the STATUS= line" bash -c \
+  'systemctl status hearthd.service --no-pager | grep -Eq "Status: \"[0-9]+ jobs? running; node nspawn up; scheduler (leader|standby)\""'
+
+# READY=1 came only after migrations and the listening socket: PID 1's "Started" entry for the
+# unit must follow hearthd's "ready" entry, and the unit went active well after its process started.
+READY_US=$(jc -o json MESSAGE=ready | python3 -c 'import json,sys; print(min(int(json.loads(l)["__MONOTONIC_TIMESTAMP"]) for l in sys.stdin))')
+STARTED_US=$(journalctl --no-pager -o json _PID=1 UNIT=hearthd.service MESSAGE_ID=39f53479d3a045ac8e11786248231fbf \
+  | python3 -c 'import json,sys; print(min(int(json.loads(l)["__MONOTONIC_TIMESTAMP"]) for l in sys.stdin))')
+echo "# hearthd 'ready' at ${READY_US} us, PID 1 'Started' at ${STARTED_US} us (monotonic)"
+check "the unit became active only after READY=1" test "${READY_US:-9999999999999}" -le "${STARTED_US:-0}"
+check "migrations ran before READY (journal order)" bash -c \
+  "jc -o json | python3 -c 'import json,sys
+e=[json.loads(l) for l in sys.stdin]
+m=[int(x[\"__MONOTONIC_TIMESTAMP\"]) for x in e if str(x.get(\"MESSAGE\",\"\")).startswith(\"applied migration\")]
+r=[int(x[\"__MONOTONIC_TIMESTAMP\"]) for x in e if x.get(\"MESSAGE\")==\"ready\"]
+sys.exit(0 if m and r and max(m) < min(r) else 1)'"
+
+# A real training job, from data made by the real worker.
+mkdir -p /srv/hearth-test
+python3 -c 'import random; w="the quick brown fox jumps over a lazy dog to be or not".split(); print(" ".join(random.choice(w) for _ in range(5000)))' > /srv/hearth-test/input.txt
+hearth-worker prepare /srv/hearth-test/input.txt --out /srv/hearth-test/data >/dev/null 2>&1
+chmod -R a+rX /srv/hearth-test
+cat > /srv/hearth-test/spec.json <<'SPEC'
+{"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"path": "/srv/hearth-test/data"}], "batch_size": 4,
+ "steps": 50000000, "seed": 7, "threads": 1, "checkpoint_interval": 5000, "log_interval": 1000}
+SPEC
+JOB=$(hearth submit --kind train --name nspawn /srv/hearth-test/spec.json | awk '/submitted job/ {print $3}')
+echo "# submitted job ${JOB:-?}"
+check "job $JOB runs" waitfor 30 bash -c "[ \"\$(hearth show $JOB --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = running ]"
+check "STATUS= counts the running job" waitfor 10 bash -c '[[ "$(prop StatusText)" == "1 job running;"* ]]'
+check "a checkpoint is recorded" waitfor 40 bash -c "journalctl --no-pager -u hearthd JOB_ID=$JOB HEARTH_EVENT=checkpoint -o cat | grep -q checkpoint"
+journalctl --sync
+check "journalctl -u hearthd JOB_ID=$JOB: submitted and started" bash -c "
+  jc JOB_ID=$JOB HEARTH_EVENT=submitted -o cat | grep -q 'job submitted' &&
+  jc JOB_ID=$JOB HEARTH_EVENT=started -o cat | grep -q 'job started'"
+check "entries carry NODE= and ACCOUNT=, PRIORITY= by level" bash -c "
+  jc JOB_ID=$JOB NODE=nspawn -o cat | grep -q 'job started' &&
+  jc JOB_ID=$JOB ACCOUNT=root HEARTH_EVENT=submitted -o cat | grep -q submitted &&
+  jc JOB_ID=$JOB HEARTH_EVENT=started PRIORITY=6 -o cat | grep -q started"
+jc JOB_ID="$JOB" -o json | head -3 > /share/job-entries.json
+
+# Reload: the settings file changes, `systemctl reload` returns once the daemon has re-read it.
+PID1=$(prop MainPID)
+echo debug > /etc/hearth/log-level
+check "systemctl reload (ExecReload waits for the daemon)" systemctl reload hearthd.service
+check "reload kept the main process" test "$(prop MainPID)" = "$PID1"
+check "the reload took effect before systemctl returned" bash -c "jc -o cat HEARTH_EVENT=reloaded | grep -q 'log level debug'"
+echo info > /etc/hearth/log-level; systemctl reload hearthd.service
+
+# Watchdog: the hook wedges the work loop; systemd must kill and restart hearthd, and the job
+# it was running must be requeued and run again, not lost.
+ATTEMPT1=$(jobfield "$JOB" attempt)
+kill -USR2 "$PID1"
+check "the watchdog fires on the wedged daemon" waitfor 30 bash -c "journalctl --no-pager -u hearthd -o cat | grep -qi 'watchdog timeout'"
+check "systemd restarts it (NRestarts >= 1, new MainPID)" waitfor 30 bash -c \
+  "[ \"\$(systemctl show -P NRestarts hearthd.service)\" -ge 1 ] && systemctl is-active -q hearthd.service && [ \"\$(systemctl show -P MainPID hearthd.service)\" != $PID1 ]"
+check "the job is requeued and runs again (a new attempt)" waitfor 60 bash -c \
+  "[ \"\$(hearth show $JOB --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j[\"state\"], j[\"attempt\"] > $ATTEMPT1)')\" = 'running True' ]"
+check "the restarted daemon logged the requeue for that job" bash -c "jc JOB_ID=$JOB -o cat HEARTH_EVENT=orphan-requeued | grep -q requeued"
+
+# Stop: graceful, Result=success, no worker left behind, and the job is requeued.
+check "systemctl stop" systemctl stop hearthd.service
+check "Result=success after stop" test "$(prop Result)" = success
+check "no hearth-worker process left" bash -c '! pgrep -x hearth-worker >/dev/null'
+check "the stopped node's job was requeued to resume (HEARTH_EVENT=preempted)" bash -c \
+  "jc JOB_ID=$JOB HEARTH_EVENT=preempted -o cat | grep -q preempted"
+check "the worker's own output is in the journal with its job's fields" bash -c \
+  "jc JOB_ID=$JOB HEARTH_SOURCE=worker -o cat | grep -q 'hearth-worker: '"
+check "the socket stays (owned by hearthd.socket)" bash -c 'systemctl is-active -q hearthd.socket && [ -S /run/hearth/hearth.sock ]'
+
+systemctl status hearthd.service --no-pager -n 0 > /share/status.txt 2>&1
+jc JOB_ID="$JOB" -o verbose > /share/job-journal.txt 2>&1
+jc -o short-precise > /share/hearthd-journal.txt 2>&1
+journalctl --no-pager -b -p warning -o short-precise > /share/boot-warnings.txt 2>&1
+systemd-analyze security hearthd.service --no-pager > /share/security-online.txt 2>&1
+echo "# online exposure: $(grep 'Overall exposure' /share/security-online.txt)"
+echo "# $PASS passed, $FAIL failed"
+[ $FAIL -gt 100 ] && FAIL=100
+exit $FAIL
