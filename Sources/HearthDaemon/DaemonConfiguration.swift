@@ -52,18 +52,32 @@ public struct DaemonConfiguration: Sendable {
         return stateDirectory.appendingPathComponent("reload-status").path
     }
 
-    /// The level in ``logLevelFile``; `nil` when no file is configured or it does not exist.
-    /// - Throws: when the file names no level.
-    public func readLogLevel() throws -> Logger.Level? {
-        guard let path = logLevelFile, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        let word = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        guard let level = Logger.Level(rawValue: word) else {
-            throw JobRunner.Error(message: """
-                \(path) says "\(word)", which is no log level; write one of \
-                \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
-                """)
+    /// The configuration file the daemon started with (`--config`, or the default path), whose
+    /// `log_level` a reload re-reads.
+    public var configFile: String?
+
+    /// The level a reload applies: ``logLevelFile`` when one is configured, else the
+    /// configuration file's `log_level` (unless `HEARTH_LOG_LEVEL` fixes it); `nil` = nothing to change.
+    /// - Throws: when the file names no level, or the configuration file no longer parses
+    ///   (the message names its line); the previous level then stays.
+    public func readLogLevel(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Logger.Level? {
+        if let path = logLevelFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            let word = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            guard let level = Logger.Level(rawValue: word) else {
+                throw JobRunner.Error(message: """
+                    \(path) says "\(word)", which is no log level; write one of \
+                    \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))
+                    """)
+            }
+            return level
         }
-        return level
+        guard environment["HEARTH_LOG_LEVEL"] == nil, let path = configFile else { return nil }
+        do {
+            return try ConfigFile.load(path: path, required: false)?.logLevel.flatMap(Logger.Level.init(rawValue:))
+        } catch {
+            throw JobRunner.Error(message: error.description)
+        }
     }
     /// The fair-share scheduler's weights and limits (used by whichever node is the leader).
     /// Defaults to `SchedulerPolicy.default` with its preemption grace set to ``stopGracePeriod``.

@@ -90,6 +90,7 @@ struct Run: AsyncParsableCommand {
         config.metrics = metrics || file?.metrics == true
         config.logLevel = logLevel
         config.logLevelFile = logLevelFile
+        config.configFile = database.config ?? ConfigFile.defaultPath
         config.allowTestHang = allowTestHang
         if let level = try config.readLogLevel() { logLevel.level = level }
         try await Daemon.run(config, logger: logger)

@@ -1,6 +1,7 @@
 import Foundation
 import HearthDaemon
 import HearthScheduler
+import Logging
 import Testing
 
 /// `hearthd.toml`: every key read with its type and range, and a bad file names the line and key.
@@ -61,5 +62,21 @@ import Testing
         #expect(try ConfigFile.load(path: "/nonexistent/hearthd.toml", required: false) == nil)
         let error = #expect(throws: ConfigFile.Error.self) { try ConfigFile.load(path: "/nonexistent/hearthd.toml", required: true) }
         #expect(error?.description.contains("no such file") == true)
+    }
+
+    /// A reload (SIGHUP) re-reads the file's log_level; a file broken meanwhile keeps the old level.
+    @Test func aReloadReadsTheLogLevelFromTheFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-reload-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("hearthd.toml").path
+        var config = DaemonConfiguration(database: .server(""), stateDirectory: dir)
+        config.configFile = path
+        #expect(try config.readLogLevel(environment: [:]) == nil, "no file: nothing to change")
+        try "log_level = \"debug\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try config.readLogLevel(environment: [:]) == .debug)
+        #expect(try config.readLogLevel(environment: ["HEARTH_LOG_LEVEL": "info"]) == nil, "the environment wins")
+        try "slots = 2\nlog_level = \"chatty\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let error = #expect(throws: (any Error).self) { try config.readLogLevel(environment: [:]) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("hearthd.toml:2"), "\(String(describing: error))")
     }
 }
