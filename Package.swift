@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: System libraries (Debian packages named in `providers`)
@@ -89,6 +91,20 @@ let package = Package(
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"])]
         ),
 
+        // MARK: Serving: an OpenAI-compatible HTTP API over a checkpoint (`hearth-worker serve`)
+        .target(
+            name: "HearthServe",
+            dependencies: [
+                "Trainer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Executables (thin: parse flags, bootstrap logging, call into libraries)
         .executableTarget(
             name: "hearthd",
@@ -110,8 +126,9 @@ let package = Package(
         .executableTarget(
             name: "hearth-worker",
             dependencies: [
-                "Trainer",
+                "Trainer", "HearthServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -135,6 +152,15 @@ let package = Package(
         ),
         .testTarget(
             name: "HearthSchedulerTests", dependencies: ["HearthScheduler", "HearthCore"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HearthServeTests",
+            dependencies: [
+                "HearthServe", "Trainer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TrainerTests", dependencies: ["Trainer"], exclude: ["parity_jax.py"], swiftSettings: swiftSettings

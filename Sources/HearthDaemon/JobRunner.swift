@@ -88,7 +88,8 @@ public struct JobRunner: Sendable {
             environment["HEARTH_JOB_ID"] = "\(job.id)"
             environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
             child = try ChildProcess.spawn(
-                configuration.workerPath, ["train", "--job", jobFile.path, "--report-fd", "3"], environment: environment,
+                configuration.workerPath, [job.kind == "serve" ? "serve" : "train", "--job", jobFile.path, "--report-fd", "3"],
+                environment: environment,
                 descriptors: [nil, output.writeFD, output.writeFD, pipe.writeFD], newProcessGroup: true)
             close(pipe.writeFD)
             close(output.writeFD)
@@ -138,6 +139,7 @@ public struct JobRunner: Sendable {
         close(logFD)
         try? FileManager.default.removeItem(at: pidFile(job.id))
         let s = state.withLock { $0 }
+        if s.serving { try? await queue.stopEndpoint(jobID: job.id, attempt: lease.attempt) }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
         return await record(termination, supervision: s, lease: lease, log)
     }
@@ -155,6 +157,8 @@ public struct JobRunner: Sendable {
         var exited = false
         var resultJSON: String?
         var lastError: String?
+        /// The worker registered a serving endpoint (retired when the attempt ends).
+        var serving = false
     }
 
     // MARK: Exit → queue
@@ -165,6 +169,9 @@ public struct JobRunner: Sendable {
             return (try? await queue.finishCancelled(lease)) != nil ? .cancelled : .fenced
         }
         switch termination {
+        case .exited(WorkerExit.success) where s.stop == .preempt && s.serving:
+            // A server drains and exits 0 on SIGTERM; stopped for preemption, it serves again elsewhere.
+            return (try? await queue.requeuePreempted(lease)) != nil ? .preempted : .fenced
         case .exited(WorkerExit.success):
             do {
                 try await queue.succeed(lease, resultJSON: s.resultJSON)
@@ -214,6 +221,12 @@ public struct JobRunner: Sendable {
                 case "checkpoint":
                     if let path = report.path, let step = report.step, let sha = report.sha256 {
                         try await queue.recordCheckpoint(lease, step: step, path: path, bytes: Self.size(of: path), sha256: sha)
+                    }
+                case "serving":
+                    if let url = report.url {
+                        try await queue.registerEndpoint(lease, url: url, model: report.model ?? "", parameters: report.parameters,
+                                                         context: report.context)
+                        state.withLock { $0.serving = true }
                     }
                 case "done":
                     state.withLock { $0.resultJSON = line }

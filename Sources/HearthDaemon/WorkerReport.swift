@@ -12,9 +12,14 @@ public struct WorkerReport: Sendable, Hashable, Decodable {
     public var sha256: String?
     public var message: String?
     public var valLoss: Double?
+    /// `serving`: the endpoint's base URL, model name, parameter count and context length.
+    public var url: String?
+    public var model: String?
+    public var parameters: Int64?
+    public var context: Int?
 
     enum CodingKeys: String, CodingKey {
-        case event, step, loss, lr, path, sha256, message
+        case event, step, loss, lr, path, sha256, message, url, model, parameters, context
         case tokensPerSecond = "tokens_per_s"
         case valLoss = "val_loss"
     }

@@ -7,7 +7,7 @@ struct Worker: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth-worker",
         abstract: "Train, evaluate and sample GPT models on CPU; run by hearthd for each job.",
-        subcommands: [Train.self, Eval.self, Generate.self, Prepare.self, Bench.self]
+        subcommands: [Train.self, Eval.self, Generate.self, Prepare.self, Bench.self, Serve.self]
     )
 }
 

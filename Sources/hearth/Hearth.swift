@@ -10,7 +10,8 @@ struct Hearth: ParsableCommand {
         commandName: "hearth",
         abstract: "Submit and watch jobs on a Hearth fleet (talks to the local hearthd).",
         discussion: "Exit status: 0 success, 1 refused by the daemon, 2 bad usage, 3 daemon unreachable.",
-        subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, WhoAmICommand.self])
+        subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, WhoAmICommand.self,
+                      Endpoints.self, GenerateCommand.self])
 }
 
 /// Options every command takes.
