@@ -8,7 +8,10 @@ extension ServeApp {
     func chat(_ r: ChatRequest, loaded l: Loaded) async throws -> Response {
         let started = ContinuousClock.now
         guard !r.messages.isEmpty else { throw ServeFailure.invalid("messages is empty; send at least one message", param: "messages") }
-        let prompt = try tokenize(.texts([r.renderedPrompt]), l)[0]
+        // Characters the tokenizer cannot represent (a char model's alphabet may lack ':') are dropped.
+        var ids = (try? l.tokenizer.encode(r.renderedPrompt)) ?? []
+        if ids.isEmpty { for ch in r.renderedPrompt { ids += (try? l.tokenizer.encode(String(ch))) ?? [] } }
+        let prompt = try tokenize(.tokens([ids]), l)[0]
         let p = try GenerationParameters.validated(
             maxTokens: r.maxCompletionTokens ?? r.maxTokens ?? max(1, l.context - prompt.count), temperature: r.temperature,
             topP: r.topP, topK: nil, seed: r.seed, logprobs: nil, stop: r.stop, n: r.n)

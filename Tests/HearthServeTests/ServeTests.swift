@@ -140,12 +140,21 @@ import Glibc
             #expect((lp["top_logprobs"] as? [Any])?.first is NSNull)
             #expect(lp["text_offset"] as? [Int] == Array(0..<ids.count))
             #expect(lp["tokens"] as? [String] == "not to be".map(String.init))
-            // The same numbers as the full forward pass offline.
+            // The same numbers as the eval path's scoring core on the same checkpoint and text.
+            let evalModel = try GPT(ServeFixture.config, threads: 1)
+            _ = try Checkpoint.load(fixture.checkpoint, into: evalModel, adam: nil)
+            let scored = try Scorer(model: evalModel).loglikelihood(context: [ids[0]], continuation: Array(ids.dropFirst()))
+            for i in 1..<ids.count {
+                let served = try #require(tokenLogprobs[i] as? Double)
+                #expect(abs(served - scored.tokenLogprobs[i - 1]) < 1e-6, "token \(i)")
+            }
+            let servedSum = tokenLogprobs.dropFirst().compactMap { $0 as? Double }.reduce(0, +)
+            #expect(abs(servedSum - scored.logprob) < 1e-5)
+            // And close to the full forward pass's probabilities.
             try fixture.model.forward(tokens: ids, targets: nil, b: 1, t: ids.count)
             for i in 1..<ids.count {
                 let offline = log(Double(fixture.model.probabilities(row: 0, position: i - 1)[Int(ids[i])]))
-                let served = try #require(tokenLogprobs[i] as? Double)
-                #expect(abs(served - offline) < 1e-9)
+                #expect(abs((tokenLogprobs[i] as? Double ?? 0) - offline) < 1e-4)
             }
             // lm-evaluation-harness's request: echo, max_tokens 1, logprobs 1; it reads [ctxlen:-1].
             let harness = try await http(.POST, url + "/v1/completions", json: [
@@ -180,7 +189,7 @@ import Glibc
             }
             #expect(status == 200)
             let metrics = try await http(.GET, url + "/metrics").body
-            #expect(metrics.contains("hearth_serve_streams 0"))
+            #expect(metrics.contains("hearth_serve_streams 0.0"))
             _ = app
         }
     }
