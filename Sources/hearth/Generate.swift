@@ -28,19 +28,19 @@ struct GenerateCommand: ParsableCommand {
         if let seed { body["seed"] = seed }
         if !stop.isEmpty { body["stop"] = stop }
         let data = try JSONSerialization.data(withJSONObject: body)
-        print(prompt, terminator: "")
-        fflush(stdout)
+        // Unbuffered: each token shows up as it arrives.
+        let out = FileHandle.standardOutput
+        out.write(Data(prompt.utf8))
         do {
             try EventStreamClient.post(url: endpoint.url, path: "/v1/completions", body: data) { event in
                 guard event != "[DONE]",
                       let obj = try? JSONSerialization.jsonObject(with: Data(event.utf8)) as? [String: Any],
                       let text = (obj["choices"] as? [[String: Any]])?.first?["text"] as? String else { return }
-                print(text, terminator: "")
-                fflush(stdout)
+                out.write(Data(text.utf8))
             }
-            print()
+            out.write(Data("\n".utf8))
         } catch let failure as EventStreamClient.Failure {
-            print()
+            out.write(Data("\n".utf8))
             let detail = failure.status.flatMap { _ in
                 ((try? JSONSerialization.jsonObject(with: Data(failure.message.utf8))) as? [String: Any])
                     .flatMap { ($0["error"] as? [String: Any])?["message"] as? String }

@@ -12,11 +12,12 @@ WORK=${WORK:-/tmp/hearth-bench-serve}
 THREADS=${THREADS:-2}
 TOKENS=${TOKENS:-128}
 STREAMS=${STREAMS:-8}
+CONFIG=${CONFIG:-release}   # debug: the Trainer kernels are optimised in every build; the HTTP stack is not
 CPUS=$([ "$THREADS" = 1 ] && echo 0 || echo "0-$((THREADS - 1))")
 mkdir -p "$WORK"
 cd "$ROOT"
-swift build -c release --product hearth-worker 2>&1 | tail -1
-W=$ROOT/.build/release/hearth-worker
+[ -n "${SKIP_BUILD:-}" ] || swift build -c "$CONFIG" --product hearth-worker 2>&1 | tail -1
+W=$ROOT/.build/$CONFIG/hearth-worker
 
 if [ ! -d "$WORK/ckpt" ]; then
   python3 - "$WORK/text.txt" <<'PY'
@@ -45,7 +46,7 @@ trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 300); do grep -q '"serving"' "$WORK/serve.log" && break; sleep 0.1; done
 URL=$(sed -nE 's/.*"event":"serving".*"url":"([^"]+)".*/\1/p; s/.*"url":"([^"]+)".*"event":"serving".*/\1/p' "$WORK/serve.log" | head -1)
 [ -n "$URL" ] || { cat "$WORK/serve.log"; echo "the server did not start" >&2; exit 1; }
-echo "date $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) threads $THREADS url $URL"
+echo "date $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg) threads $THREADS build $CONFIG url $URL"
 # The client and the JAX peer share the server's CPUs: JAX runs while the server idles.
 taskset -c "$CPUS" python3 "$ROOT/Tests/Benchmarks/serve_bench.py" "$URL" "$CKPT" "$WORK/data/tokenizer.json" \
   --tokens "$TOKENS" --streams "$STREAMS" --prompt-tokens 256 2>&1 | grep -v "^WARNING"

@@ -74,6 +74,7 @@ hearth = {
 
 # ---- JAX peer ---------------------------------------------------------------------------------
 import jax, jax.numpy as jnp
+from functools import partial
 from safetensors.numpy import load_file
 p = {k: jnp.asarray(v) for k, v in load_file(args.checkpoint + "/model.safetensors").items()}
 bias = cfg.get("bias", True)
@@ -116,7 +117,7 @@ def prefill(idx):
     h = ln(h[:, -1], p["ln_f.weight"], p.get("ln_f.bias"))
     return h @ p["wte.weight"].T, jnp.stack(ks), jnp.stack(vs)
 
-@jax.jit
+@partial(jax.jit, donate_argnums=(2, 3))  # the caches are updated in place, not copied per token
 def step(tok, pos, kc, vc):
     """tok [B], pos scalar -> logits [B, V], updated caches."""
     B = tok.shape[0]

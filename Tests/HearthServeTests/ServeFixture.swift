@@ -3,6 +3,7 @@ import Foundation
 import HearthServe
 import Logging
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 @testable import Trainer

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import HearthServe
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 @testable import Trainer
