@@ -36,6 +36,7 @@ public final class ServeApp: Sendable {
     /// The Prometheus metrics served at `/metrics`.
     public let metrics = ServeMetrics()
     private let loaded = Mutex<Loaded?>(nil)
+    private let group = Mutex<ServiceGroup?>(nil)
     let created = Int(Date().timeIntervalSince1970)
 
     /// A server for `job`; nothing happens until `run`.
@@ -71,8 +72,15 @@ public final class ServeApp: Sendable {
             },
             logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
+        self.group.withLock { $0 = group }
         try await group.run()
         if let engine = current?.engine { await engine.drain() }
+    }
+
+    /// Starts the same drain as SIGTERM: no new connections, requests in flight finish, then
+    /// `run` returns.
+    public func shutdown() async {
+        await group.withLock { $0 }?.triggerGracefulShutdown()
     }
 
     /// Reads the checkpoint and tokenizer (blocking; runs on its own thread).

@@ -99,7 +99,7 @@ def block_io(i, h):
 
 @jax.jit
 def prefill(idx):
-    """idx [B, P] -> last logits [B, V], caches [L, B, H, T, D]."""
+    """idx [B, P] -> last logits [B, V], per-layer caches [B, H, T, D]."""
     B, P = idx.shape
     h = p["wte.weight"][idx] + p["wpe.weight"][:P]
     mask = jnp.tril(jnp.ones((P, P), bool))
@@ -115,11 +115,11 @@ def prefill(idx):
         h = h + dense(gelu(dense(m, pre + "mlp.c_fc")), pre + "mlp.c_proj")
         ks.append(jnp.zeros((B, H, T, D)).at[:, :, :P].set(k)); vs.append(jnp.zeros((B, H, T, D)).at[:, :, :P].set(v))
     h = ln(h[:, -1], p["ln_f.weight"], p.get("ln_f.bias"))
-    return h @ p["wte.weight"].T, jnp.stack(ks), jnp.stack(vs)
+    return h @ p["wte.weight"].T, tuple(ks), tuple(vs)
 
 @partial(jax.jit, donate_argnums=(2, 3))  # the caches are updated in place, not copied per token
 def step(tok, pos, kc, vc):
-    """tok [B], pos scalar -> logits [B, V], updated caches."""
+    """tok [B], pos scalar -> logits [B, V], updated caches (one array per layer, updated in place)."""
     B = tok.shape[0]
     h = p["wte.weight"][tok] + p["wpe.weight"][pos]
     valid = jnp.arange(T) <= pos
@@ -137,7 +137,7 @@ def step(tok, pos, kc, vc):
         h = h + dense(gelu(dense(m, pre + "mlp.c_fc")), pre + "mlp.c_proj")
         nk.append(kci); nv.append(vci)
     h = ln(h, p["ln_f.weight"], p.get("ln_f.bias"))
-    return h @ p["wte.weight"].T, jnp.stack(nk), jnp.stack(nv)
+    return h @ p["wte.weight"].T, tuple(nk), tuple(nv)
 
 def jax_generate(prompts, n):
     """Greedy: returns (seconds to first token, seconds total, tokens generated per stream, first stream's ids)."""

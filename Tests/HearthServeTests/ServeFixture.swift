@@ -65,8 +65,8 @@ struct ServeFixture {
             if case .serving = p { break }
         }
         try await body(url, app)
-        server.cancel()
-        _ = try? await server.value
+        await app.shutdown()
+        try await server.value
     }
 }
 
