@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -46,6 +47,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Usage reports: table, CSV, JSON and HTML+SVG rendering (strings only, no I/O)
+        .target(name: "HearthReports", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+
         // MARK: The API's request and response types (no sockets), shared by daemon and CLI
         .target(name: "HearthAPI", swiftSettings: swiftSettings),
 
@@ -56,11 +60,13 @@ let package = Package(
         .target(
             name: "HearthDaemon",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient",
+                "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthReports", "HearthScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -92,6 +98,8 @@ let package = Package(
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"])]
         ),
 
+        // MARK: Evaluation tasks (perplexity, multiple choice, LAMBADA, CrowS-Pairs, StereoSet) on the Trainer's scorer
+        .target(name: "HearthEval", dependencies: ["Trainer"], swiftSettings: swiftSettings),
         // MARK: Serving: an OpenAI-compatible HTTP API over a checkpoint (`hearth-worker serve`)
         .target(
             name: "HearthServe",
@@ -110,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "hearthd",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthDaemon",
+                "HearthCore", "HearthStore", "HearthDaemon", "HearthScheduler",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -119,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "hearth",
             dependencies: [
-                "HearthAPI", "HearthClient",
+                "HearthAPI", "HearthClient", "HearthCore", "HearthReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -127,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "hearth-worker",
             dependencies: [
-                "Trainer", "HearthServe",
+                "Trainer", "HearthEval", "HearthServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,9 +145,13 @@ let package = Package(
         // MARK: Benchmarks (run with ./bench NAME; results in Docs/BENCHMARKS.md)
         .executableTarget(
             name: "bench-store", dependencies: ["HearthCore", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
+        .executableTarget(name: "bench-report", dependencies: ["HearthCore", "HearthStore"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HearthReportsTests", dependencies: ["HearthReports", "HearthCore", "HearthProcess"], exclude: ["png_colours.py"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HearthStoreTests",
             dependencies: ["HearthStore", "HearthCore", "HearthTesting"],
@@ -168,6 +180,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TrainerTests", dependencies: ["Trainer"], exclude: ["parity_jax.py"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HearthEvalTests", dependencies: ["HearthEval", "Trainer"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
         ),
     ]
 )

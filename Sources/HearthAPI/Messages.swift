@@ -36,18 +36,33 @@ public struct SubmitRequest: Sendable, Hashable, Codable {
     public var qos: String?
     public var maxAttempts: Int?
     public var idempotencyKey: String?
+    /// Jobs that must succeed first (`after-ok`).
+    public var afterOK: [Int64]?
+    /// Wall-time limit in seconds (lets the scheduler backfill the job).
+    public var timeLimit: Int?
+    /// `nil`: the kind's default (every kind but `serve` may be preempted).
+    public var preemptible: Bool?
+    /// Every GPU must be this model, as `hearth nodes` shows it.
+    public var gpuModel: String?
+    /// Every GPU must have at least this much memory, in MiB.
+    public var gpuMemoryMiB: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind, name, spec, gpus, priority, qos
+        case kind, name, spec, gpus, priority, qos, preemptible
         case maxAttempts = "max_attempts"
         case idempotencyKey = "idempotency_key"
+        case afterOK = "after_ok"
+        case timeLimit = "time_limit"
+        case gpuModel = "gpu_model"
+        case gpuMemoryMiB = "gpu_memory_mib"
     }
 
     /// The field names a submission may carry.
     public static let fieldNames = Set(CodingKeys.allCases.map(\.rawValue))
 
     public init(kind: String, name: String? = nil, spec: JSONValue? = nil, gpus: Int? = nil, priority: Int? = nil,
-                qos: String? = nil, maxAttempts: Int? = nil, idempotencyKey: String? = nil) {
+                qos: String? = nil, maxAttempts: Int? = nil, idempotencyKey: String? = nil, afterOK: [Int64]? = nil,
+                timeLimit: Int? = nil, preemptible: Bool? = nil, gpuModel: String? = nil, gpuMemoryMiB: Int? = nil) {
         self.kind = kind
         self.name = name
         self.spec = spec
@@ -56,6 +71,11 @@ public struct SubmitRequest: Sendable, Hashable, Codable {
         self.qos = qos
         self.maxAttempts = maxAttempts
         self.idempotencyKey = idempotencyKey
+        self.afterOK = afterOK
+        self.timeLimit = timeLimit
+        self.preemptible = preemptible
+        self.gpuModel = gpuModel
+        self.gpuMemoryMiB = gpuMemoryMiB
     }
 }
 
@@ -84,6 +104,10 @@ public struct JobView: Sendable, Hashable, Codable {
     public var loss: Double?
     /// `true` when the submission matched an earlier one by idempotency key (submit only).
     public var duplicate: Bool?
+    /// Jobs it waits for (`after-ok`); empty when none.
+    public var afterOK: [Int64] = []
+    /// Wall-time limit in seconds, when given.
+    public var timeLimit: Int?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, name, account, state, gpus, priority, qos, attempt, failures, preemptions, node, step, loss, duplicate
@@ -93,6 +117,8 @@ public struct JobView: Sendable, Hashable, Codable {
         case finishedAt = "finished_at"
         case cancelRequested = "cancel_requested"
         case lastError = "last_error"
+        case afterOK = "after_ok"
+        case timeLimit = "time_limit"
     }
 
     public init(id: Int64, kind: String, name: String, account: String, state: String, gpus: Int, priority: Int,

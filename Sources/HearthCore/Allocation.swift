@@ -22,6 +22,8 @@ public struct Allocation: Sendable, Hashable, Codable {
     public var endedAt: Date?
     /// `nil` while the allocation is open.
     public var endReason: EndReason?
+    /// CPU time, peak memory and energy, set as the row closes (absent where not measured).
+    public var usage: AttemptUsage = .none
 
     public init(
         id: Int64, jobID: Int64, attempt: Int, nodeID: Int64, gpus: Int, gpuIndices: [Int] = [],

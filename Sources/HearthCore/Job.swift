@@ -52,6 +52,16 @@ public struct Job: Sendable, Hashable, Codable {
     public var lastError: String?
     /// What the worker reported on success, as JSON.
     public var resultJSON: String?
+    /// Jobs that must succeed before this one starts.
+    public var afterOK: [Int64] = []
+    /// Wall-time limit in seconds, when the submitter gave one.
+    public var timeLimitSeconds: Int?
+    /// `nil`: the kind's default (every kind but `serve` is preemptible).
+    public var preemptible: Bool?
+    /// Required GPU model, when given.
+    public var gpuModel: String?
+    /// Required memory per GPU (0 = any).
+    public var gpuMemoryBytes: Int64 = 0
 
     public init(
         id: Int64, kind: String, accountID: Int64, projectID: Int64? = nil, name: String = "",

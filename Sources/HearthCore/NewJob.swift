@@ -10,6 +10,9 @@ public struct NewJob: Sendable, Hashable, Codable {
         public static let priorityRange = -1000...1000
         public static let attemptsRange = 1...100
         public static let qosValues = ["low", "normal", "high", "serving"]
+        public static let maxDependencies = 64
+        /// A time limit of at most 366 days.
+        public static let timeLimitRange = 1...31_622_400
     }
 
     public var kind: String
@@ -30,11 +33,23 @@ public struct NewJob: Sendable, Hashable, Codable {
     public var maxAttempts: Int
     /// Not claimable before this time. Defaults to `nil` (now).
     public var runAt: Date?
+    /// Jobs that must have succeeded before this one starts (`after-ok`). Defaults to none.
+    public var afterOK: [Int64]
+    /// Wall-time limit in seconds; lets the scheduler backfill the job and fit it in donor
+    /// windows. Defaults to `nil` (unknown).
+    public var timeLimitSeconds: Int?
+    /// Whether the scheduler may preempt it; `nil` (default) = the kind's default (all but `serve`).
+    public var preemptible: Bool?
+    /// Every GPU must be this model (as the node reports it, e.g. `"H100"`); `nil` = any.
+    public var gpuModel: String?
+    /// Every GPU must have at least this much memory. Defaults to `0` (any).
+    public var gpuMemoryBytes: Int64
 
     public init(
         kind: String, accountID: Int64, projectID: Int64? = nil, name: String = "", specJSON: String = "{}",
         priority: Int = 0, qos: String = "normal", gpus: Int = 0, idempotencyKey: String? = nil,
-        maxAttempts: Int = 3, runAt: Date? = nil
+        maxAttempts: Int = 3, runAt: Date? = nil, afterOK: [Int64] = [], timeLimitSeconds: Int? = nil,
+        preemptible: Bool? = nil, gpuModel: String? = nil, gpuMemoryBytes: Int64 = 0
     ) {
         self.kind = kind
         self.accountID = accountID
@@ -47,6 +62,11 @@ public struct NewJob: Sendable, Hashable, Codable {
         self.idempotencyKey = idempotencyKey
         self.maxAttempts = maxAttempts
         self.runAt = runAt
+        self.afterOK = afterOK
+        self.timeLimitSeconds = timeLimitSeconds
+        self.preemptible = preemptible
+        self.gpuModel = gpuModel
+        self.gpuMemoryBytes = gpuMemoryBytes
     }
 
     /// Checks every field and says what is wrong and how to fix it, before anything is written.
@@ -68,6 +88,24 @@ public struct NewJob: Sendable, Hashable, Codable {
         }
         if let key = idempotencyKey, key.isEmpty || key.count > Limits.maxIdempotencyKeyLength {
             throw JobValidationError("an idempotency key must be 1 to \(Limits.maxIdempotencyKeyLength) characters")
+        }
+        if afterOK.count > Limits.maxDependencies {
+            throw JobValidationError("a job may wait for at most \(Limits.maxDependencies) other jobs, not \(afterOK.count)")
+        }
+        if let bad = afterOK.first(where: { $0 <= 0 }) {
+            throw JobValidationError("after-ok names job \(bad); job ids are positive numbers as `hearth queue` shows them")
+        }
+        if let limit = timeLimitSeconds, !Limits.timeLimitRange.contains(limit) {
+            throw JobValidationError("a time limit must be between 1 second and 366 days, not \(limit) seconds")
+        }
+        if let model = gpuModel, model.isEmpty || model.count > 100 {
+            throw JobValidationError("a GPU model must be 1 to 100 characters, as `hearth nodes` shows it (e.g. H100)")
+        }
+        if gpuMemoryBytes < 0 {
+            throw JobValidationError("GPU memory cannot be negative")
+        }
+        if (gpuModel != nil || gpuMemoryBytes > 0) && gpus == 0 {
+            throw JobValidationError("a GPU model or memory was given for a job that asks for no GPUs; add --gpus N")
         }
         guard let data = specJSON.data(using: .utf8),
               (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {

@@ -19,7 +19,8 @@ struct APIQueries: Sendable {
     private static let jobSelect: SQLFragment = """
         SELECT j.id, j.kind, j.name, a.name AS account, j.state, j.gpus, j.priority, j.qos, j.attempt, j.failures,
                j.max_attempts, j.preemptions, n.hostname AS node, j.created_at, j.started_at, j.finished_at,
-               j.cancel_requested_at IS NOT NULL AS cancel_requested, j.last_error, m.step, m.loss
+               j.cancel_requested_at IS NOT NULL AS cancel_requested, j.last_error, m.step, m.loss,
+               j.after_ok, j.time_limit_seconds
         FROM jobs j
         JOIN accounts a ON a.id = j.account_id
         LEFT JOIN nodes n ON n.id = j.node_id
@@ -43,7 +44,7 @@ struct APIQueries: Sendable {
     }
 
     static func job(_ row: PostgresRow) throws -> JobView {
-        JobView(
+        var view = JobView(
             id: try row.decode("id"), kind: try row.decode("kind"), name: try row.decode("name"),
             account: try row.decode("account"), state: try row.decode("state"), gpus: try row.decode("gpus"),
             priority: try row.decode("priority"), qos: try row.decode("qos"), attempt: try row.decode("attempt"),
@@ -52,6 +53,9 @@ struct APIQueries: Sendable {
             createdAt: try row.decode("created_at"), startedAt: try row.decode("started_at"),
             finishedAt: try row.decode("finished_at"), cancelRequested: try row.decode("cancel_requested"),
             lastError: try row.decode("last_error"), step: try row.decode("step"), loss: try row.decode("loss"))
+        view.afterOK = try row.decode("after_ok")
+        view.timeLimit = try row.decode("time_limit_seconds")
+        return view
     }
 
     func nodes() async throws -> [NodeView] {

@@ -5,9 +5,11 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The node's agent: keeps the node registered and alive, claims jobs that fit its free slots
-/// and GPUs, and runs each as a supervised worker (``JobRunner``). On graceful shutdown it stops
-/// claiming and preempts its workers (they checkpoint and are requeued), then returns.
+/// The node's agent: keeps the node registered and alive, and runs each job the leader's
+/// scheduling pass placed on this node (``JobQueue/assign(jobID:nodeID:gpuIndices:)``) as a
+/// supervised worker (``JobRunner``) with exactly the GPUs the placement gave it. On graceful
+/// shutdown it stops taking placements and preempts its workers (they checkpoint and are
+/// requeued), then returns.
 struct Agent: Service {
     let queue: JobQueue
     let nodes: NodeStore
@@ -17,18 +19,15 @@ struct Agent: Service {
     let runner: JobRunner
     let wakeups: JobWakeups
     let logger: Logger
-    /// The kinds this node can run today.
-    static let kinds = ["train"]
+    /// The kinds this node's worker can run (the donor's policy may narrow them).
+    static let kinds = ["train", "eval", "distill"]
 
-    private struct Load: Sendable {
-        var running = 0
-        var busyGPUs: Set<Int> = []
-    }
-
-    /// Running attempts and the GPUs they hold, shared with the attempts' tasks.
-    private final class LoadState: Sendable {
-        private let mutex = Mutex(Load())
-        func withLock<R: Sendable>(_ body: (inout Load) -> R) -> R { mutex.withLock { body(&$0) } }
+    /// The attempts this agent runs now, by job id.
+    private final class Running: Sendable {
+        private let ids = Mutex<Set<Int64>>([])
+        func snapshot() -> [Int64] { ids.withLock { Array($0) } }
+        func insert(_ id: Int64) { _ = ids.withLock { $0.insert(id) } }
+        func remove(_ id: Int64) { _ = ids.withLock { $0.remove(id) } }
     }
 
     func run() async throws {
@@ -36,36 +35,28 @@ struct Agent: Service {
             logger.notice("requeued a job this node held before it restarted", metadata: [
                 "job.id": "\(orphan.jobID)", "job.state": "\(orphan.state.rawValue)", "hearth.event": "orphan-requeued"])
         }
-        let load = LoadState()
+        try await nodes.setCapabilities(nodeID: nodeID, cpuSlots: configuration.slots, kinds: Self.kinds)
+        let running = Running()
         let listener = Task { await wakeups.run() }
         defer { listener.cancel() }
         await withDiscardingTaskGroup { group in
             group.addTask { await heartbeatLoop() }
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                let free = load.withLock { l -> [Int]? in
-                    l.running < configuration.slots ? gpuIndices.filter { !l.busyGPUs.contains($0) } : nil
-                }
-                var claimed = false
-                if let free {
-                    do {
-                        if let (job, lease) = try await queue.claim(nodeID: nodeID, freeGPUIndices: free, kinds: Self.kinds) {
-                            claimed = true
-                            let gpus = Set(free.prefix(job.gpus))
-                            load.withLock { $0.running += 1; $0.busyGPUs.formUnion(gpus) }
-                            logger.debug("claimed", metadata: ["job.id": "\(job.id)", "gpu.indices": "\(gpus.sorted())"])
-                            group.addTask {
-                                // Drain: the runner's task is cancelled on graceful shutdown → SIGTERM.
-                                let outcome = await cancelWhenShuttingDown { await runner.run(job, lease: lease, gpuIndices: gpus.sorted()) }
-                                logger.debug("attempt ended", metadata: ["job.id": "\(job.id)", "job.outcome": "\(outcome)"])
-                                load.withLock { $0.running -= 1; $0.busyGPUs.subtract(gpus) }
-                                wakeups.nudge()
-                            }
+                do {
+                    for a in try await queue.assignments(nodeID: nodeID, excluding: running.snapshot()) {
+                        running.insert(a.job.id)
+                        logger.debug("starting placed job", metadata: ["job.id": "\(a.job.id)", "gpu.indices": "\(a.gpuIndices)"])
+                        group.addTask {
+                            // Drain: the runner's task is cancelled on graceful shutdown → SIGTERM.
+                            let outcome = await cancelWhenShuttingDown { await runner.run(a.job, lease: a.lease, gpuIndices: a.gpuIndices) }
+                            logger.debug("attempt ended", metadata: ["job.id": "\(a.job.id)", "job.outcome": "\(outcome)"])
+                            running.remove(a.job.id)
                         }
-                    } catch {
-                        logger.warning("cannot claim: \(error)")
                     }
+                } catch {
+                    logger.warning("cannot read this node's placements: \(error)")
                 }
-                if !claimed { await wakeups.wait(timeout: configuration.pollInterval) }
+                await wakeups.wait(timeout: configuration.pollInterval)
             }
         }
     }

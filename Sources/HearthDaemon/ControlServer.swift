@@ -1,6 +1,7 @@
 import Foundation
 import HearthAPI
 import HearthCore
+import HearthScheduler
 import HearthStore
 import Hummingbird
 import Logging
@@ -38,14 +39,22 @@ public struct ControlServer: Sendable {
     let queries: APIQueries
     let adminGroup: String
     let logger: Logger
+    /// What `hearth priority` explains with: the leader's scheduler and the same snapshot reader.
+    let scheduler: Scheduler
+    let snapshots: SnapshotLoader
+    /// Prometheus metrics at `GET /metrics`, when enabled (`hearthd run --metrics`); not under /v1.
+    var metrics: MetricsEndpoint? = nil
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
-    public static let routes: Set<String> = [
+    public static let routes: Set<String> = Set([
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
+        "GET /v1/jobs/{id}/eval",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
         "GET /v1/endpoints",
-    ]
+        "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
+        "GET /v1/reports/fleet", "GET /v1/usage",
+    ]).union(schedulingRoutes).union(pipelineRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
@@ -96,6 +105,13 @@ public struct ControlServer: Sendable {
                 return page
             }
         }
+        router.get("/v1/jobs/:id/eval") { _, context in
+            try await respond(context) { _ in
+                let id = try jobID(context)
+                guard let view = try await queries.evalResults(jobID: id) else { throw APIFailure.notFound("no job \(id)") }
+                return view
+            }
+        }
         router.get("/v1/nodes") { _, context in
             try await respond(context) { _ in try await queries.nodes() }
         }
@@ -103,6 +119,29 @@ public struct ControlServer: Sendable {
             router.post("/v1/nodes/:name/\(action)") { _, context in
                 try await respond(context) { who in try await setNodeState(context, to: state, action: action, who: who) }
             }
+        }
+        addSchedulingRoutes(to: router)
+        addPipelineRoutes(to: router)
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                let text = try await metrics.scrape()
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                                body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
+        }
+        // Reports (ControlServer+Reports.swift).
+        for (path, scope) in [("donors", UsageReport.Scope.donor), ("projects", .project), ("accounts", .account)] {
+            router.get("/v1/reports/\(path)/:name") { request, context in
+                try await respond(context) { who in
+                    try await usageReport(request, scope: scope, subject: context.parameters.get("name"), who: who)
+                }
+            }
+        }
+        router.get("/v1/reports/fleet") { request, context in
+            try await respond(context) { who in try await usageReport(request, scope: .fleet, subject: nil, who: who) }
+        }
+        router.get("/v1/usage") { request, context in
+            try await respond(context) { who in try await accountUsage(request, who: who) }
         }
         return router
     }
@@ -133,7 +172,13 @@ public struct ControlServer: Sendable {
         let new = NewJob(
             kind: submit.kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
             priority: submit.priority ?? 0, qos: submit.qos ?? "normal", gpus: submit.gpus ?? 0,
-            idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3)
+            idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3, afterOK: submit.afterOK ?? [],
+            timeLimitSeconds: submit.timeLimit, preemptible: submit.preemptible, gpuModel: submit.gpuModel,
+            gpuMemoryBytes: Int64(max(0, min(submit.gpuMemoryMiB ?? 0, 1 << 30))) << 20)
+        if let mib = submit.gpuMemoryMiB, mib < 0 { throw APIFailure.badRequest("gpu_memory_mib cannot be negative") }
+        // Field checks first (cheap, and they name the field), then what the spec needs on disk.
+        do { try new.validate() } catch { throw APIFailure.badRequest(error.message) }
+        do { try SpecCheck.check(kind: submit.kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
         let result: JobQueue.Submission
         do { result = try await queue.enqueue(new) } catch let error as QueueError {
             switch error.code {
@@ -173,7 +218,7 @@ public struct ControlServer: Sendable {
         return node
     }
 
-    private func jobID(_ context: ControlContext) throws -> Int64 {
+    func jobID(_ context: ControlContext) throws -> Int64 {
         guard let text = context.parameters.get("id"), let id = Int64(text), id > 0 else {
             throw APIFailure.badRequest("a job id is a positive number")
         }
@@ -183,7 +228,7 @@ public struct ControlServer: Sendable {
     // MARK: Plumbing
 
     /// Identifies the caller, runs the handler, and turns its value or error into a JSON response.
-    private func respond<T: Encodable>(
+    func respond<T: Encodable>(
         _ context: ControlContext, status: HTTPResponse.Status = .ok, _ body: (Identity) async throws -> T
     ) async throws -> Response {
         do {
@@ -221,7 +266,7 @@ public struct ControlServer: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    private static func describe(_ error: any Error) -> String {
+    static func describe(_ error: any Error) -> String {
         guard let e = error as? DecodingError else { return "\(error)" }
         switch e {
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):

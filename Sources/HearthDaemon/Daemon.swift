@@ -1,5 +1,6 @@
 import Foundation
 import HearthClient
+import HearthScheduler
 import HearthStore
 import Hummingbird
 import Logging
@@ -37,9 +38,12 @@ public enum Daemon {
         } else if configuration.simulatedGPUs > 0 {
             logger.notice("this node has \(gpus.count) real GPU(s); --simulated-gpus is ignored")
         }
+        let accounts = AccountStore(client: db.client)
+        var donorID: Int64?
+        if let donor = configuration.donor { donorID = try await accounts.ensure(name: donor, role: .donor) }
         let nodeID = try await nodes.register(
             hostname: configuration.nodeName, cpus: ProcessInfo.processInfo.activeProcessorCount,
-            memoryBytes: Int64(ProcessInfo.processInfo.physicalMemory), gpus: gpus)
+            memoryBytes: Int64(ProcessInfo.processInfo.physicalMemory), gpus: gpus, donorID: donorID)
         let log: Logger = {
             var l = logger
             l[metadataKey: "node.name"] = "\(configuration.nodeName)"
@@ -51,17 +55,22 @@ public enum Daemon {
             configuration: .init(
                 workerPath: configuration.workerPath,
                 jobsDirectory: configuration.stateDirectory.appendingPathComponent("jobs"),
-                heartbeatInterval: configuration.heartbeatInterval, stopGracePeriod: configuration.stopGracePeriod),
+                heartbeatInterval: configuration.heartbeatInterval, stopGracePeriod: configuration.stopGracePeriod,
+                measureEnergy: gpus.contains { !$0.simulated }),
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
             runner: runner, wakeups: JobWakeups(configuration: db.client.configuration), logger: log)
+        let scheduler = Scheduler(policy: configuration.schedulerPolicy)
+        let snapshots = SnapshotLoader(client: db.client, halfLife: configuration.schedulerPolicy.usageHalfLife)
         let leader = Leader(
             configuration: db.client.configuration, queue: queue, nodeDownAfter: configuration.leaseDuration,
-            interval: .seconds(1), logger: log, isLeader: LeaderFlag())
+            interval: .seconds(1), logger: log, isLeader: LeaderFlag(),
+            scheduling: SchedulingPass(loader: snapshots, scheduler: scheduler, queue: queue, nodeID: nodeID, logger: log))
         let control = ControlServer(
-            queue: queue, accounts: AccountStore(client: db.client), queries: APIQueries(client: db.client),
-            adminGroup: configuration.adminGroup, logger: log)
+            queue: queue, accounts: accounts, queries: APIQueries(client: db.client),
+            adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots,
+            metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
 
         try ControlSocket.prepare(path: configuration.socketPath)
         let socketPath = configuration.socketPath

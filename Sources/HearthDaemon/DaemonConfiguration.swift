@@ -1,4 +1,5 @@
 import Foundation
+import HearthScheduler
 
 /// Everything `hearthd run` needs to know. Documented key by key in Docs/configuration.md.
 public struct DaemonConfiguration: Sendable {
@@ -26,6 +27,13 @@ public struct DaemonConfiguration: Sendable {
     public var stopGracePeriod: Duration
     /// How often an idle node polls the queue when no notification wakes it. Defaults to 2 seconds.
     public var pollInterval: Duration
+    /// The fair-share scheduler's weights and limits (used by whichever node is the leader).
+    /// Defaults to `SchedulerPolicy.default` with its preemption grace set to ``stopGracePeriod``.
+    public var schedulerPolicy: SchedulerPolicy
+    /// The account that donated this node (created as a donor if missing); `nil` = lab-owned.
+    public var donor: String?
+    /// Serve Prometheus metrics at `GET /metrics` on the control socket. Defaults to `false`.
+    public var metrics: Bool = false
 
     public init(database: Database.Location, stateDirectory: URL, socketPath: String? = nil, adminGroup: String = "hearth-admin",
                 nodeName: String = ProcessInfo.processInfo.hostName, simulatedGPUs: Int = 0, slots: Int = 2,
@@ -43,6 +51,10 @@ public struct DaemonConfiguration: Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.stopGracePeriod = stopGracePeriod
         self.pollInterval = pollInterval
+        var policy = SchedulerPolicy.default
+        policy.preemptionGrace = Double(stopGracePeriod.components.seconds)
+        self.schedulerPolicy = policy
+        self.donor = nil
     }
 
     /// `/run/hearth/hearth.sock` for root; `$XDG_RUNTIME_DIR/hearth.sock` (or `/tmp/hearth-UID.sock`) otherwise.

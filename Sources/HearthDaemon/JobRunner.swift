@@ -23,12 +23,21 @@ public struct JobRunner: Sendable {
         /// How long a worker may take to checkpoint and exit after SIGTERM. Defaults to 30 seconds.
         public var stopGracePeriod: Duration
 
+        /// Sample GPU power with `nvidia-smi` while a GPU job runs, and record the energy in its
+        /// ledger row. Only for real GPUs (the daemon sets it when discovery found some). Defaults to `false`.
+        public var measureEnergy: Bool
+        /// How often GPU power is sampled. Defaults to 5 seconds.
+        public var energySampleInterval: Duration
+
         public init(workerPath: String, jobsDirectory: URL, heartbeatInterval: Duration = .seconds(5),
-                    stopGracePeriod: Duration = .seconds(30)) {
+                    stopGracePeriod: Duration = .seconds(30), measureEnergy: Bool = false,
+                    energySampleInterval: Duration = .seconds(5)) {
             self.workerPath = workerPath
             self.jobsDirectory = jobsDirectory
             self.heartbeatInterval = heartbeatInterval
             self.stopGracePeriod = stopGracePeriod
+            self.measureEnergy = measureEnergy
+            self.energySampleInterval = energySampleInterval
         }
     }
 
@@ -79,7 +88,9 @@ public struct JobRunner: Sendable {
         let output: ReportPipe
         let logFD: Int32
         do {
-            let jobFile = try writeJobFile(job)
+            var resolved = job
+            resolved.specJSON = try await SpecReferences.resolve(job.specJSON, queue: queue)
+            let jobFile = try writeJobFile(resolved)
             pipe = try ReportPipe.make()
             output = try ReportPipe.make()
             logFD = try openLog(job: job, attempt: lease.attempt)
@@ -87,13 +98,16 @@ public struct JobRunner: Sendable {
             environment["CUDA_VISIBLE_DEVICES"] = gpuIndices.map(String.init).joined(separator: ",")
             environment["HEARTH_JOB_ID"] = "\(job.id)"
             environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
+            // The worker mode is the job kind: train, eval and distill (the kinds the agent claims).
             child = try ChildProcess.spawn(
-                configuration.workerPath, [job.kind == "serve" ? "serve" : "train", "--job", jobFile.path, "--report-fd", "3"],
-                environment: environment,
+                configuration.workerPath, [job.kind, "--job", jobFile.path, "--report-fd", "3"], environment: environment,
                 descriptors: [nil, output.writeFD, output.writeFD, pipe.writeFD], newProcessGroup: true)
             close(pipe.writeFD)
             close(output.writeFD)
             try? "\(child.pid)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
+        } catch let error as SpecReferences.Unresolved {
+            log.error("cannot start the job: \(error)")
+            return await settle(lease, failure: error.description, retryable: false, log)
         } catch {
             log.error("cannot start the worker: \(error)")
             return await settle(lease, failure: "this node could not start the worker: \(error)", retryable: true, log)
@@ -110,6 +124,7 @@ public struct JobRunner: Sendable {
         }
 
         let state = SupervisionState()
+        let energy = EnergyBox(GPUEnergyMeter(indices: gpuIndices))
         let stop: @Sendable (StopReason, Int32) -> Void = { reason, signal in
             let first = state.withLock { s -> Bool in
                 if s.stop == nil { s.stop = reason }
@@ -117,7 +132,7 @@ public struct JobRunner: Sendable {
             }
             if first { child.signal(signal) }
         }
-        let termination = await withTaskCancellationHandler {
+        let (termination, rusage) = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 // The readers end by themselves at end of file, after the worker's last line:
                 // cancelling them could drop its final reports.
@@ -125,12 +140,14 @@ public struct JobRunner: Sendable {
                 group.addTask { await consumeOutput(output, logFD: logFD, lease: lease, stop: stop, log: log) }
                 let renewing = Task { await heartbeat(lease, state: state, stop: stop, log: log) }
                 let escalating = Task { await escalate(state: state, stop: stop) }
-                let end = await child.wait()
+                let metering = Task { await sampleEnergy(energy, gpuIndices: gpuIndices) }
+                let end = await child.waitWithUsage()
                 state.withLock { $0.exited = true }
                 renewing.cancel()
                 escalating.cancel()
+                metering.cancel()
                 await group.waitForAll()
-                _ = await (renewing.value, escalating.value)
+                _ = await (renewing.value, escalating.value, metering.value)
                 return end
             }
         } onCancel: {
@@ -141,7 +158,33 @@ public struct JobRunner: Sendable {
         let s = state.withLock { $0 }
         if s.serving { try? await queue.stopEndpoint(jobID: job.id, attempt: lease.attempt) }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
-        return await record(termination, supervision: s, lease: lease, log)
+        // CPU and memory measured by the kernel (wait4); energy only where GPU power was sampled.
+        let usage = AttemptUsage(
+            cpuSeconds: rusage?.cpuSeconds, peakRSSBytes: rusage?.maxRSSBytes,
+            energyJoules: energy.withLock { $0.measuredJoules }, energySource: .measured)
+        return await record(termination, supervision: s, lease: lease, usage: usage, log)
+    }
+
+    /// The energy meter, shared between the sampling task and the end of the attempt.
+    final class EnergyBox: Sendable {
+        private let mutex: Mutex<GPUEnergyMeter>
+        init(_ meter: GPUEnergyMeter) { mutex = Mutex(meter) }
+        func withLock<R: Sendable>(_ body: (inout GPUEnergyMeter) -> R) -> R { mutex.withLock { body(&$0) } }
+    }
+
+    /// Samples the attempt's GPUs' power until cancelled; nothing when energy is not measured
+    /// here (simulated GPUs, a CPU job, no `nvidia-smi`).
+    private func sampleEnergy(_ energy: EnergyBox, gpuIndices: [Int]) async {
+        guard configuration.measureEnergy, !gpuIndices.isEmpty, let smi = try? ChildProcess.resolve("nvidia-smi") else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        while !Task.isCancelled {
+            let watts = await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: GPUEnergyMeter.read(smi: smi)) } }
+            let d = clock.now - start
+            let at = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            energy.withLock { $0.add(at: at, watts: watts) }
+            try? await Task.sleep(for: configuration.energySampleInterval)
+        }
     }
 
     /// The supervising tasks' shared state.
@@ -163,38 +206,44 @@ public struct JobRunner: Sendable {
 
     // MARK: Exit → queue
 
-    private func record(_ termination: ChildProcess.Termination, supervision s: Supervision, lease: Lease, _ log: Logger) async -> Outcome {
+    private func record(
+        _ termination: ChildProcess.Termination, supervision s: Supervision, lease: Lease, usage: AttemptUsage, _ log: Logger
+    ) async -> Outcome {
         if s.stop == .fenced { return .fenced }
         if s.stop == .cancel {
-            return (try? await queue.finishCancelled(lease)) != nil ? .cancelled : .fenced
+            return (try? await queue.finishCancelled(lease, usage: usage)) != nil ? .cancelled : .fenced
         }
         switch termination {
         case .exited(WorkerExit.success) where s.stop == .preempt && s.serving:
             // A server drains and exits 0 on SIGTERM; stopped for preemption, it serves again elsewhere.
-            return (try? await queue.requeuePreempted(lease)) != nil ? .preempted : .fenced
+            return (try? await queue.requeuePreempted(lease, usage: usage)) != nil ? .preempted : .fenced
         case .exited(WorkerExit.success):
             do {
-                try await queue.succeed(lease, resultJSON: s.resultJSON)
+                try await queue.succeed(lease, resultJSON: s.resultJSON, usage: usage)
                 return .succeeded
             } catch {
                 log.info("could not record success: \(error)")
                 return .fenced
             }
         case .exited(WorkerExit.preempted):
-            return (try? await queue.requeuePreempted(lease)) != nil ? .preempted : .fenced
+            return (try? await queue.requeuePreempted(lease, usage: usage)) != nil ? .preempted : .fenced
         case .exited(WorkerExit.badInput):
-            return await settle(lease, failure: s.lastError ?? "the worker refused its input (exit 2)", retryable: false, log)
+            return await settle(
+                lease, failure: s.lastError ?? "the worker refused its input (exit 2)", retryable: false, usage: usage, log)
         case .exited(let code):
-            return await settle(lease, failure: s.lastError ?? "the worker exited with status \(code)", retryable: true, log)
+            return await settle(
+                lease, failure: s.lastError ?? "the worker exited with status \(code)", retryable: true, usage: usage, log)
         case .signalled(let signal):
             let why = s.stop == .preempt ? "did not checkpoint within the grace period and was killed" : "was \(termination)"
-            return await settle(lease, failure: "the worker \(why) (signal \(signal))", retryable: true, log)
+            return await settle(lease, failure: "the worker \(why) (signal \(signal))", retryable: true, usage: usage, log)
         }
     }
 
-    private func settle(_ lease: Lease, failure: String, retryable: Bool, _ log: Logger) async -> Outcome {
+    private func settle(
+        _ lease: Lease, failure: String, retryable: Bool, usage: AttemptUsage = .none, _ log: Logger
+    ) async -> Outcome {
         do {
-            let outcome = try await queue.fail(lease, error: failure, retryable: retryable)
+            let outcome = try await queue.fail(lease, error: failure, retryable: retryable, usage: usage)
             return .failed(retrying: outcome.state == .queued)
         } catch {
             log.info("could not record the failure: \(error)")
@@ -227,6 +276,11 @@ public struct JobRunner: Sendable {
                         try await queue.registerEndpoint(lease, url: url, model: report.model ?? "", parameters: report.parameters,
                                                          context: report.context)
                         state.withLock { $0.serving = true }
+                    }
+                case "eval_result":
+                    if let task = report.task, let metrics = report.metrics, let c = report.checkpoint {
+                        try await queue.recordEvalResult(lease, task: task, samples: report.samples ?? 0, metrics: metrics,
+                                                         checkpoint: (c.step, c.path, c.sha256))
                     }
                 case "done":
                     state.withLock { $0.resultJSON = line }
@@ -317,6 +371,7 @@ public struct JobRunner: Sendable {
             throw Error(message: "job \(job.id)'s spec is not a JSON object")
         }
         if spec["checkpoint_dir"] == nil { spec["checkpoint_dir"] = dir.appendingPathComponent("checkpoints").path }
+        if job.kind == "eval" && spec["results_path"] == nil { spec["results_path"] = dir.appendingPathComponent("results.json").path }
         let file = dir.appendingPathComponent("job.json")
         try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: file, options: .atomic)
         return file

@@ -9,8 +9,9 @@ import Synchronization
 /// advisory lock on PostgreSQL. When that node's session dies (crash, kill -9, lost network),
 /// the server releases the lock and another node's leader takes over within one retry interval.
 ///
-/// Duties today: rescue jobs whose lease lapsed, and mark nodes that stopped heartbeating as
-/// down. The scheduling pass joins them when the fair-share scheduler lands.
+/// Duties: the scheduling pass (placements and preemptions, see ``SchedulingPass``), run at once
+/// whenever a job changes state (LISTEN/NOTIFY) and at least every `interval`; rescuing jobs
+/// whose lease lapsed; marking nodes that stopped heartbeating as down.
 struct Leader: Service {
     /// The advisory lock key ("hearth-le" in ASCII).
     static let lockKey: Int64 = 0x6865_6172_7468_6C65
@@ -21,8 +22,15 @@ struct Leader: Service {
     let interval: Duration
     let logger: Logger
     let isLeader: LeaderFlag
+    let scheduling: SchedulingPass
 
     func run() async throws {
+        let wakeups = JobWakeups(configuration: configuration)
+        let listener = Task { await wakeups.run() }
+        defer { listener.cancel() }
+        let clock = ContinuousClock()
+        var lastHousekeeping = clock.now - .seconds(3600)
+        var lastRecorded = clock.now - .seconds(3600)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let connection = try await PostgresConnection.connect(
@@ -33,11 +41,30 @@ struct Leader: Service {
                         let rows = try await connection.query("SELECT pg_try_advisory_lock(\(Self.lockKey)) AS got")
                         if try rows[0].decode("got", as: Bool.self) {
                             isLeader.set(true)
-                            logger.info("this node is now the fleet leader (rescuer, node watch)")
+                            logger.notice("this node is now the fleet leader (scheduler, rescuer, node watch)", metadata: [
+                                "hearth.event": "leader-elected"])
                         }
                     }
-                    if isLeader.get() { try await duties() }
-                    try? await Task.sleep(for: interval)
+                    guard isLeader.get() else {
+                        try? await Task.sleep(for: interval)
+                        continue
+                    }
+                    if clock.now - lastHousekeeping >= .seconds(1) {
+                        try await duties()
+                        lastHousekeeping = clock.now
+                    }
+                    let summary = try await scheduling.run()
+                    let minute = clock.now - lastRecorded >= .seconds(60)
+                    try await scheduling.record(summary, force: minute)
+                    if summary.madeDecisions || minute { lastRecorded = clock.now }
+                    if summary.madeDecisions {
+                        logger.debug("scheduling pass", metadata: [
+                            "pending": "\(summary.pending)", "placed": "\(summary.placed)", "preempted": "\(summary.preempted)",
+                            "pass.ms": "\(String(format: "%.2f", summary.passSeconds * 1000))"])
+                    }
+                    // Woken by any job state change; a short pause folds bursts of them into one pass.
+                    _ = await wakeups.wait(timeout: interval)
+                    try? await Task.sleep(for: .milliseconds(20))
                 }
             } catch {
                 logger.warning("leader loop: \(error)")

@@ -18,8 +18,22 @@ public struct WorkerReport: Sendable, Hashable, Decodable {
     public var parameters: Int64?
     public var context: Int?
 
+    /// `eval_result`: the task, its metrics, documents scored and the evaluated checkpoint.
+    public var task: String?
+    public var metrics: [String: Double]?
+    public var samples: Int?
+    public var checkpoint: CheckpointRef?
+
+    /// The checkpoint an `eval_result` is of.
+    public struct CheckpointRef: Sendable, Hashable, Decodable {
+        public var path: String
+        public var step: Int
+        public var sha256: String
+    }
+
     enum CodingKeys: String, CodingKey {
-        case event, step, loss, lr, path, sha256, message, url, model, parameters, context
+        case event, step, loss, lr, path, sha256, message, task, metrics, samples, checkpoint
+        case url, model, parameters, context
         case tokensPerSecond = "tokens_per_s"
         case valLoss = "val_loss"
     }

@@ -2,7 +2,7 @@ import CSpawn
 import Dispatch
 import Foundation
 
-/// A child process started with `posix_spawn`, waited for with `waitpid`.
+/// A child process started with `posix_spawn`, waited for with `wait4` (which also reports its resource usage).
 ///
 /// Unlike Foundation's `Process`, it gives the child exactly the descriptors asked for (every
 /// other one is closed in the child, so a daemon the child forks cannot hold one of ours open),
@@ -64,20 +64,32 @@ public struct ChildProcess: Sendable, Hashable {
 
     /// Waits for the child to end, on a thread of its own (never on Swift's cooperative pool).
     public func wait() async -> Termination {
+        await waitWithUsage().termination
+    }
+
+    /// Waits for the child to end, on a thread of its own, and returns what it used as well.
+    public func waitWithUsage() async -> (termination: Termination, usage: ResourceUsage?) {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: waitBlocking()) }
+            DispatchQueue.global().async { continuation.resume(returning: waitBlockingWithUsage()) }
         }
     }
 
     /// Waits for the child to end, blocking the calling thread.
     public func waitBlocking() -> Termination {
+        waitBlockingWithUsage().termination
+    }
+
+    /// Waits for the child to end, blocking the calling thread; `usage` is `nil` only when the
+    /// wait itself failed (the child was already reaped elsewhere).
+    public func waitBlockingWithUsage() -> (termination: Termination, usage: ResourceUsage?) {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return .exited(-1) }
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            if errno != EINTR { return (.exited(-1), nil) }
         }
         // The W* macros do not import into Swift; these are their Linux definitions.
-        if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
-        return .signalled(status & 0x7f)
+        let termination: Termination = status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
+        return (termination, ResourceUsage(usage))
     }
 
     /// Sends a signal to the child, or to its whole process group when it leads one.

@@ -39,10 +39,15 @@ public final class ServeApp: Sendable {
     private let group = Mutex<ServiceGroup?>(nil)
     let created = Int(Date().timeIntervalSince1970)
 
+    /// Runs on the loading thread before the checkpoint is read (tests hold loading here to
+    /// observe `/health` answering 503).
+    let beforeLoad: (@Sendable () -> Void)?
+
     /// A server for `job`; nothing happens until `run`.
-    public init(job: ServeJob, logger: Logger) {
+    public init(job: ServeJob, logger: Logger, beforeLoad: (@Sendable () -> Void)? = nil) {
         self.job = job
         self.logger = logger
+        self.beforeLoad = beforeLoad
     }
 
     var current: Loaded? { loaded.withLock { $0 } }
@@ -85,11 +90,12 @@ public final class ServeApp: Sendable {
 
     /// Reads the checkpoint and tokenizer (blocking; runs on its own thread).
     func load() throws(TrainerError) -> Loaded {
+        beforeLoad?()
         if let ms = job.testLoadDelayMs, ms > 0 { usleep(UInt32(ms) * 1000) }
         let info = try Checkpoint.info(job.checkpoint)
         let model = try GPT(info.model, threads: job.resolvedThreads)
         _ = try Checkpoint.load(job.checkpoint, into: model, adam: nil)
-        let tokenizer = try loadTokenizer(job.tokenizer)
+        let tokenizer = try loadTokenizer(try job.resolvedTokenizer())
         guard tokenizer.vocabSize <= info.model.vocab else {
             throw .badInput("the tokenizer's \(tokenizer.vocabSize) ids exceed the model's vocabulary of \(info.model.vocab)")
         }

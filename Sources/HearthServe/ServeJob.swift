@@ -6,8 +6,9 @@ import Trainer
 public struct ServeJob: Codable, Sendable {
     /// Checkpoint directory (`step-NNNNNNNN`) to load.
     public var checkpoint: String
-    /// Tokenizer file (the dataset's `tokenizer.json`).
-    public var tokenizer: String
+    /// Tokenizer file (the dataset's `tokenizer.json`). Defaults to a `tokenizer.json` in the
+    /// checkpoint directory or the directory above it.
+    public var tokenizer: String?
     /// Address to listen on. Defaults to `127.0.0.1`.
     public var host: String?
     /// TCP port; 0 picks a free one (reported in the `serving` event). Defaults to `0`.
@@ -30,7 +31,7 @@ public struct ServeJob: Codable, Sendable {
         case testLoadDelayMs = "test_load_delay_ms"
     }
 
-    public init(checkpoint: String, tokenizer: String) {
+    public init(checkpoint: String, tokenizer: String?) {
         self.checkpoint = checkpoint
         self.tokenizer = tokenizer
     }
@@ -40,7 +41,7 @@ public struct ServeJob: Codable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else { throw .badInput("cannot read job file \(path)") }
         let job: ServeJob
         do { job = try JSONDecoder().decode(ServeJob.self, from: data) } catch {
-            throw .badInput("\(path) is not a serve job: \(error); it needs \"checkpoint\" and \"tokenizer\"")
+            throw .badInput("\(path) is not a serve job: \(error); it needs at least \"checkpoint\"")
         }
         try job.validate()
         return job
@@ -52,6 +53,17 @@ public struct ServeJob: Codable, Sendable {
         if let m = maxConcurrent, m < 1 { throw .badInput("max_concurrent must be at least 1, got \(m)") }
         if let q = maxQueue, q < 0 { throw .badInput("max_queue must not be negative, got \(q)") }
         if let t = threads, t < 1 { throw .badInput("threads must be at least 1, got \(t)") }
+    }
+
+    /// The tokenizer file: the given one, or one found beside the checkpoint.
+    func resolvedTokenizer() throws(TrainerError) -> String {
+        if let tokenizer { return tokenizer }
+        let dir = URL(fileURLWithPath: checkpoint)
+        for candidate in [dir.appendingPathComponent("tokenizer.json"), dir.deletingLastPathComponent().appendingPathComponent("tokenizer.json")]
+        where FileManager.default.fileExists(atPath: candidate.path) {
+            return candidate.path
+        }
+        throw .badInput("no tokenizer: give \"tokenizer\" (the dataset's tokenizer.json); none was found beside \(checkpoint)")
     }
 
     var resolvedHost: String { host ?? "127.0.0.1" }

@@ -132,12 +132,24 @@ public final class GPT {
     /// Adds the gradient of `lossScale × mean loss` of the last forward pass into `grads`.
     public func backward(lossScale: Float = 1) {
         guard let a = acts, !targets.isEmpty else { return }
-        let b = a.b, t = a.t, c = config.width, n = b * t, v = config.vocab, L = layout
-        let p = params.p, g = grads.p
-        func opt(_ base: UnsafeMutablePointer<Float>, _ o: Int) -> UnsafeMutablePointer<Float>? { o < 0 ? nil : base + o }
+        let n = a.b * a.t, v = config.vocab
         targets.withUnsafeBufferPointer { tp in
             CrossEntropy.backward(par, probs: a.probs.p, targets: tp.baseAddress!, n: n, v: v, scale: lossScale / Float(n))
         }
+        backwardFromLogitGradient()
+    }
+
+    /// The probabilities of the last forward pass (`b·t × vocab`); a loss other than the
+    /// cross-entropy (distillation) overwrites them with d(loss)/d(logits) before
+    /// `backwardFromLogitGradient`.
+    var probsPointer: UnsafeMutablePointer<Float> { acts!.probs.p }
+
+    /// Adds the gradient into `grads` given d(loss)/d(logits) in the probabilities buffer.
+    func backwardFromLogitGradient() {
+        guard let a = acts else { return }
+        let b = a.b, t = a.t, c = config.width, n = b * t, v = config.vocab, L = layout
+        let p = params.p, g = grads.p
+        func opt(_ base: UnsafeMutablePointer<Float>, _ o: Int) -> UnsafeMutablePointer<Float>? { o < 0 ? nil : base + o }
         // Head: dlnf = dlogits · wte ; dwte += dlogitsᵀ · lnf.
         if n < Linear.rowSplitMinimum {
             par.gemmCols(m: n, n: c, k: v, a: a.probs.p, lda: v, b: p + L.wte, ldb: c, c: a.dln.p, ldc: c)

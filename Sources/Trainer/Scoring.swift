@@ -174,6 +174,15 @@ public final class Scorer {
                 }
             }
             try model.forward(tokens: x, targets: y, b: group.count, t: t)
+            // The most likely token at every position, rows in parallel (a scan of the vocabulary each).
+            let best = UnsafeMutablePointer<Int32>.allocate(capacity: group.count * t)
+            defer { best.deallocate() }
+            model.par.forEach(group.count * t) { i in
+                let probs = model.probabilities(row: i / t, position: i % t)
+                var b = 0
+                for j in 1..<v where probs[j] > probs[b] { b = j }
+                best[i] = Int32(b)
+            }
             for (r, row) in group.enumerated() {
                 let w = row.window
                 var lp: [Double] = [], greedy: [Int32] = []
@@ -181,11 +190,8 @@ public final class Scorer {
                 for p in w.predicted {
                     let pos = p - 1 - w.input.lowerBound
                     lp.append(-Double(model.rowLoss(r * t + pos)))
-                    let probs = model.probabilities(row: r, position: pos)
-                    var best = 0
-                    for j in 1..<v where probs[j] > probs[best] { best = j }
-                    greedy.append(Int32(best))
-                    ok = ok && best == Int(row.full[p])
+                    greedy.append(best[r * t + pos])
+                    ok = ok && best[r * t + pos] == row.full[p]
                 }
                 deliver(row, lp, greedy, ok)
             }

@@ -13,8 +13,11 @@ public final class TrainingRun {
     let seed: UInt64, threads: Int
     public private(set) var step = 0
     var tokensSeen = 0
+    /// The teacher of a `distill` job (nil for plain training).
+    let distiller: Distiller?
 
-    public init(job: TrainJob, reporter: Reporter) throws(TrainerError) {
+    /// Prepares `job`; with `distill`, the student (`job.model`) learns from a teacher checkpoint.
+    public init(job: TrainJob, reporter: Reporter, distill: DistillSettings? = nil) throws(TrainerError) {
         try job.validate()
         self.job = job; self.reporter = reporter
         seed = job.seed ?? 1337
@@ -31,6 +34,11 @@ public final class TrainingRun {
         guard job.batchSize * config.context > 0 else { throw .badInput("empty batch") }
         adam = AdamW(job.optimizer ?? OptimizerConfig(), layout: model.layout)
         sampler = try MixtureSampler(sources: sources, weights: job.data.map { $0.weight ?? 1 }, seed: seed &+ 0x5EED)
+        if let distill {
+            distiller = try Distiller(settings: distill, student: config, threads: job.threads ?? 1)
+        } else {
+            distiller = nil
+        }
         if let path = Checkpoint.latest(root: job.checkpointDir) {
             let info = try Checkpoint.load(path, into: model, adam: adam)
             guard info.threads == threads else {
@@ -41,6 +49,8 @@ public final class TrainingRun {
             reporter.emit("resumed", ["step": step, "path": path])
         } else if let initFrom = job.initFrom {
             try Checkpoint.loadWeights(initFrom, into: model)
+        } else if let distiller, let layers = distill?.studentInitLayers {
+            try distiller.initialise(model, layers: layers)
         }
     }
 
@@ -67,8 +77,12 @@ public final class TrainingRun {
             // Dropout masks from (seed, step, micro-step): the same after a resume, no state to save.
             model.dropoutSeed = seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step) << 16 &+ UInt64(micro)
             let (x, y) = try sampler.nextBatch(b: b, t: t)
-            loss += Double(try model.forward(tokens: x, targets: y, b: b, t: t))
-            model.backward(lossScale: 1 / Float(accum))
+            if let distiller {
+                loss += try distiller.step(student: model, x: x, y: y, b: b, t: t, lossScale: 1 / Float(accum)).loss
+            } else {
+                loss += Double(try model.forward(tokens: x, targets: y, b: b, t: t))
+                model.backward(lossScale: 1 / Float(accum))
+            }
         }
         let norm = adam.update(model.par, params: model.params, grads: model.grads, lr: lr)
         step += 1

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HearthEval
 import Trainer
 
 /// The root command: one subcommand per mode.
@@ -7,7 +8,7 @@ struct Worker: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth-worker",
         abstract: "Train, evaluate and sample GPT models on CPU; run by hearthd for each job.",
-        subcommands: [Train.self, Eval.self, Generate.self, Prepare.self, Bench.self, Serve.self]
+        subcommands: [Train.self, Eval.self, Distill.self, Generate.self, Prepare.self, Bench.self, ScoreBench.self, Serve.self]
     )
 }
 
@@ -45,10 +46,29 @@ struct Train: ParsableCommand {
     }
 }
 
+struct Distill: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a distillation job: a train job plus a teacher checkpoint (resumes like train).")
+    @Option(help: "Job spec (JSON).") var job: String
+    @OptionGroup var report: ReportOptions
+
+    func run() throws {
+        let reporter = Reporter(fd: report.reportFD)
+        StopSignal.install()
+        runMode(reporter) { () throws(TrainerError) in
+            let spec = try TrainJob.load(job)
+            let settings = try DistillSettings.load(job)
+            let run = try TrainingRun(job: spec, reporter: reporter, distill: settings)
+            try run.run()
+        }
+    }
+}
+
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Loss, perplexity and bits per byte of a checkpoint on a held-out split.")
-    @Option(help: "Checkpoint directory (step-NNNNNNNN).") var checkpoint: String
-    @Option(help: "Dataset directory written by prepare.") var data: String
+    static let configuration = CommandConfiguration(
+        abstract: "Run an eval job (--job: tasks, metrics, results file), or score a dataset split (--checkpoint --data).")
+    @Option(help: "Eval job spec (JSON); the other options are then ignored.") var job: String?
+    @Option(help: "Checkpoint directory (step-NNNNNNNN).") var checkpoint: String?
+    @Option(help: "Dataset directory written by prepare.") var data: String?
     @Option(help: "Split to score.") var split = "val"
     @Option(help: "Windows per forward pass.") var batch = 8
     @Option(help: "Score at most this many tokens.") var maxTokens: Int?
@@ -58,6 +78,11 @@ struct Eval: ParsableCommand {
     func run() throws {
         let reporter = Reporter(fd: report.reportFD)
         runMode(reporter) { () throws(TrainerError) in
+            if let job {
+                try EvalRun.run(try EvalJob.load(job), reporter: reporter)
+                return
+            }
+            guard let checkpoint, let data else { throw .badInput("eval needs --job FILE, or --checkpoint DIR and --data DIR") }
             let info = try Checkpoint.info(checkpoint)
             let model = try GPT(info.model, threads: threads)
             _ = try Checkpoint.load(checkpoint, into: model, adam: nil)

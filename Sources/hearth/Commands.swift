@@ -6,8 +6,10 @@ struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Submit a job from a JSON job file or flags.",
         discussion: """
-            The job file is either a whole submission ({"kind": "train", "gpus": 1, "spec": {...}}) or, with \
-            --kind, just the spec (for training: the worker's job file, see Docs/worker-contract.md).
+            The job file is either a whole submission ({"kind": "train", "gpus": 1, "spec": {...}}), with \
+            --kind just the spec (for training: the worker's job file, see Docs/worker-contract.md), or a \
+            pipeline {"steps": [{"name": "train", "kind": "train", "spec": {...}}, {"name": "eval", "kind": "eval", \
+            "spec": {"checkpoint": "@train.path", ...}}]} whose steps wait for the ones they name.
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "A JSON file; '-' reads standard input.") var file: String?
@@ -18,6 +20,15 @@ struct Submit: ParsableCommand {
     @Option(help: "QOS: low, normal, high, serving.") var qos: String?
     @Option(help: "Failed attempts before the job fails for good.") var maxAttempts: Int?
     @Option(help: "Submitting again with the same key returns the first job.") var idempotencyKey: String?
+    @Option(name: .customLong("after"), parsing: .singleValue,
+            help: ArgumentHelp("Start only after this job succeeded (repeatable; Slurm's afterok).", valueName: "job"))
+    var after: [Int64] = []
+    @Option(help: ArgumentHelp("Wall-time limit: seconds, or 90m, 2h, 1d; lets the scheduler backfill the job.", valueName: "time"))
+    var timeLimit: String?
+    @Option(help: "Every GPU must be this model, as hearth nodes shows it.") var gpuModel: String?
+    @Option(help: ArgumentHelp("Every GPU must have at least this much memory, in GiB.", valueName: "GiB")) var gpuMemory: Int?
+    @Flag(inversion: .prefixedNo, help: "Whether the scheduler may preempt the job (default: every kind but serve).")
+    var preemptible: Bool?
 
     func run() throws {
         var submission: [String: JSONValue] = [:]
@@ -28,6 +39,7 @@ struct Submit: ParsableCommand {
                 throw ValidationError("\(file) is not a JSON object")
             }
             if kind != nil { submission["spec"] = .object(object) } else { submission = object }
+            if kind == nil, object["steps"] != nil { return try submitPipeline(Data(try JSONEncoder().encode(value))) }
         }
         if let kind { submission["kind"] = .string(kind) }
         if let name { submission["name"] = .string(name) }
@@ -36,11 +48,36 @@ struct Submit: ParsableCommand {
         if let qos { submission["qos"] = .string(qos) }
         if let maxAttempts { submission["max_attempts"] = .number(Double(maxAttempts)) }
         if let idempotencyKey { submission["idempotency_key"] = .string(idempotencyKey) }
+        if !after.isEmpty { submission["after_ok"] = .array(after.map { .number(Double($0)) }) }
+        if let timeLimit {
+            guard let seconds = Self.seconds(timeLimit) else {
+                throw ValidationError("--time-limit \"\(timeLimit)\" is not a duration; write seconds or 90m, 2h, 1d")
+            }
+            submission["time_limit"] = .number(Double(seconds))
+        }
+        if let gpuModel { submission["gpu_model"] = .string(gpuModel) }
+        if let gpuMemory { submission["gpu_memory_mib"] = .number(Double(gpuMemory * 1024)) }
+        if let preemptible { submission["preemptible"] = .bool(preemptible) }
         guard submission["kind"] != nil else { throw ValidationError("say which kind of job: --kind train, or \"kind\" in the file") }
         let body = try JSONEncoder().encode(JSONValue.object(submission))
         let (job, raw) = try global.call("POST", "/v1/jobs", body: body, as: JobView.self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
         print(job.duplicate == true ? "job \(job.id) already submitted with this key (\(job.state))" : "submitted job \(job.id)")
+    }
+
+    /// A file with `"steps"`: the whole chain at once (`POST /v1/pipelines`).
+    func submitPipeline(_ body: Data) throws {
+        let (jobs, raw) = try global.call("POST", "/v1/pipelines", body: body, as: [JobView].self)
+        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        print("submitted pipeline: " + jobs.map { "\($0.name)=\($0.id)" }.joined(separator: " "))
+    }
+
+    /// `3600`, `90s`, `90m`, `2h`, `1d` → seconds; `nil` when it is none of these.
+    static func seconds(_ text: String) -> Int? {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if let n = Int(text), n > 0 { return n }
+        guard let unit = text.last.flatMap({ units[$0] }), let n = Int(text.dropLast()), n > 0 else { return nil }
+        return n * unit
     }
 
     static func read(_ path: String) throws -> Data {
@@ -159,7 +196,8 @@ struct WhoAmICommand: ParsableCommand {
 
 struct NodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Drain or resume a node (admins).", subcommands: [Drain.self, Resume.self])
+        commandName: "node", abstract: "Drain or resume a node (admins); reclaim, release or set the policy of one (its donor).",
+        subcommands: [Drain.self, Resume.self, Reclaim.self, Release.self, Policy.self])
 
     struct Drain: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -14,6 +14,7 @@ struct Logs: ParsableCommand {
         let live = follow && isatty(STDOUT_FILENO) == 1 && !global.json
         var cursor = ""
         var bar: String?
+        var first: LogPage.Entry?  // the first progress seen, for the step rate behind the ETA
         let stamp = DateFormatter()
         stamp.dateFormat = "yyyy-MM-dd HH:mm:ss"
         while true {
@@ -24,7 +25,8 @@ struct Logs: ParsableCommand {
             } else {
                 for entry in page.entries {
                     if live && entry.kind == "progress" {
-                        bar = Self.bar(entry, steps: page.steps)
+                        if first == nil || (entry.step ?? 0) < (first?.step ?? 0) { first = entry }  // a resume restarts the rate
+                        bar = Self.bar(entry, steps: page.steps, since: first)
                         continue
                     }
                     if bar != nil { print("\r\u{1B}[2K", terminator: "") }
@@ -40,8 +42,9 @@ struct Logs: ParsableCommand {
         if bar != nil { print("") }
     }
 
-    /// `[########------------]  step 120/400  loss 2.6625  5,210 tok/s  ETA 0:28`
-    static func bar(_ e: LogPage.Entry, steps: Int?) -> String {
+    /// `[########----------------]  step 120/400  loss 2.6625  5210 tok/s  ETA 0:28`; the ETA comes
+    /// from the step rate since `since` (the first progress this command saw).
+    static func bar(_ e: LogPage.Entry, steps: Int?, since: LogPage.Entry? = nil) -> String {
         let step = e.step ?? 0
         var text = "step \(step)"
         if let steps, steps > 0 {
@@ -50,6 +53,15 @@ struct Logs: ParsableCommand {
         }
         if let loss = e.loss { text += String(format: "  loss %.4f", loss) }
         if let rate = e.tokensPerSecond { text += String(format: "  %.0f tok/s", rate) }
+        if let eta = eta(e, steps: steps, since: since) { text += "  ETA " + Table.duration(eta) }
         return text
+    }
+
+    /// Seconds left at the step rate between `since` and `e`; `nil` until two progress reports are apart.
+    static func eta(_ e: LogPage.Entry, steps: Int?, since: LogPage.Entry?) -> Double? {
+        guard let steps, let step = e.step, let since, let from = since.step, step > from, step <= steps else { return nil }
+        let elapsed = e.at.timeIntervalSince(since.at)
+        guard elapsed > 0 else { return nil }
+        return Double(steps - step) / (Double(step - from) / elapsed)
     }
 }

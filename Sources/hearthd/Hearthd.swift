@@ -26,17 +26,40 @@ struct DatabaseOptions: ParsableArguments {
         valueName: "path"))
     var stateDirectory: String?
 
-    var location: Database.Location {
-        if let url = databaseURL ?? ProcessInfo.processInfo.environment["HEARTH_DATABASE_URL"] { return .server(url) }
-        let dir = stateDirectory.map { URL(fileURLWithPath: $0) } ?? StateDirectory.default()
-        return .embedded(stateDirectory: dir)
+    @Option(help: ArgumentHelp(
+        "Configuration file (default: \(ConfigFile.defaultPath) when it exists). Flags and environment override it.",
+        valueName: "path"))
+    var config: String?
+
+    /// The configuration file: `--config` (must exist), else the default path when present.
+    func file() throws -> ConfigFile? {
+        do {
+            return try ConfigFile.load(path: config ?? ConfigFile.defaultPath, required: config != nil)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Flag, then environment, then file; unset everywhere = the embedded cluster.
+    func location(_ file: ConfigFile?) -> Database.Location {
+        if let url = databaseURL ?? ProcessInfo.processInfo.environment["HEARTH_DATABASE_URL"] ?? file?.databaseURL {
+            return .server(url)
+        }
+        return .embedded(stateDirectory: directory(file))
+    }
+
+    /// The state directory: flag, then file, then the default.
+    func directory(_ file: ConfigFile?) -> URL {
+        (stateDirectory ?? file?.stateDirectory).map { URL(fileURLWithPath: $0) } ?? StateDirectory.default()
     }
 }
 
-func makeLogger() -> Logger {
+/// Logs to stderr at `HEARTH_LOG_LEVEL`, else `level` (the file's), else `info`.
+func makeLogger(level: String? = nil) -> Logger {
+    let chosen = (ProcessInfo.processInfo.environment["HEARTH_LOG_LEVEL"] ?? level).flatMap(Logger.Level.init(rawValue:)) ?? .info
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = ProcessInfo.processInfo.environment["HEARTH_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        handler.logLevel = chosen
         return handler
     }
     return Logger(label: "hearthd")

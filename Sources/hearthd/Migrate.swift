@@ -14,8 +14,9 @@ struct Migrate: AsyncParsableCommand {
     var status = false
 
     func run() async throws {
-        let logger = makeLogger()
-        let db = try await Database.open(database.location, maxConnections: 1, logger: logger)
+        let file = try database.file()
+        let logger = makeLogger(level: file?.logLevel)
+        let db = try await Database.open(database.location(file), maxConnections: 1, logger: logger)
         defer { try? db.close() }
         let migrator = Migrator(client: db.client)
         if status {

@@ -50,7 +50,7 @@ import Testing
             #expect(done.step == 1500 && done.node == nil && done.attempt == 1)
             let history = try await CLI.run(["logs", "1"], socket: daemon.socketPath)
             #expect(history.status == .exited(0))
-            for expected in ["submitted → queued", "claimed on e2e-a → scheduled", "started on e2e-a → running", "step 1500  loss",
+            for expected in ["submitted → queued", "placed on e2e-a → scheduled", "started on e2e-a → running", "step 1500  loss",
                              "checkpoint on e2e-a at step 1500", "succeeded on e2e-a"] {
                 #expect(history.stdout.contains(expected), "logs lack \"\(expected)\": \(history.stdout)")
             }
@@ -60,6 +60,16 @@ import Testing
             try Self.spec(data, steps: 50_000_000).write(to: specFile, atomically: true, encoding: .utf8)
             _ = try await CLI.run(["submit", "--kind", "train", "--name", "long", specFile.path], socket: daemon.socketPath)
             try await Self.waitUntil("job 2 reports progress") { try await Self.job(2, via: daemon.socketPath).step != nil }
+            // On a terminal (a real pty from script(1)), `logs -f` draws one live bar with the ETA.
+            let hearth = try #require(BuiltProducts.path("hearth"))
+            let screen = dir.appendingPathComponent("tty.out").path
+            let fd = open(screen, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            let tty = try ChildProcess.spawn("/usr/bin/timeout", ["4", "/usr/bin/script", "-qec",
+                "\(hearth) logs -f 2 --socket \(daemon.socketPath)", "/dev/null"], descriptors: [nil, fd, fd])
+            close(fd)
+            #expect(await tty.wait() == .exited(124), "still following when timed out")
+            let drawn = try String(contentsOfFile: screen, encoding: .utf8)
+            #expect(drawn.contains("/50000000  loss") && drawn.contains(" tok/s  ETA "), "\(drawn.suffix(300))")
             let queue = try await CLI.run(["queue"], socket: daemon.socketPath)
             #expect(queue.stdout.hasPrefix("JOBID  NAME  USER  KIND   STATE    GPUS  NODE   TIME"))
             #expect(queue.stdout.contains("2      long  root  train  running  0     e2e-a"))
@@ -68,7 +78,7 @@ import Testing
             try await Self.waitUntil("job 2 cancelled") { try await Self.job(2, via: daemon.socketPath).state == "cancelled" }
 
             let events = try await JobQueue(client: client).events(jobID: 2).map(\.event)
-            #expect(events.prefix(3) == ["submitted", "claimed", "started"] && events.last == "cancelled")
+            #expect(events.prefix(3) == ["submitted", "placed", "started"] && events.last == "cancelled")
             // The worker got SIGTERM, so it may have checkpointed between the request and the end.
             #expect(events.drop { $0 != "cancel-requested" }.dropFirst().allSatisfy { $0 == "checkpoint" || $0 == "cancelled" })
             let ledger = try await JobQueue(client: client).allocations(jobID: 2)

@@ -89,7 +89,12 @@ import Testing
             #expect(steps.contains(600) && steps.contains(100))
             let checkpoint = try #require(try await f.queue.latestCheckpoint(jobID: job.id))
             #expect(checkpoint.step == 600 && FileManager.default.fileExists(atPath: checkpoint.path))
-            #expect(try await f.queue.allocations(jobID: job.id).map(\.endReason) == [.succeeded])
+            let ledger = try await f.queue.allocations(jobID: job.id)
+            #expect(ledger.map(\.endReason) == [.succeeded])
+            // The worker's own rusage (wait4) lands in the row as it closes; no GPU, so no energy.
+            let usage = try #require(ledger.first?.usage)
+            #expect((usage.cpuSeconds ?? 0) > 0.05 && (usage.peakRSSBytes ?? 0) > 1 << 20)
+            #expect(usage.energyJoules == nil && usage.energySource == nil)
             let events = try await f.queue.events(jobID: job.id).map(\.event)
             #expect(events.first == "submitted" && events.last == "succeeded" && events.contains("checkpoint"))
             let log = f.dir.appendingPathComponent("jobs/\(job.id)/attempt-1.log")
@@ -117,7 +122,9 @@ import Testing
             #expect(await outcome(of: second) == .cancelled)
             let resumedSteps = try await f.queue.metrics(jobID: job.id).filter { $0.attempt == 2 }.map(\.step)
             #expect(resumedSteps.min()! > saved.step, "attempt 2 started from the checkpoint at step \(saved.step)")
-            #expect(try await f.queue.allocations(jobID: job.id).map(\.endReason) == [.preempted, .cancelled])
+            let ledger = try await f.queue.allocations(jobID: job.id)
+            #expect(ledger.map(\.endReason) == [.preempted, .cancelled])
+            #expect(ledger.allSatisfy { ($0.usage.cpuSeconds ?? 0) > 0 }, "preempted and cancelled rows carry rusage too")
         }
     }
 

@@ -38,8 +38,8 @@ import Testing
             let who = try await CLI.run(["whoami"], socket: socket, asUser: Self.ann)
             #expect(who.stdout.hasPrefix("\(Self.ann) (uid \(getpwnam(Self.ann)!.pointee.pw_uid)), volunteer"), "\(who.stderr)")
 
-            // ann's job never runs (an eval job: this node only runs training), so it stays queued.
-            let submit = try await CLI.run(["submit", "--kind", "eval", "--name", "anns"], socket: socket, asUser: Self.ann)
+            // ann's job never runs (a command job: no node runs those without a policy allowing it), so it stays queued.
+            let submit = try await CLI.run(["submit", "--kind", "command", "--name", "anns"], socket: socket, asUser: Self.ann)
             #expect(submit.status == .exited(0), "\(submit.stderr)")
             let id = try #require(submit.stdout.split(separator: " ").last.map { String($0).trimmingCharacters(in: .newlines) })
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Dispatch
 import Foundation
 import HearthServe
 import Logging
@@ -47,7 +48,11 @@ struct ServeFixture {
     /// (or, with `whileLoading`, first while it is still loading).
     func withServer(_ job: ServeJob, whileLoading: ((String) async throws -> Void)? = nil,
                     _ body: (String, ServeApp) async throws -> Void) async throws {
-        let app = ServeApp(job: job, logger: Logger(label: "test"))
+        // With `whileLoading`, loading waits until that check is done.
+        let gate = DispatchSemaphore(value: 0)
+        var hold: (@Sendable () -> Void)?
+        if whileLoading != nil { hold = { gate.wait() } }
+        let app = ServeApp(job: job, logger: Logger(label: "test"), beforeLoad: hold)
         let events = AsyncStream.makeStream(of: ServeApp.Progress.self)
         let server = Task { try await app.run { events.continuation.yield($0) } }
         defer { server.cancel() }
@@ -56,7 +61,10 @@ struct ServeFixture {
             switch p {
             case .loading(let u):
                 url = u
-                if let whileLoading { try await whileLoading(u) }
+                if let whileLoading {
+                    defer { gate.signal() }
+                    try await whileLoading(u)
+                }
             case .serving(let u, _, _, _):
                 url = u
             case .failed(let e):

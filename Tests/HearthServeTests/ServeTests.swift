@@ -26,7 +26,7 @@ import Glibc
 
     @Test func healthIs503WhileLoadingThen200() async throws {
         let seen = SeenStatuses()
-        try await fixture.withServer(fixture.job(loadDelayMs: 1500), whileLoading: { url in
+        try await fixture.withServer(fixture.job(loadDelayMs: 200), whileLoading: { url in
             let health = try await http(.GET, url + "/health")
             seen.add(health.status)
             #expect(health.header("Retry-After") == "1")

@@ -27,6 +27,7 @@ public struct NodeStore: Sendable {
     }
 
     /// Registers a node (or updates it when the hostname is known) with its GPUs, and marks it up.
+    /// Its availability interval (``node_availability``) opens or turns in the same transaction.
     /// - Returns: the node's id.
     public func register(hostname: String, cpus: Int, memoryBytes: Int64, gpus: [GPU], donorID: Int64? = nil) async throws -> Int64 {
         try await client.withTransaction { connection in
@@ -47,6 +48,8 @@ public struct NodeStore: Sendable {
                     VALUES (\(id), \(gpu.index), \(gpu.model), \(gpu.memoryBytes), \(gpu.uuid), \(gpu.simulated))
                     """)
             }
+            // Offered GPU-hours follow the GPUs the node has now (Migrations/0004_accounting.sql).
+            try await connection.query("SELECT node_availability_sync_gpus(\(id)::bigint)")
             return id
         }
     }

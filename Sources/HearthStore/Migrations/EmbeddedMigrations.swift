@@ -243,6 +243,194 @@ extension Migration {
             CREATE INDEX job_logs_by_job ON job_logs (job_id, id);
             """#),
         Migration(
+            version: 3, name: "scheduling",
+            sql: #"""
+            -- What the fair-share scheduler needs from the queue and the fleet (Docs/scheduler.md):
+            -- per-job dependencies, time limits, preemptibility and GPU constraints; per-node CPU job slots,
+            -- the kinds the node's software runs, and the donor's reclaim; a wake-up on every state change.
+
+            -- `after_ok`: jobs that must have succeeded before this one may start (Slurm's afterok).
+            -- `time_limit_seconds`: wall time the job may run; needed to backfill it in front of a reservation
+            -- and to place it in a donor window it must finish inside. NULL = unknown.
+            -- `preemptible`: NULL = the kind's default (every kind but `serve`).
+            -- `gpu_model` / `gpu_memory_bytes`: every GPU given to the job must be of that model (NULL = any)
+            -- and have at least that much memory.
+            ALTER TABLE jobs
+                ADD COLUMN after_ok            bigint[] NOT NULL DEFAULT '{}'
+                    CHECK (cardinality(after_ok) <= 64 AND array_position(after_ok, NULL) IS NULL),
+                ADD COLUMN time_limit_seconds  integer CHECK (time_limit_seconds BETWEEN 1 AND 31622400),
+                ADD COLUMN preemptible         boolean,
+                ADD COLUMN gpu_model           text CHECK (length(gpu_model) BETWEEN 1 AND 100),
+                ADD COLUMN gpu_memory_bytes    bigint NOT NULL DEFAULT 0 CHECK (gpu_memory_bytes >= 0);
+
+            -- `cpu_slots`: CPU-only jobs the node runs at once. `kinds`: what its hearth-worker can run
+            -- (the donor's policy may narrow it further). `reclaimed_at`: the donor took the node back
+            -- (`hearth node reclaim`): its jobs are preempted and nothing new is placed until released.
+            ALTER TABLE nodes
+                ADD COLUMN cpu_slots     integer NOT NULL DEFAULT 1 CHECK (cpu_slots BETWEEN 0 AND 1024),
+                ADD COLUMN kinds         text[] NOT NULL DEFAULT '{train}',
+                ADD COLUMN reclaimed_at  timestamptz;
+
+            -- The leader's last scheduling pass, for `hearth priority`, status lines and metrics.
+            CREATE TABLE scheduler_passes (
+                id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                node_id          bigint REFERENCES nodes (id),
+                at               timestamptz NOT NULL DEFAULT clock_timestamp(),
+                duration_seconds double precision NOT NULL CHECK (duration_seconds >= 0),
+                pending          integer NOT NULL CHECK (pending >= 0),
+                placed           integer NOT NULL CHECK (placed >= 0),
+                preempted        integer NOT NULL CHECK (preempted >= 0),
+                reserved         integer NOT NULL CHECK (reserved >= 0)
+            );
+            CREATE INDEX scheduler_passes_by_time ON scheduler_passes (at DESC);
+
+            -- Every change of a job's state (or its node) wakes the leader's scheduling loop and the agents:
+            -- one notification per statement, not per row; NOTIFY folds duplicates within a transaction.
+            CREATE FUNCTION jobs_changed_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('hearth_jobs', 'changed');
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER jobs_changed AFTER UPDATE OF state, node_id ON jobs
+                FOR EACH STATEMENT EXECUTE FUNCTION jobs_changed_notify();
+            """#),
+        Migration(
+            version: 4, name: "accounting",
+            sql: #"""
+            -- Accounting: node availability intervals, where energy figures come from, one GPU never held
+            -- twice at once, and the indexes the reports read through. See Docs/accounting.md.
+
+            -- Range indexes over (node, interval): a report asks "which rows of these nodes overlap this
+            -- month", which a B-tree on started_at answers only by reading every older row too.
+            -- btree_gist is a trusted extension (PostgreSQL 13+): a database owner may create it.
+            CREATE EXTENSION IF NOT EXISTS btree_gist;
+
+            -- Node availability: one row per interval a node spent in one state, with the GPUs it offered.
+            -- Written by the trigger below in the same statement as every change of nodes.state (register,
+            -- heartbeat, drain/resume, the leader marking a silent node down), so no path can skip it.
+            -- Append-only like the ledger: the open row (ended_at NULL) is closed exactly once.
+            CREATE TABLE node_availability (
+                id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                node_id     bigint NOT NULL REFERENCES nodes (id),
+                state       text NOT NULL CHECK (state IN ('up', 'draining', 'down')),
+                gpus        integer NOT NULL CHECK (gpus >= 0),
+                started_at  timestamptz NOT NULL,
+                ended_at    timestamptz,
+                CONSTRAINT node_availability_ordered CHECK (ended_at IS NULL OR ended_at >= started_at)
+            );
+            CREATE UNIQUE INDEX node_availability_one_open ON node_availability (node_id) WHERE ended_at IS NULL;
+            CREATE INDEX node_availability_by_node_range ON node_availability
+                USING gist (node_id, tstzrange(started_at, ended_at, '[]'));
+
+            -- Closes the node's open interval at `at` and opens one in its current state with its current
+            -- GPU count. A node going down is down from its last heartbeat (its last sign of life), not from
+            -- when the leader noticed.
+            CREATE FUNCTION node_availability_turn(p_node bigint, p_state text, p_at timestamptz) RETURNS void
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                open_row node_availability%ROWTYPE;
+                at_time timestamptz;
+            BEGIN
+                SELECT * INTO open_row FROM node_availability WHERE node_id = p_node AND ended_at IS NULL FOR UPDATE;
+                at_time := greatest(p_at, coalesce(open_row.started_at, p_at));
+                IF FOUND THEN
+                    UPDATE node_availability SET ended_at = at_time WHERE id = open_row.id;
+                END IF;
+                INSERT INTO node_availability (node_id, state, gpus, started_at)
+                VALUES (p_node, p_state, (SELECT count(*) FROM node_gpus WHERE node_id = p_node), at_time);
+            END $$;
+
+            CREATE FUNCTION nodes_track_availability() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    PERFORM node_availability_turn(NEW.id, NEW.state, now());
+                ELSIF NEW.state IS DISTINCT FROM OLD.state THEN
+                    PERFORM node_availability_turn(NEW.id, NEW.state,
+                        CASE WHEN NEW.state = 'down' THEN least(OLD.last_heartbeat_at, now()) ELSE now() END);
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER nodes_availability AFTER INSERT OR UPDATE OF state ON nodes
+                FOR EACH ROW EXECUTE FUNCTION nodes_track_availability();
+
+            -- Registration replaces a node's GPU rows: a changed count starts a new interval, so offered
+            -- GPU-hours always use the GPUs the node had at the time. Called by NodeStore.register.
+            CREATE FUNCTION node_availability_sync_gpus(p_node bigint) RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                -- An interval opened in this very transaction (a new node) just takes the count.
+                UPDATE node_availability SET gpus = (SELECT count(*) FROM node_gpus WHERE node_id = p_node)
+                WHERE node_id = p_node AND ended_at IS NULL AND started_at = now();
+                IF EXISTS (SELECT 1 FROM node_availability
+                           WHERE node_id = p_node AND ended_at IS NULL
+                             AND gpus <> (SELECT count(*) FROM node_gpus WHERE node_id = p_node)) THEN
+                    PERFORM node_availability_turn(p_node, (SELECT state FROM nodes WHERE id = p_node), now());
+                END IF;
+            END $$;
+
+            -- Nodes registered before this migration: availability is known from now on.
+            INSERT INTO node_availability (node_id, state, gpus, started_at)
+            SELECT n.id, n.state, (SELECT count(*) FROM node_gpus g WHERE g.node_id = n.id), now() FROM nodes n;
+
+            -- Where an allocation's energy figure comes from: 'measured' (sampled GPU power through NVML /
+            -- nvidia-smi) or 'estimated' (nominal TDP × time, shown labelled as an estimate). No figure, no
+            -- source: energy is absent rather than guessed.
+            ALTER TABLE allocations ADD COLUMN energy_source text CHECK (energy_source IN ('measured', 'estimated'));
+            ALTER TABLE allocations ADD CONSTRAINT allocations_energy_sourced
+                CHECK ((energy_joules IS NULL) = (energy_source IS NULL));
+
+            -- Reports: the rows of a node overlapping a period, whatever their length (open rows reach to
+            -- infinity). '[]' keeps zero-length rows (claimed and closed in the same instant) visible.
+            CREATE INDEX allocations_by_node_range ON allocations
+                USING gist (node_id, tstzrange(started_at, ended_at, '[]'));
+
+            -- One GPU is never held by two allocations at once: a new row's GPUs must not be held by any
+            -- row of the node whose interval overlaps the new one's (an open row reaches to infinity).
+            CREATE FUNCTION allocations_gpus_free() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                clash bigint;
+            BEGIN
+                IF cardinality(NEW.gpu_indices) = 0 THEN
+                    RETURN NEW;
+                END IF;
+                SELECT id INTO clash FROM allocations
+                WHERE node_id = NEW.node_id AND gpu_indices && NEW.gpu_indices
+                  AND tstzrange(started_at, ended_at, '[]') && tstzrange(NEW.started_at, NEW.ended_at, '[]')
+                  AND started_at < coalesce(NEW.ended_at, 'infinity') AND coalesce(ended_at, 'infinity') > NEW.started_at
+                LIMIT 1;
+                IF FOUND THEN
+                    RAISE EXCEPTION 'GPUs % of node % are still held by allocation %', NEW.gpu_indices, NEW.node_id, clash
+                        USING ERRCODE = 'exclusion_violation';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER allocations_gpus_free BEFORE INSERT ON allocations
+                FOR EACH ROW EXECUTE FUNCTION allocations_gpus_free();
+            """#),
+        Migration(
+            version: 5, name: "eval_results",
+            sql: #"""
+            -- Results of evaluation jobs: one row per (job, task, metric), written by the node running the
+            -- attempt as the worker reports each task (fenced by the lease like every report), read by
+            -- `hearth eval show` / `compare`. The checkpoint is identified by step, path and the SHA-256 of
+            -- its weights, so results of different checkpoints of one run can be compared.
+            CREATE TABLE eval_results (
+                id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                job_id           bigint NOT NULL REFERENCES jobs (id),
+                attempt          integer NOT NULL CHECK (attempt >= 1),
+                checkpoint_step  bigint NOT NULL CHECK (checkpoint_step >= 0),
+                checkpoint_path  text NOT NULL,
+                checkpoint_sha   text NOT NULL CHECK (checkpoint_sha ~ '^[0-9a-f]{64}$'),
+                task             text NOT NULL CHECK (task ~ '^[A-Za-z0-9_.-]{1,200}$'),
+                metric           text NOT NULL CHECK (metric ~ '^[A-Za-z0-9_.-]{1,100}$'),
+                value            double precision NOT NULL,
+                samples          integer NOT NULL CHECK (samples >= 0),
+                created_at       timestamptz NOT NULL DEFAULT now(),
+                -- A retried attempt rewrites its task's values instead of adding a second set.
+                UNIQUE (job_id, task, metric)
+            );
+            CREATE INDEX eval_results_by_checkpoint ON eval_results (checkpoint_sha, task);
+            """#),
+        Migration(
             version: 6, name: "endpoints",
             sql: #"""
             -- Serving endpoints: a serve job's worker reports the URL it listens on once its model is

@@ -7,7 +7,7 @@ extension Job {
         id, kind, account_id, project_id, name, spec::text AS spec, state, priority, qos, gpus, idempotency_key,
         attempt, failures, max_attempts, preemptions, lease_epoch, lease_expires_at, node_id, run_at,
         created_at, scheduled_at, started_at, finished_at, cancel_requested_at, preempt_requested_at,
-        last_error, result::text AS result
+        last_error, result::text AS result, after_ok, time_limit_seconds, preemptible, gpu_model, gpu_memory_bytes
         """
 
     init(row: PostgresRow) throws {
@@ -28,11 +28,19 @@ extension Job {
             finishedAt: try row.decode("finished_at"), cancelRequestedAt: try row.decode("cancel_requested_at"),
             preemptRequestedAt: try row.decode("preempt_requested_at"), lastError: try row.decode("last_error"),
             resultJSON: try row.decode("result"))
+        afterOK = try row.decode("after_ok")
+        timeLimitSeconds = try row.decode("time_limit_seconds")
+        preemptible = try row.decode("preemptible")
+        gpuModel = try row.decode("gpu_model")
+        gpuMemoryBytes = try row.decode("gpu_memory_bytes")
     }
 }
 
 extension Allocation {
-    static let columns: SQLFragment = "id, job_id, attempt, node_id, gpus, gpu_indices, started_at, ended_at, end_reason"
+    static let columns: SQLFragment = """
+        id, job_id, attempt, node_id, gpus, gpu_indices, started_at, ended_at, end_reason,
+        cpu_seconds, peak_rss_bytes, energy_joules, energy_source
+        """
 
     init(row: PostgresRow) throws {
         let reason: String? = try row.decode("end_reason")
@@ -41,6 +49,10 @@ extension Allocation {
             nodeID: try row.decode("node_id"), gpus: try row.decode("gpus"), gpuIndices: try row.decode("gpu_indices"),
             startedAt: try row.decode("started_at"), endedAt: try row.decode("ended_at"),
             endReason: reason.flatMap(Allocation.EndReason.init(rawValue:)))
+        let source: String? = try row.decode("energy_source")
+        usage = AttemptUsage(
+            cpuSeconds: try row.decode("cpu_seconds"), peakRSSBytes: try row.decode("peak_rss_bytes"),
+            energyJoules: try row.decode("energy_joules"), energySource: source.flatMap(AttemptUsage.EnergySource.init(rawValue:)))
     }
 }
 

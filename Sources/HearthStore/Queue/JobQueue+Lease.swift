@@ -92,19 +92,22 @@ extension JobQueue {
     }
 
     /// The worker finished: `running` → `succeeded`, closing the ledger row.
-    /// - Parameter resultJSON: what the worker reported, a JSON value, or `nil`.
-    public func succeed(_ lease: Lease, resultJSON: String? = nil) async throws {
-        try await finish(lease, to: .succeeded, event: "succeeded", reason: .succeeded, from: [.running], resultJSON: resultJSON)
+    /// - Parameters:
+    ///   - resultJSON: what the worker reported, a JSON value, or `nil`.
+    ///   - usage: what the worker used (its rusage, GPU energy), stored in the ledger row as it closes.
+    public func succeed(_ lease: Lease, resultJSON: String? = nil, usage: AttemptUsage = .none) async throws {
+        try await finish(
+            lease, to: .succeeded, event: "succeeded", reason: .succeeded, from: [.running], resultJSON: resultJSON, usage: usage)
     }
 
     /// The worker stopped after a cancel request: `running` → `cancelled`, closing the ledger row.
-    public func finishCancelled(_ lease: Lease) async throws {
-        try await finish(lease, to: .cancelled, event: "cancelled", reason: .cancelled, from: [.scheduled, .running])
+    public func finishCancelled(_ lease: Lease, usage: AttemptUsage = .none) async throws {
+        try await finish(lease, to: .cancelled, event: "cancelled", reason: .cancelled, from: [.scheduled, .running], usage: usage)
     }
 
     private func finish(
         _ lease: Lease, to state: JobState, event: String, reason: Allocation.EndReason, from: [JobState],
-        resultJSON: String? = nil
+        resultJSON: String? = nil, usage: AttemptUsage
     ) async throws {
         let fromList = PostgresTextArray(from.map(\.rawValue))
         let rows = try await client.query("""
@@ -118,7 +121,9 @@ extension JobQueue {
                 FROM cur WHERE j.id = cur.id
                 RETURNING j.id
             ), alloc AS (
-                UPDATE allocations a SET ended_at = now(), end_reason = \(reason.rawValue)::text
+                UPDATE allocations a SET ended_at = now(), end_reason = \(reason.rawValue)::text, cpu_seconds = \(usage.cpuSeconds)::float8,
+                       peak_rss_bytes = \(usage.peakRSSBytes)::bigint, energy_joules = \(usage.energyJoules)::float8,
+                       energy_source = \(usage.energySource?.rawValue)::text
                 FROM cur WHERE a.job_id = cur.id AND a.attempt = cur.attempt AND a.ended_at IS NULL
             ), ev AS (
                 INSERT INTO job_events (job_id, event, from_state, to_state, node_id, attempt)
@@ -140,7 +145,10 @@ extension JobQueue {
     /// The attempt failed: the ledger row closes as `failed`; the job is requeued with an
     /// exponential backoff (`retryBaseDelay` × 2^(failures−1), capped at `retryMaxDelay`) while
     /// failures stay below `max_attempts` and the error is retryable, and fails for good otherwise.
-    public func fail(_ lease: Lease, error message: String, retryable: Bool = true) async throws -> FailureOutcome {
+    /// `usage` is what the worker used, stored in the ledger row as it closes.
+    public func fail(
+        _ lease: Lease, error message: String, retryable: Bool = true, usage: AttemptUsage = .none
+    ) async throws -> FailureOutcome {
         let rows = try await client.query("""
             WITH cur AS (
                 SELECT id, state, node_id, attempt, failures + 1 AS failures,
@@ -159,7 +167,9 @@ extension JobQueue {
                 FROM cur WHERE j.id = cur.id
                 RETURNING j.id, j.state, j.run_at
             ), alloc AS (
-                UPDATE allocations a SET ended_at = now(), end_reason = 'failed'
+                UPDATE allocations a SET ended_at = now(), end_reason = 'failed', cpu_seconds = \(usage.cpuSeconds)::float8,
+                       peak_rss_bytes = \(usage.peakRSSBytes)::bigint, energy_joules = \(usage.energyJoules)::float8,
+                       energy_source = \(usage.energySource?.rawValue)::text
                 FROM cur WHERE a.job_id = cur.id AND a.attempt = cur.attempt AND a.ended_at IS NULL
             ), ev AS (
                 INSERT INTO job_events (job_id, event, from_state, to_state, node_id, attempt, detail)
@@ -179,7 +189,8 @@ extension JobQueue {
 
     /// The worker stopped for preemption (after checkpointing): the ledger row closes as
     /// `preempted` and the job goes back to `queued`, claimable at once, with `preemptions` + 1.
-    public func requeuePreempted(_ lease: Lease) async throws {
+    /// `usage` is what the worker used, stored in the ledger row as it closes.
+    public func requeuePreempted(_ lease: Lease, usage: AttemptUsage = .none) async throws {
         let rows = try await client.query("""
             WITH cur AS (
                 SELECT id, state, node_id, attempt FROM jobs
@@ -191,7 +202,9 @@ extension JobQueue {
                 FROM cur WHERE j.id = cur.id
                 RETURNING j.id
             ), alloc AS (
-                UPDATE allocations a SET ended_at = now(), end_reason = 'preempted'
+                UPDATE allocations a SET ended_at = now(), end_reason = 'preempted', cpu_seconds = \(usage.cpuSeconds)::float8,
+                       peak_rss_bytes = \(usage.peakRSSBytes)::bigint, energy_joules = \(usage.energyJoules)::float8,
+                       energy_source = \(usage.energySource?.rawValue)::text
                 FROM cur WHERE a.job_id = cur.id AND a.attempt = cur.attempt AND a.ended_at IS NULL
             ), ev AS (
                 INSERT INTO job_events (job_id, event, from_state, to_state, node_id, attempt)

@@ -46,16 +46,30 @@ public struct JobQueue: Sendable {
     ///   `idempotencyConflict` (the key was used for a different job).
     public func enqueue(_ new: NewJob) async throws -> Submission {
         do { try new.validate() } catch { throw QueueError(.invalidJob, error.message) }
+        if !new.afterOK.isEmpty {
+            // Jobs are never deleted, so a dependency that exists now still exists when it is checked.
+            let missing = try await client.query("""
+                SELECT coalesce(array_agg(d ORDER BY d), '{}') AS missing FROM unnest(\(new.afterOK)::bigint[]) d
+                WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE id = d)
+                """)
+            let ids: [Int64] = try missing[0].decode("missing")
+            if !ids.isEmpty {
+                throw QueueError(.invalidJob, "after-ok names job(s) \(ids.map(String.init).joined(separator: ", ")) that do not exist; check the ids with `hearth queue --all`")
+            }
+        }
         let rows: PostgresRows
         do {
             rows = try await client.query("""
                 WITH ins AS (
                     INSERT INTO jobs (kind, account_id, project_id, name, spec, priority, qos, gpus,
-                                      idempotency_key, max_attempts, run_at, spec_sha256)
+                                      idempotency_key, max_attempts, run_at, spec_sha256,
+                                      after_ok, time_limit_seconds, preemptible, gpu_model, gpu_memory_bytes)
                     SELECT \(new.kind)::text, \(new.accountID)::bigint, \(new.projectID)::bigint, \(new.name)::text,
                            s.spec, \(new.priority)::int, \(new.qos)::text, \(new.gpus)::int, \(new.idempotencyKey)::text,
                            \(new.maxAttempts)::int, coalesce(\(new.runAt)::timestamptz, now()),
-                           encode(sha256(convert_to(\(new.kind)::text || ' ' || s.spec::text, 'UTF8')), 'hex')
+                           encode(sha256(convert_to(\(new.kind)::text || ' ' || s.spec::text, 'UTF8')), 'hex'),
+                           \(new.afterOK)::bigint[], \(new.timeLimitSeconds)::int, \(new.preemptible)::boolean,
+                           \(new.gpuModel)::text, \(new.gpuMemoryBytes)::bigint
                     FROM (SELECT \(new.specJSON)::jsonb AS spec) s
                     ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                     RETURNING *

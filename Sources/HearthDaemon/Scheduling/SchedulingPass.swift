@@ -1,0 +1,92 @@
+import Foundation
+import HearthCore
+import HearthScheduler
+import HearthStore
+import Logging
+
+/// One scheduling pass in the daemon: snapshot → `Scheduler.schedule` → placements and
+/// preemption requests written to PostgreSQL. Run by the leader only.
+struct SchedulingPass: Sendable {
+    /// What a pass did, for logs, status lines and `scheduler_passes`.
+    struct Summary: Sendable, Hashable {
+        var pending = 0
+        var placed = 0
+        var preempted = 0
+        var reserved = 0
+        /// Placements refused because the queue changed since the snapshot (retried next pass).
+        var stale = 0
+        /// Seconds spent in `Scheduler.schedule` alone (the pure pass, no I/O).
+        var passSeconds = 0.0
+        /// Seconds for the whole pass, snapshot and writes included.
+        var totalSeconds = 0.0
+        var madeDecisions: Bool { placed + preempted > 0 }
+    }
+
+    let loader: SnapshotLoader
+    let scheduler: Scheduler
+    let queue: JobQueue
+    let nodeID: Int64
+    let logger: Logger
+
+    func run() async throws -> Summary {
+        let clock = ContinuousClock()
+        let begin = clock.now
+        let loaded = try await loader.load()
+        let t0 = clock.now
+        let plan = scheduler.schedule(loaded.snapshot, now: loaded.now)
+        var summary = Summary(pending: loaded.snapshot.pending.count, passSeconds: (clock.now - t0).seconds)
+        for decision in plan.decisions {
+            switch decision {
+            case .place(let job, let node, let gpus):
+                if try await queue.assign(jobID: job, nodeID: node, gpuIndices: gpus) != nil {
+                    summary.placed += 1
+                    logger.info("placed job", metadata: [
+                        "job.id": "\(job)", "node.name": "\(loaded.nodeNames[node] ?? "\(node)")",
+                        "gpu.indices": "\(gpus)", "hearth.event": "placed"])
+                } else {
+                    summary.stale += 1
+                }
+            case .preempt(let job, let node, let reason, _):
+                if try await queue.requestPreemption(jobID: job, reason: Self.describe(reason)) {
+                    summary.preempted += 1
+                    logger.notice("preempting job: \(Self.describe(reason))", metadata: [
+                        "job.id": "\(job)", "node.name": "\(loaded.nodeNames[node] ?? "\(node)")", "hearth.event": "preempt"])
+                }
+            case .reserve:
+                summary.reserved += 1
+            }
+        }
+        summary.totalSeconds = (clock.now - begin).seconds
+        return summary
+    }
+
+    /// Records a pass that made decisions, or one a minute otherwise, and forgets passes older
+    /// than a day (the table is for status and metrics, not history: the ledger is history).
+    func record(_ s: Summary, force: Bool) async throws {
+        guard s.madeDecisions || force else { return }
+        try await queue.client.query("""
+            WITH ins AS (
+                INSERT INTO scheduler_passes (node_id, duration_seconds, pending, placed, preempted, reserved)
+                VALUES (\(nodeID), \(s.totalSeconds), \(s.pending), \(s.placed), \(s.preempted), \(s.reserved))
+            )
+            DELETE FROM scheduler_passes WHERE at < now() - interval '1 day'
+            """)
+    }
+
+    /// The reason as the job's event detail and the log show it.
+    static func describe(_ reason: PreemptionReason) -> String {
+        switch reason {
+        case .higherPriority(let job): return "making room for higher-priority job \(job)"
+        case .donorWindowClosing(let closes):
+            return "the donor's availability window closes at \(ISO8601DateFormatter().string(from: closes))"
+        case .outsideDonorWindow: return "the node is outside its donor's availability window"
+        case .donorReclaim: return "the donor reclaimed the node"
+        case .kindNotAllowed: return "the donor no longer allows this kind of job on the node"
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import HearthDaemon
+import HearthScheduler
+import Testing
+
+/// `hearthd.toml`: every key read with its type and range, and a bad file names the line and key.
+@Suite struct ConfigFileTests {
+    @Test func aFullFileSetsEveryKey() throws {
+        let c = try ConfigFile.parse("""
+            database_url = "host=db dbname=hearth"
+            state_dir = "/srv/hearth"
+            socket = "/run/hearth/hearth.sock"
+            node_name = "gpu-box-1"
+            donor = "alice"
+            simulated_gpus = 2
+            slots = 3
+            admin_group = "wheel"
+            worker = "/usr/lib/hearth/hearth-worker"
+            lease_seconds = 40
+            heartbeat_seconds = 2.5
+            grace_seconds = 120
+            log_level = "debug"
+
+            [scheduler]
+            fair_share_weight = 5000
+            usage_half_life_hours = 24
+            backfill = false
+            min_run_before_preemption_seconds = 60
+            """, path: "t.toml")
+        #expect(c.databaseURL == "host=db dbname=hearth" && c.stateDirectory == "/srv/hearth" && c.nodeName == "gpu-box-1")
+        #expect(c.donor == "alice" && c.simulatedGPUs == 2 && c.slots == 3 && c.adminGroup == "wheel")
+        #expect(c.leaseSeconds == 40 && c.heartbeatSeconds == 2.5 && c.graceSeconds == 120 && c.logLevel == "debug")
+        #expect(c.scheduler.fairShareWeight == 5000 && c.scheduler.usageHalfLife == 86_400)
+        #expect(c.scheduler.backfill == false && c.scheduler.minRunBeforePreemption == 60)
+        #expect(c.scheduler.ageWeight == SchedulerPolicy.default.ageWeight, "unset keys keep their defaults")
+    }
+
+    @Test func fifoOrderingIsPlainFirstComeFirstServed() throws {
+        let c = try ConfigFile.parse("[scheduler]\nordering = \"fifo\"\n", path: "t.toml")
+        #expect(c.scheduler == .fifo)
+    }
+
+    @Test(arguments: [
+        ("slots = 2\nslot = 3\n", 2, "unknown key \"slot\"; did you mean slots?"),
+        ("node_name = \"a\"\n\nslots = \"two\"\n", 3, "slots: expected a whole number"),
+        ("lease_seconds = 10\nheartbeat_seconds = 6\n", 2, "at most half of lease_seconds"),
+        ("log_level = \"loud\"\n", 1, "\"loud\" is not one of"),
+        ("[scheduler]\nbackfil = true\n", 2, "[scheduler] unknown key \"backfill\"".replacingOccurrences(of: "\"backfill\"", with: "\"backfil\"")),
+        ("[scheduler]\nage_weight = -1\n", 2, "[scheduler] age_weight: -1.0 is out of range"),
+        ("slots = 2\nslots = 3\n", 2, "not valid TOML"),
+        ("simulated_gpus = 65\n", 1, "65 is out of range; use 0 to 64"),
+    ])
+    func aBadFileNamesTheLineAndKey(text: String, line: Int, message: String) throws {
+        let error = #expect(throws: ConfigFile.Error.self) { try ConfigFile.parse(text, path: "/etc/hearth/hearthd.toml") }
+        #expect(error?.line == line, "\(error?.description ?? "")")
+        #expect(error?.description.hasPrefix("/etc/hearth/hearthd.toml:\(line): ") == true, "\(error?.description ?? "")")
+        #expect(error?.message.contains(message) == true, "\(error?.description ?? "")")
+    }
+
+    @Test func aMissingFileIsAnErrorOnlyWhenNamed() throws {
+        #expect(try ConfigFile.load(path: "/nonexistent/hearthd.toml", required: false) == nil)
+        let error = #expect(throws: ConfigFile.Error.self) { try ConfigFile.load(path: "/nonexistent/hearthd.toml", required: true) }
+        #expect(error?.description.contains("no such file") == true)
+    }
+}
