@@ -98,7 +98,7 @@ public struct JobRunner: Sendable {
             environment["CUDA_VISIBLE_DEVICES"] = gpuIndices.map(String.init).joined(separator: ",")
             environment["HEARTH_JOB_ID"] = "\(job.id)"
             environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
-            // The worker mode is the job kind: train, eval and distill (the kinds the agent claims).
+            // The worker mode is the job kind: train, eval, distill and serve (the kinds the agent claims).
             child = try ChildProcess.spawn(
                 configuration.workerPath, [job.kind, "--job", jobFile.path, "--report-fd", "3"], environment: environment,
                 descriptors: [nil, output.writeFD, output.writeFD, pipe.writeFD], newProcessGroup: true)
