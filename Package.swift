@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: System libraries (Debian packages named in `providers`)
@@ -105,6 +107,19 @@ let package = Package(
 
         // MARK: Evaluation tasks (perplexity, multiple choice, LAMBADA, CrowS-Pairs, StereoSet) on the Trainer's scorer
         .target(name: "HearthEval", dependencies: ["Trainer"], swiftSettings: swiftSettings),
+        // MARK: Serving: an OpenAI-compatible HTTP API over a checkpoint (`hearth-worker serve`)
+        .target(
+            name: "HearthServe",
+            dependencies: [
+                "Trainer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Executables (thin: parse flags, bootstrap logging, call into libraries)
         .executableTarget(
@@ -127,8 +142,9 @@ let package = Package(
         .executableTarget(
             name: "hearth-worker",
             dependencies: [
-                "Trainer", "HearthEval",
+                "Trainer", "HearthEval", "HearthServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -161,6 +177,18 @@ let package = Package(
         ),
         .testTarget(
             name: "HearthSchedulerTests", dependencies: ["HearthScheduler", "HearthCore"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HearthServeTests",
+            dependencies: [
+                "HearthServe", "Trainer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TrainerTests", dependencies: ["Trainer"], exclude: ["parity_jax.py"], swiftSettings: swiftSettings

@@ -23,7 +23,7 @@ struct Agent: Service {
     let faults: FaultInjection
     let logger: Logger
     /// The kinds this node's worker can run (the donor's policy may narrow them).
-    static let kinds = ["train", "eval", "distill"]
+    static let kinds = ["train", "eval", "distill", "serve"]
 
     /// The attempts this agent runs now, by job id.
     private final class Running: Sendable {

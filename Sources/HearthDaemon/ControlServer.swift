@@ -51,12 +51,22 @@ public struct ControlServer: Sendable {
         "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
         "GET /v1/jobs/{id}/eval",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
+        "GET /v1/endpoints",
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
     ]).union(schedulingRoutes).union(pipelineRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
+        router.get("/v1/endpoints") { request, context in
+            try await respond(context) { _ in
+                let job = request.uri.queryParameters["job"].flatMap { Int64(String($0)) }
+                return try await queue.liveEndpoints(jobID: job).map {
+                    EndpointView(jobID: $0.jobID, attempt: $0.attempt, node: $0.node, url: $0.url, model: $0.model,
+                                 parameters: $0.parameters, context: $0.context, registeredAt: $0.registeredAt)
+                }
+            }
+        }
         router.get("/v1/whoami") { _, context in
             try await respond(context) { who in WhoAmI(account: who.account, uid: Int(who.uid), role: who.role.rawValue) }
         }

@@ -101,7 +101,7 @@ public struct JobRunner: Sendable {
             environment["CUDA_VISIBLE_DEVICES"] = gpuIndices.map(String.init).joined(separator: ",")
             environment["HEARTH_JOB_ID"] = "\(job.id)"
             environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
-            // The worker mode is the job kind: train, eval and distill (the kinds the agent claims).
+            // The worker mode is the job kind: train, eval, distill and serve (the kinds the agent claims).
             child = try ChildProcess.spawn(
                 configuration.workerPath, [job.kind, "--job", jobFile.path, "--report-fd", "3"], environment: environment,
                 descriptors: [nil, output.writeFD, output.writeFD, pipe.writeFD], newProcessGroup: true)
@@ -162,6 +162,7 @@ public struct JobRunner: Sendable {
         close(logFD)
         try? FileManager.default.removeItem(at: pidFile(job.id))
         let s = state.withLock { $0 }
+        if s.serving { try? await queue.stopEndpoint(jobID: job.id, attempt: lease.attempt) }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
         // CPU and memory measured by the kernel (wait4); energy only where GPU power was sampled.
         let usage = AttemptUsage(
@@ -220,6 +221,8 @@ public struct JobRunner: Sendable {
         var exited = false
         var resultJSON: String?
         var lastError: String?
+        /// The worker registered a serving endpoint (retired when the attempt ends).
+        var serving = false
     }
 
     // MARK: Exit → queue
@@ -232,6 +235,9 @@ public struct JobRunner: Sendable {
             return (try? await queue.finishCancelled(lease, usage: usage)) != nil ? .cancelled : .fenced
         }
         switch termination {
+        case .exited(WorkerExit.success) where s.stop == .preempt && s.serving:
+            // A server drains and exits 0 on SIGTERM; stopped for preemption, it serves again elsewhere.
+            return (try? await queue.requeuePreempted(lease, usage: usage)) != nil ? .preempted : .fenced
         case .exited(WorkerExit.success):
             do {
                 try await queue.succeed(lease, resultJSON: s.resultJSON, usage: usage)
@@ -286,6 +292,12 @@ public struct JobRunner: Sendable {
                     if let path = report.path, let step = report.step, let sha = report.sha256 {
                         try await queue.recordCheckpoint(lease, step: step, path: path, bytes: Self.size(of: path), sha256: sha)
                         log.info("checkpoint at step \(step)", metadata: ["hearth.event": "checkpoint", "checkpoint.path": "\(path)"])
+                    }
+                case "serving":
+                    if let url = report.url {
+                        try await queue.registerEndpoint(lease, url: url, model: report.model ?? "", parameters: report.parameters,
+                                                         context: report.context)
+                        state.withLock { $0.serving = true }
                     }
                 case "eval_result":
                     if let task = report.task, let metrics = report.metrics, let c = report.checkpoint {

@@ -12,6 +12,12 @@ public struct WorkerReport: Sendable, Hashable, Decodable {
     public var sha256: String?
     public var message: String?
     public var valLoss: Double?
+    /// `serving`: the endpoint's base URL, model name, parameter count and context length.
+    public var url: String?
+    public var model: String?
+    public var parameters: Int64?
+    public var context: Int?
+
     /// `eval_result`: the task, its metrics, documents scored and the evaluated checkpoint.
     public var task: String?
     public var metrics: [String: Double]?
@@ -27,6 +33,7 @@ public struct WorkerReport: Sendable, Hashable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case event, step, loss, lr, path, sha256, message, task, metrics, samples, checkpoint
+        case url, model, parameters, context
         case tokensPerSecond = "tokens_per_s"
         case valLoss = "val_loss"
     }

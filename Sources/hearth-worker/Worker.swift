@@ -8,7 +8,7 @@ struct Worker: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth-worker",
         abstract: "Train, evaluate and sample GPT models on CPU; run by hearthd for each job.",
-        subcommands: [Train.self, Eval.self, Distill.self, Generate.self, Prepare.self, Bench.self, ScoreBench.self]
+        subcommands: [Train.self, Eval.self, Distill.self, Generate.self, Prepare.self, Bench.self, ScoreBench.self, Serve.self]
     )
 }
 

@@ -11,7 +11,8 @@ struct Hearth: ParsableCommand {
         abstract: "Submit and watch jobs on a Hearth fleet (talks to the local hearthd).",
         discussion: "Exit status: 0 success, 1 refused by the daemon, 3 daemon unreachable, 64 bad usage (EX_USAGE).",
         subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, PriorityCommand.self,
-                      WhoAmICommand.self, Report.self, Usage.self, EvalCommand.self])
+                      WhoAmICommand.self, Report.self, Usage.self, EvalCommand.self,
+                      Endpoints.self, GenerateCommand.self])
 }
 
 /// Options every command takes.
