@@ -49,18 +49,25 @@ struct Leader: Service {
                         try? await Task.sleep(for: interval)
                         continue
                     }
-                    if clock.now - lastHousekeeping >= .seconds(1) {
-                        try await duties()
-                        lastHousekeeping = clock.now
-                    }
-                    let summary = try await scheduling.run()
-                    let minute = clock.now - lastRecorded >= .seconds(60)
-                    try await scheduling.record(summary, force: minute)
-                    if summary.madeDecisions || minute { lastRecorded = clock.now }
-                    if summary.madeDecisions {
-                        logger.debug("scheduling pass", metadata: [
-                            "pending": "\(summary.pending)", "placed": "\(summary.placed)", "preempted": "\(summary.preempted)",
-                            "pass.ms": "\(String(format: "%.2f", summary.passSeconds * 1000))"])
+                    // The duties use the pool, not the lock's connection: their failures (a
+                    // statement timeout, a pool reconnect) are logged and retried next turn
+                    // without giving up leadership.
+                    do {
+                        if clock.now - lastHousekeeping >= .seconds(1) {
+                            try await duties()
+                            lastHousekeeping = clock.now
+                        }
+                        let summary = try await scheduling.run()
+                        let minute = clock.now - lastRecorded >= .seconds(60)
+                        try await scheduling.record(summary, force: minute)
+                        if summary.madeDecisions || minute { lastRecorded = clock.now }
+                        if summary.madeDecisions {
+                            logger.debug("scheduling pass", metadata: [
+                                "pending": "\(summary.pending)", "placed": "\(summary.placed)", "preempted": "\(summary.preempted)",
+                                "pass.ms": "\(String(format: "%.2f", summary.passSeconds * 1000))"])
+                        }
+                    } catch {
+                        logger.warning("scheduling pass failed; retrying: \(error)")
                     }
                     // Woken by any job state change; a short pause folds bursts of them into one pass.
                     _ = await wakeups.wait(timeout: interval)
