@@ -34,10 +34,4 @@ public enum StopSignal {
         }
         return false
     }
-
-    /// Requests a stop (for tests).
-    public static func request() { stopRequested.store(true, ordering: .relaxed) }
-
-    /// Clears a request (for tests).
-    public static func reset() { stopRequested.store(false, ordering: .relaxed) }
 }

@@ -6,6 +6,10 @@ import Foundation
 public final class TrainingRun {
     public let job: TrainJob
     let reporter: Reporter
+    /// Asked between steps whether to checkpoint and stop as preempted. Defaults to the process's
+    /// signals (``StopSignal/requested``); a test sets its own, so it cannot stop another run
+    /// training in the same process.
+    public var shouldStop: () -> Bool = { StopSignal.requested }
     public private(set) var model: GPT
     let adam: AdamW
     var sampler: MixtureSampler
@@ -111,7 +115,7 @@ public final class TrainingRun {
         var lastVal: Double?
         var t0 = Date(), tok0 = tokensSeen
         while step < job.steps {
-            if StopSignal.requested {
+            if shouldStop() {
                 let path = try checkpoint()
                 reporter.emit("preempted", ["step": step, "path": path])
                 throw .preempted("stopped by signal at step \(step); checkpoint \(path)")

@@ -45,8 +45,7 @@ import Testing
         let data = try tinyDataset(in: dir)
         let run = try TrainingRun(job: tinyJob(data: [data], checkpoints: dir + "/c", steps: 50), reporter: silentReporter())
         _ = try run.trainStep(); _ = try run.trainStep(); _ = try run.trainStep()
-        StopSignal.request()
-        defer { StopSignal.reset() }
+        run.shouldStop = { true }  // this run only: a global request would stop other tests' runs too
         #expect(throws: TrainerError.self) { try run.run() }
         let latest = try #require(Checkpoint.latest(root: dir + "/c"))
         #expect(latest.hasSuffix("step-00000003"))
