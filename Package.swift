@@ -79,7 +79,7 @@ let package = Package(
         ),
 
         // MARK: Test fixtures: a real PostgreSQL (embedded or HEARTH_TEST_DATABASE_URL) per test
-        .target(name: "HearthTesting", dependencies: ["HearthStore", "HearthProcess", "HearthClient"], swiftSettings: swiftSettings),
+        .target(name: "HearthTesting", dependencies: ["HearthCore", "HearthStore", "HearthProcess", "HearthClient"], swiftSettings: swiftSettings),
 
         // MARK: Scheduler: a pure function from a snapshot to decisions (no I/O)
         // Optimised even in debug builds: its property tests simulate weeks of fleet time.

@@ -1,13 +1,14 @@
 /// The life cycle of a job in the queue.
 ///
-/// Each state says who moves a job into it and out of it; PostgreSQL enforces the same
-/// invariants with CHECK constraints (see `Migrations/0001_schema.up.sql`).
+/// Each state says who moves a job into it and out of it. The allowed moves are
+/// ``JobState/transitions``; PostgreSQL refuses any other (a trigger, `Migrations/0007_lifecycle.sql`)
+/// and holds each state's invariants with CHECK constraints (`Migrations/0001_schema.sql`).
 public enum JobState: String, Sendable, Codable, CaseIterable, Hashable {
-    /// Waiting to be placed. In: `enqueue`, a retry after failure (with a backoff in `runAt`),
-    /// `requeuePreempted`, the rescuer. Out: `claim` (to `scheduled`) or `cancel`.
+    /// Waiting to be placed. In: submit, a retry after failure (with a backoff in `runAt`),
+    /// requeue after a preemption, the rescuer. Out: the leader's place (to `scheduled`) or cancel.
     case queued
-    /// Placed on a node that holds a lease on it; the worker is being started. In: `claim`.
-    /// Out: `start` (to `running`), `cancel`, the rescuer when the lease expires.
+    /// Placed on a node that holds a lease on it; the worker is being started. In: place.
+    /// Out: start (to `running`), cancel, fail, requeue, the rescuer when the lease expires.
     case scheduled
     /// A worker process runs it on its node, renewing the lease by heartbeat. In: `start`.
     /// Out: `succeed`, `fail`, `requeuePreempted`, `finishCancelled`, the rescuer.

@@ -77,7 +77,7 @@ struct Agent: Service {
     private func heartbeatLoop() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                if let state = try await nodes.heartbeat(nodeID: nodeID) { status.nodeState(state) }
+                if let state = try await nodes.heartbeat(nodeID: nodeID) { status.nodeState(state.rawValue) }
                 status.refresh()
             } catch {
                 logger.warning("node heartbeat failed: \(error)")

@@ -214,7 +214,8 @@ public struct ControlServer: Sendable {
         guard who.isAdmin else {
             throw APIFailure.forbidden("only admins can \(action) nodes (root or members of \(adminGroup))")
         }
-        guard try await NodeStore(client: queue.client).setState(hostname: name, to: state) != nil,
+        guard let target = NodeState(rawValue: state),
+              try await NodeStore(client: queue.client).setState(hostname: name, to: target) != nil,
               let node = try await queries.nodes().first(where: { $0.hostname == name }) else {
             throw APIFailure.notFound("no node named \"\(name)\"; hearth nodes lists them")
         }

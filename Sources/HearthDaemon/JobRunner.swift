@@ -251,6 +251,11 @@ public struct JobRunner: Sendable {
         case .exited(WorkerExit.badInput):
             return await settle(
                 lease, failure: s.lastError ?? "the worker refused its input (exit 2)", retryable: false, usage: usage, log)
+        case .exited(WorkerExit.nodeIOError):
+            // "This node cannot run me": retried, and never placed on this node again.
+            return await settle(
+                lease, failure: s.lastError ?? "the worker could not run on this node (exit 3); retrying on another node",
+                retryable: true, avoidNode: true, usage: usage, log)
         case .exited(let code):
             return await settle(
                 lease, failure: s.lastError ?? "the worker exited with status \(code)", retryable: true, usage: usage, log)
@@ -261,10 +266,10 @@ public struct JobRunner: Sendable {
     }
 
     private func settle(
-        _ lease: Lease, failure: String, retryable: Bool, usage: AttemptUsage = .none, _ log: Logger
+        _ lease: Lease, failure: String, retryable: Bool, avoidNode: Bool = false, usage: AttemptUsage = .none, _ log: Logger
     ) async -> Outcome {
         do {
-            let outcome = try await queue.fail(lease, error: failure, retryable: retryable, usage: usage)
+            let outcome = try await queue.fail(lease, error: failure, retryable: retryable, avoidNode: avoidNode, usage: usage)
             return .failed(retrying: outcome.state == .queued)
         } catch {
             log.info("could not record the failure: \(error)")

@@ -86,13 +86,8 @@ struct Leader: Service {
                 "job.id": "\(rescued.jobID)", "node.id": "\(rescued.nodeID)", "job.state": "\(rescued.state.rawValue)",
                 "hearth.event": "lease-expired"])
         }
-        let lost = try await queue.client.query("""
-            UPDATE nodes SET state = 'down'
-            WHERE state <> 'down' AND last_heartbeat_at < now() - \(nodeDownAfter)::interval
-            RETURNING hostname
-            """)
-        for row in lost {
-            let name: String = try row.decode("hostname")
+        let lost = try await NodeStore(client: queue.client).markDown(notHeardFor: nodeDownAfter)
+        for name in lost {
             logger.notice("node stopped heartbeating; marked down", metadata: ["node.name": "\(name)", "hearth.event": "node-lost"])
         }
     }

@@ -58,7 +58,7 @@ import Testing
         }
 
         func claimAndRun() async throws -> (Job, Lease, Task<JobRunner.Outcome, Never>) {
-            let (job, lease) = try #require(try await queue.claim(nodeID: node))
+            let (job, lease) = try #require(try await queue.placeNext(nodeID: node))
             let runner = self.runner
             return (job, lease, Task { await runner.run(job, lease: lease) })
         }

@@ -51,7 +51,7 @@ import Testing
             let f = try await QueueFixture(client: client)
             let nodes = NodeStore(client: client)
             let job = try await f.submit(gpus: 1)
-            try await nodes.setState(hostname: "node-a", to: "draining")
+            try await nodes.setState(hostname: "node-a", to: .draining)
             #expect(try await f.queue.assign(jobID: job.id, nodeID: f.node, gpuIndices: [0]) == nil)
             #expect(try await nodes.reclaim(hostname: "node-b") == [])
             #expect(try await f.queue.assign(jobID: job.id, nodeID: f.otherNode, gpuIndices: [0]) == nil)

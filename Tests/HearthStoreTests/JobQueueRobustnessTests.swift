@@ -20,7 +20,7 @@ import Testing
                         let queue = JobQueue(client: c)
                         let node = i % 2 == 0 ? f.node : f.otherNode
                         var mine: [Int64] = []
-                        while let (job, lease) = try await queue.claim(nodeID: node) {
+                        while let (job, lease) = try await queue.placeNext(nodeID: node) {
                             try await queue.start(lease)
                             try await queue.succeed(lease)
                             mine.append(job.id)
@@ -64,7 +64,7 @@ import Testing
             #expect(try await f.queue.allocations(jobID: job.id).isEmpty)
             #expect(try await f.queue.events(jobID: job.id).map(\.event) == ["submitted"])
             // The pool recovered and the job is still claimable.
-            #expect(try await f.claim()?.0.id == job.id)
+            #expect(try await f.place()?.0.id == job.id)
         }
     }
 
@@ -76,7 +76,7 @@ import Testing
             config.leaseDuration = .milliseconds(500)
             let f = try await QueueFixture(client: client, configuration: config)
             let job = try await f.submit()
-            let (_, lease) = try #require(try await f.claim())
+            let (_, lease) = try #require(try await f.place())
             try await f.queue.start(lease)
             #expect(try await f.queue.rescueExpired().isEmpty, "a live lease is left alone")
             let expiredAt = try #require(try await f.queue.job(job.id)?.leaseExpiresAt)
@@ -96,7 +96,7 @@ import Testing
             #expect(late?.code == .staleLease)
 
             // The next attempt runs elsewhere, with exactly one open ledger row.
-            let (_, second) = try #require(try await f.claim(on: f.otherNode))
+            let (_, second) = try #require(try await f.place(on: f.otherNode))
             #expect(second.epoch == 3, "bumped by the rescue and by the new claim")
             #expect(try await f.count("SELECT count(*) AS n FROM allocations WHERE job_id = \(job.id) AND ended_at IS NULL") == 1)
             #expect(try await f.queue.job(job.id)?.failures == 1)
@@ -107,7 +107,7 @@ import Testing
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)
             let job = try await f.submit()
-            let (_, lease) = try #require(try await f.claim())
+            let (_, lease) = try #require(try await f.place())
             try await f.queue.start(lease)
             #expect(try await f.queue.cancel(jobID: job.id) == .requested)
             try await f.expireLease(of: job.id)
@@ -120,7 +120,7 @@ import Testing
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)
             _ = try await f.submit()
-            let (_, lease) = try #require(try await f.claim())
+            let (_, lease) = try #require(try await f.place())
             try await f.queue.start(lease)
             try await f.queue.succeed(lease)
             let delete = await #expect(throws: PostgresError.self) { try await client.query("DELETE FROM allocations") }

@@ -11,7 +11,7 @@ import Testing
             let job = try await f.submit(gpus: 2)
             #expect(job.state == .queued && job.attempt == 0 && job.leaseEpoch == 0)
 
-            let (claimed, lease) = try #require(try await f.claim(gpus: [1, 3, 0]))
+            let (claimed, lease) = try #require(try await f.place(gpus: [1, 3, 0]))
             #expect(claimed.id == job.id && claimed.state == .scheduled && claimed.nodeID == f.node)
             #expect(lease.epoch == 1 && lease.attempt == 1)
             try await f.queue.start(lease)
@@ -22,7 +22,7 @@ import Testing
             let done = try #require(try await f.queue.job(job.id))
             #expect(done.state == .succeeded && done.nodeID == nil && done.leaseExpiresAt == nil && done.finishedAt != nil)
             #expect(done.resultJSON == #"{"loss": 1.5}"#)
-            #expect(try await f.queue.events(jobID: job.id).map(\.event) == ["submitted", "claimed", "started", "succeeded"])
+            #expect(try await f.queue.events(jobID: job.id).map(\.event) == ["submitted", "placed", "started", "succeeded"])
             let ledger = try await f.queue.allocations(jobID: job.id)
             #expect(ledger.count == 1)
             #expect(ledger[0].gpus == 2 && ledger[0].gpuIndices == [1, 3] && ledger[0].endReason == .succeeded)
@@ -34,7 +34,7 @@ import Testing
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)
             let job = try await f.submit()
-            let (_, lease) = try #require(try await f.claim())
+            let (_, lease) = try #require(try await f.place())
             // Succeeding a job that never started.
             var error = await #expect(throws: QueueError.self) { try await f.queue.succeed(lease) }
             #expect(error?.code == .invalidTransition)
@@ -55,7 +55,7 @@ import Testing
             #expect(error?.code == .notFound)
             #expect(try await f.queue.cancel(jobID: job.id) == .alreadyFinished(.succeeded))
             // Refusals wrote nothing.
-            #expect(try await f.queue.events(jobID: job.id).map(\.event) == ["submitted", "claimed", "started", "succeeded"])
+            #expect(try await f.queue.events(jobID: job.id).map(\.event) == ["submitted", "placed", "started", "succeeded"])
         }
     }
 
@@ -67,7 +67,7 @@ import Testing
             let job = try await f.submit(maxAttempts: 3)
             var delays: [Double] = []
             for attempt in 1...3 {
-                let (_, lease) = try #require(try await f.claim(), "attempt \(attempt) is claimable")
+                let (_, lease) = try #require(try await f.place(), "attempt \(attempt) is claimable")
                 try await f.queue.start(lease)
                 let before = Date()
                 let outcome = try await f.queue.fail(lease, error: "CUDA out of memory (attempt \(attempt))")
@@ -76,7 +76,7 @@ import Testing
                     let retryAt = try #require(outcome.retryAt)
                     delays.append(retryAt.timeIntervalSince(before))
                     // Not claimable before its time; make it due now.
-                    #expect(try await f.claim() == nil)
+                    #expect(try await f.place() == nil)
                     try await client.query("UPDATE jobs SET run_at = now() WHERE id = \(job.id)")
                 } else {
                     #expect(outcome.state == .failed && outcome.retryAt == nil)
@@ -96,7 +96,7 @@ import Testing
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)
             _ = try await f.submit(maxAttempts: 5)
-            let (_, lease) = try #require(try await f.claim())
+            let (_, lease) = try #require(try await f.place())
             let outcome = try await f.queue.fail(lease, error: "bad config: heads do not divide width", retryable: false)
             #expect(outcome.state == .failed)
         }
@@ -109,7 +109,7 @@ import Testing
             let queued = try await f.submit(priority: -1)
             // Scheduled: cancelled at once; the ledger row closes; the node's late start is fenced.
             let scheduled = try await f.submit(priority: 10)
-            let (claimed, lease) = try #require(try await f.claim())
+            let (claimed, lease) = try #require(try await f.place())
             #expect(claimed.id == scheduled.id)
             #expect(try await f.queue.cancel(jobID: scheduled.id) == .cancelled)
             let fenced = await #expect(throws: QueueError.self) { try await f.queue.start(lease) }
@@ -121,7 +121,7 @@ import Testing
 
             // Running: a request the node sees on its next heartbeat, then confirms.
             let running = try await f.submit()
-            let (_, runLease) = try #require(try await f.claim())
+            let (_, runLease) = try #require(try await f.place())
             try await f.queue.start(runLease)
             #expect(try await f.queue.cancel(jobID: running.id) == .requested)
             #expect(try await f.queue.cancel(jobID: running.id) == .requested)
@@ -131,7 +131,7 @@ import Testing
             #expect(try await f.queue.job(running.id)?.state == .cancelled)
             #expect(try await f.queue.allocations(jobID: running.id).map(\.endReason) == [.cancelled])
             #expect(try await f.queue.events(jobID: running.id).map(\.event)
-                == ["submitted", "claimed", "started", "cancel-requested", "cancelled"])
+                == ["submitted", "placed", "started", "cancel-requested", "cancelled"])
             let missing = await #expect(throws: QueueError.self) { _ = try await f.queue.cancel(jobID: 424_242) }
             #expect(missing?.code == .notFound)
         }
@@ -141,7 +141,7 @@ import Testing
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)
             let job = try await f.submit()
-            let (_, lease) = try #require(try await f.claim())
+            let (_, lease) = try #require(try await f.place())
             try await f.queue.start(lease)
             #expect(try await f.queue.requestPreemption(jobID: job.id, reason: "higher priority job 7"))
             #expect(try await f.queue.heartbeat(lease).preemptRequested)
@@ -150,7 +150,7 @@ import Testing
             #expect(requeued.state == .queued && requeued.preemptions == 1 && requeued.failures == 0)
             #expect(requeued.preemptRequestedAt == nil)
             #expect(try await f.queue.requestPreemption(jobID: job.id, reason: "nothing to preempt") == false)
-            let (_, second) = try #require(try await f.claim(on: f.otherNode))
+            let (_, second) = try #require(try await f.place(on: f.otherNode))
             #expect(second.epoch == lease.epoch + 1 && second.attempt == 2)
             let ledger = try await f.queue.allocations(jobID: job.id)
             #expect(ledger.map(\.endReason) == [.preempted, nil])
@@ -165,13 +165,13 @@ import Testing
             let low = try await f.submit(gpus: 1, priority: 1)
             let evalJob = try await f.submit("eval", gpus: 0, priority: 50)
             // Two free GPUs: the 4-GPU job does not fit; the eval job outranks the low one.
-            #expect(try await f.claim(gpus: [0, 1])?.0.id == evalJob.id)
-            #expect(try await f.queue.claim(nodeID: f.node, freeGPUIndices: [0, 1], kinds: ["eval"]) == nil)
-            #expect(try await f.claim(gpus: [0, 1])?.0.id == low.id)
+            #expect(try await f.place(gpus: [0, 1])?.0.id == evalJob.id)
+            #expect(try await f.queue.placeNext(nodeID: f.node, freeGPUIndices: [0, 1], kinds: ["eval"]) == nil)
+            #expect(try await f.place(gpus: [0, 1])?.0.id == low.id)
             // GPU 0 of node a is now held by `low` (a second claim of it is refused: Migrations/0004),
             // so the 4-GPU job goes to the other node's four free GPUs.
-            #expect(try await f.claim(on: f.otherNode, gpus: [0, 1, 2, 3])?.0.id == big.id)
-            #expect(try await f.claim() == nil)
+            #expect(try await f.place(on: f.otherNode, gpus: [0, 1, 2, 3])?.0.id == big.id)
+            #expect(try await f.place() == nil)
         }
     }
 

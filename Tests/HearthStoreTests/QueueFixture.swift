@@ -1,6 +1,7 @@
 import Foundation
 import HearthCore
 import HearthStore
+import HearthTesting
 
 /// An account and two nodes on a fresh database, and the queue over it.
 struct QueueFixture {
@@ -27,8 +28,9 @@ struct QueueFixture {
             maxAttempts: maxAttempts)).job
     }
 
-    func claim(on node: Int64? = nil, gpus: [Int] = [0, 1, 2, 3]) async throws -> (Job, Lease)? {
-        try await queue.claim(nodeID: node ?? self.node, freeGPUIndices: gpus)
+    /// Places the next queued job on a node through `assign`, the leader's production path.
+    func place(on node: Int64? = nil, gpus: [Int] = [0, 1, 2, 3]) async throws -> (Job, Lease)? {
+        try await queue.placeNext(nodeID: node ?? self.node, freeGPUIndices: gpus)
     }
 
     /// Moves a held job's lease into the past, as if its node stopped heartbeating long ago.

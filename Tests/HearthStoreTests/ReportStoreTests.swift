@@ -108,8 +108,8 @@ import Testing
             let nodes = NodeStore(client: client)
             let gpu = NodeStore.GPU(index: 0, model: "simulated-A100", memoryBytes: 80 << 30, simulated: true)
             let id = try await nodes.register(hostname: "n1", cpus: 2, memoryBytes: 1 << 30, gpus: [gpu, gpu.with(index: 1)])
-            try await nodes.setState(hostname: "n1", to: "draining")
-            try await nodes.setState(hostname: "n1", to: "up")
+            try await nodes.setState(hostname: "n1", to: .draining)
+            try await nodes.setState(hostname: "n1", to: .up)
             // The leader's statement for a silent node (Leader.swift); down from its last heartbeat.
             // Its last heartbeat: a moment after it came back up, well before it is noticed.
             let lastSeen: Date = try await client.query("""

@@ -46,7 +46,7 @@ struct SnapshotLoader: Sendable {
         let now: Date = try await c.query("SELECT now() AS now")[0].decode("now")
         let pending = try await c.query("""
             SELECT id, account_id, coalesce(project_id, 0) AS project_id, kind, qos, gpus, gpu_model, gpu_memory_bytes,
-                   created_at, run_at, time_limit_seconds, after_ok, preemptible, preemptions, priority
+                   created_at, run_at, time_limit_seconds, after_ok, preemptible, preemptions, priority, avoid_nodes
             FROM jobs WHERE state = 'queued'
             """).map { r -> PendingJob in
                 let runAt: Date = try r.decode("run_at")
@@ -57,7 +57,8 @@ struct SnapshotLoader: Sendable {
                     gpus: try gpuRequest(r), submittedAt: try r.decode("created_at"),
                     notBefore: runAt > now ? runAt : nil, timeLimit: limit.map(TimeInterval.init),
                     afterOK: try r.decode("after_ok"), preemptible: try r.decode("preemptible"),
-                    preemptionCount: try r.decode("preemptions"), userPriority: try r.decode("priority"))
+                    preemptionCount: try r.decode("preemptions"), userPriority: try r.decode("priority"),
+                    avoidNodes: Set(try r.decode("avoid_nodes", as: [Int64].self)))
             }
         let running = try await c.query("""
             SELECT j.id, j.account_id, coalesce(j.project_id, 0) AS project_id, j.kind, j.qos, j.node_id,

@@ -130,6 +130,7 @@ struct NodeState {
         policy: SchedulerPolicy
     ) -> Bool {
         if let kinds = allowedKinds, !kinds.contains(job.kind) { return false }
+        if job.avoidNodes.contains(id) { return false }
         guard windowFits(start: now, duration: duration, effectivelyPreemptible: preemptible, policy: policy)
         else { return false }
         if nonDonorUsed + need > donorCap && (donorAccounts.isEmpty || !donorAccounts.contains(job.accountID)) {

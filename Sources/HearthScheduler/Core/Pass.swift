@@ -308,7 +308,7 @@ struct Pass {
     /// Whether `job` could run on some node of the fleet if it were empty.
     func canEverRun(_ job: PendingJob) -> Bool {
         nodes.contains {
-            $0.online && $0.policy.allows(job.kind)
+            $0.online && $0.policy.allows(job.kind) && !job.avoidNodes.contains($0.id)
                 && (job.gpus.count > 0 ? $0.matchingCount(job.gpus) >= job.gpus.count : $0.cpuJobSlots > 0)
         }
     }

@@ -48,7 +48,7 @@ extension Pass {
         for ni in nodes.indices {
             let n = nodes[ni]
             // Open now, or closed now with a known next window (expected start = then).
-            guard n.acceptsWork || n.nextStretch != nil, n.policy.allows(job.kind) else { continue }
+            guard n.acceptsWork || n.nextStretch != nil, n.policy.allows(job.kind), !job.avoidNodes.contains(n.id) else { continue }
             if nonDonorAccount(n) && need > n.donorCap { continue }
             let matching = n.gpus.indices.filter { job.gpus.accepts(n.gpus[$0]) }
             guard matching.count >= need else { continue }
@@ -91,7 +91,7 @@ extension Pass {
         var best: (node: Int, cost: Int, victims: [Int], slots: [Int])? = nil
         for ni in nodes.indices {
             let n = nodes[ni]
-            guard n.acceptsWork, n.policy.allows(job.kind),
+            guard n.acceptsWork, n.policy.allows(job.kind), !job.avoidNodes.contains(n.id),
                 n.windowFits(start: now.addingTimeInterval(grace), duration: duration,
                     effectivelyPreemptible: preemptible, policy: policy)
             else { continue }
@@ -157,6 +157,8 @@ extension Pass {
         if hardware.isEmpty { return .unsatisfiable }
         let kinds = hardware.filter { $0.policy.allows(job.kind) }
         if kinds.isEmpty { return .kindNotAllowed }
+        let unavoided = kinds.filter { !job.avoidNodes.contains($0.id) }
+        if unavoided.isEmpty { return .avoidedNodes }
         let preemptible = effectivelyPreemptible(job)
         let open = kinds.filter {
             $0.acceptsWork && $0.windowFits(start: now, duration: duration, effectivelyPreemptible: preemptible, policy: policy)

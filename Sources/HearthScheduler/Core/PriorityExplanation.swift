@@ -18,6 +18,8 @@ public enum PendingReason: Sendable, Hashable, Codable {
     case outsideDonorWindow
     /// Suitable GPUs exist only on nodes whose donor refuses this kind of job.
     case kindNotAllowed
+    /// Every node that could run it is one its earlier attempts' workers said cannot (exit 3).
+    case avoidedNodes
     /// The only room left is the share donors keep for their own accounts.
     case donorReserved
     /// No online node has enough GPUs of the requested model and memory.
@@ -41,6 +43,7 @@ public enum PendingReason: Sendable, Hashable, Codable {
         case .waitingForPreemption: return "WaitingForPreemption"
         case .outsideDonorWindow: return "OutsideDonorWindow"
         case .kindNotAllowed: return "KindNotAllowed"
+        case .avoidedNodes: return "AvoidedNodes"
         case .donorReserved: return "DonorReserved"
         case .unsatisfiable: return "Unsatisfiable"
         case .dependencyPending: return "Dependency"
@@ -61,6 +64,7 @@ public enum PendingReason: Sendable, Hashable, Codable {
         case .waitingForPreemption(let j): return j.isEmpty ? "waiting for preempted jobs to checkpoint and exit" : "preempting \(ids(j)); starts once they have checkpointed"
         case .outsideDonorWindow: return "suitable nodes are outside their donor's window (or it closes too soon)"
         case .kindNotAllowed: return "the donors of suitable nodes do not allow this kind of job"
+        case .avoidedNodes: return "its workers reported (exit 3) that every node able to run it cannot; it waits for another node"
         case .donorReserved: return "the remaining GPUs are kept for the donors' own accounts"
         case .unsatisfiable: return "no online node has enough GPUs of the requested model and memory"
         case .dependencyPending(let j): return "waiting for \(ids(j)) to succeed (after-ok)"

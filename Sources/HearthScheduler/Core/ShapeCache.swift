@@ -7,6 +7,8 @@ struct ShapeKey: Hashable {
     var preemptible: Bool
     /// The account, when it is a donor account somewhere (donor shares differ); else -1.
     var account: Int64
+    /// Nodes the job avoids (usually none).
+    var avoidNodes: Set<Int64>
 
     init(_ job: PendingJob, policy: SchedulerPolicy, donorRelevant: Bool) {
         model = job.gpus.model
@@ -14,6 +16,7 @@ struct ShapeKey: Hashable {
         kind = job.kind
         preemptible = job.preemptible && job.preemptionCount < policy.maxPreemptionsPerJob
         account = donorRelevant ? job.accountID : -1
+        avoidNodes = job.avoidNodes
     }
 }
 

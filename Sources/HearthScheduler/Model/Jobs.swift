@@ -31,13 +31,17 @@ public struct PendingJob: Sendable, Hashable, Codable, Identifiable {
     public var preemptionCount: Int
     /// The queue's submitter-chosen priority (`jobs.priority`, −1000…1000). Default 0.
     public var userPriority: Int
+    /// Nodes this job must not be placed on: an earlier attempt's worker exited 3 there ("this
+    /// node cannot run me; retry elsewhere"), `jobs.avoid_nodes`.
+    public var avoidNodes: Set<Int64> = []
 
     public init(
         id: Int64, accountID: Int64, projectID: Int64, kind: JobKind = .training,
         qos: QOS = .normal, gpus: GPURequest, submittedAt: Date, notBefore: Date? = nil,
         timeLimit: TimeInterval? = nil, afterOK: [Int64] = [], preemptible: Bool? = nil,
-        preemptionCount: Int = 0, userPriority: Int = 0
+        preemptionCount: Int = 0, userPriority: Int = 0, avoidNodes: Set<Int64> = []
     ) {
+        self.avoidNodes = avoidNodes
         self.id = id
         self.accountID = accountID
         self.projectID = projectID

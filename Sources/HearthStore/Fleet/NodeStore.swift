@@ -1,3 +1,4 @@
+import Foundation
 import HearthCore
 
 /// Donated nodes and their GPUs.
@@ -30,49 +31,35 @@ public struct NodeStore: Sendable {
     /// Its availability interval (``node_availability``) opens or turns in the same transaction.
     /// - Returns: the node's id.
     public func register(hostname: String, cpus: Int, memoryBytes: Int64, gpus: [GPU], donorID: Int64? = nil) async throws -> Int64 {
-        try await client.withTransaction { connection in
-            let rows = try await connection.query("""
-                INSERT INTO nodes (hostname, cpus, memory_bytes, donor_id, state, last_heartbeat_at)
-                VALUES (\(hostname), \(cpus), \(memoryBytes), \(donorID), 'up', now())
-                ON CONFLICT (hostname) DO UPDATE SET cpus = EXCLUDED.cpus, memory_bytes = EXCLUDED.memory_bytes,
-                    donor_id = coalesce(EXCLUDED.donor_id, nodes.donor_id),
-                    state = CASE WHEN nodes.state = 'draining' THEN 'draining' ELSE 'up' END,
-                    last_heartbeat_at = now()
-                RETURNING id
-                """)
-            let id: Int64 = try rows[0].decode("id")
-            try await connection.query("DELETE FROM node_gpus WHERE node_id = \(id)")
-            for gpu in gpus {
-                try await connection.query("""
-                    INSERT INTO node_gpus (node_id, index, model, memory_bytes, uuid, simulated)
-                    VALUES (\(id), \(gpu.index), \(gpu.model), \(gpu.memoryBytes), \(gpu.uuid), \(gpu.simulated))
-                    """)
-            }
-            // Offered GPU-hours follow the GPUs the node has now (Migrations/0004_accounting.sql).
-            try await connection.query("SELECT node_availability_sync_gpus(\(id)::bigint)")
-            return id
-        }
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let gpusJSON = String(decoding: try encoder.encode(gpus), as: UTF8.self)
+        let rows = try await client.query("""
+            SELECT hearth_node_register(\(hostname)::text, \(cpus)::int, \(memoryBytes)::bigint, \(donorID)::bigint,
+                                        \(gpusJSON)::jsonb) AS id
+            """)
+        return try rows[0].decode("id")
     }
 
-    /// Records that the node is alive.
+    /// Records that the node is alive (`hearth_node_heartbeat`); a node marked down comes back up.
     /// - Returns: the node's state afterwards (`up` or `draining`), or `nil` when no such node exists.
     @discardableResult
-    public func heartbeat(nodeID: Int64) async throws -> String? {
-        let rows = try await client.query("""
-            UPDATE nodes SET last_heartbeat_at = now(), state = CASE WHEN state = 'down' THEN 'up' ELSE state END
-            WHERE id = \(nodeID) RETURNING state
-            """)
-        return try rows.first?.decode("state", as: String.self)
+    public func heartbeat(nodeID: Int64) async throws -> NodeState? {
+        let rows = try await client.query("SELECT hearth_node_heartbeat(\(nodeID)::bigint) AS state")
+        return try rows.first?.decode("state", as: String?.self).flatMap(NodeState.init(rawValue:))
     }
 
-    /// Sets a node's state by name: `draining` stops new claims (running jobs finish), `up` resumes.
+    /// Drains a node (`draining`: nothing new is placed, running jobs finish) or resumes it (`up`).
     /// - Returns: the previous state, or `nil` when no node has that name.
     @discardableResult
-    public func setState(hostname: String, to state: String) async throws -> String? {
-        let rows = try await client.query("""
-            UPDATE nodes n SET state = \(state)::text FROM (SELECT id, state FROM nodes WHERE hostname = \(hostname) FOR UPDATE) old
-            WHERE n.id = old.id RETURNING old.state
-            """)
-        return try rows.first.map { try $0.decode("state") }
+    public func setState(hostname: String, to state: NodeState) async throws -> NodeState? {
+        let rows = try await client.query("SELECT hearth_node_set_state(\(hostname)::text, \(state.rawValue)::text) AS old")
+        return try rows.first?.decode("old", as: String?.self).flatMap(NodeState.init(rawValue:))
+    }
+
+    /// The leader's check: nodes that have not heartbeated for `after` are marked `down`.
+    /// - Returns: their hostnames.
+    public func markDown(notHeardFor after: Duration) async throws -> [String] {
+        try await client.query("SELECT h FROM hearth_node_mark_down(\(after)::interval) AS h").map { try $0.decode("h") }
     }
 }

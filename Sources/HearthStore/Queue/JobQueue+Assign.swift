@@ -11,41 +11,20 @@ extension JobQueue {
     }
 
     /// The scheduler's placement: `queued` → `scheduled` on `nodeID` with exactly `gpuIndices`,
-    /// a new lease epoch, an open ledger row and a `placed` event, in one statement.
+    /// a new lease epoch, an open ledger row and a `placed` event (`hearth_place`).
     ///
     /// Refuses (returns `nil`) when the job is no longer queued or is locked by another
-    /// transaction, when the node is not `up` or is reclaimed, or when one of the GPUs is held by
+    /// transaction, when the node is not `up`, is reclaimed or is one the job avoids (its worker
+    /// exited 3 there), or when one of the GPUs is held by
     /// an open ledger row on that node: a stale snapshot can waste a pass, never double-book a GPU.
     public func assign(jobID: Int64, nodeID: Int64, gpuIndices: [Int]) async throws -> Lease? {
-        let rows = try await client.query("""
-            WITH picked AS (
-                SELECT id FROM jobs
-                WHERE id = \(jobID) AND state = 'queued' AND gpus = \(gpuIndices.count)::int
-                  AND EXISTS (SELECT 1 FROM nodes WHERE id = \(nodeID)::bigint AND state = 'up' AND reclaimed_at IS NULL)
-                  AND NOT EXISTS (SELECT 1 FROM allocations a
-                                  WHERE a.node_id = \(nodeID)::bigint AND a.ended_at IS NULL
-                                    AND a.gpu_indices && \(gpuIndices)::int[])
-                FOR UPDATE SKIP LOCKED
-            ), placed AS (
-                UPDATE jobs j SET state = 'scheduled', node_id = \(nodeID)::bigint, attempt = j.attempt + 1,
-                       lease_epoch = j.lease_epoch + 1, lease_expires_at = now() + \(configuration.leaseDuration)::interval,
-                       scheduled_at = now(), started_at = NULL, preempt_requested_at = NULL
-                FROM picked WHERE j.id = picked.id
-                RETURNING j.id, j.attempt, j.node_id, j.gpus, j.lease_epoch, j.lease_expires_at
-            ), alloc AS (
-                INSERT INTO allocations (job_id, attempt, node_id, gpus, gpu_indices, started_at)
-                SELECT id, attempt, node_id, gpus, \(gpuIndices)::int[], now() FROM placed
-            ), ev AS (
-                INSERT INTO job_events (job_id, event, from_state, to_state, node_id, attempt, detail)
-                SELECT id, 'placed', 'queued', 'scheduled', node_id, attempt,
-                       jsonb_build_object('gpu_indices', \(gpuIndices)::int[])
-                FROM placed
-            )
-            SELECT id, attempt, lease_epoch, lease_expires_at FROM placed
+        let rows = try await transition(jobID, """
+            SELECT r_attempt, r_epoch, r_expires_at
+            FROM hearth_place(\(jobID)::bigint, \(nodeID)::bigint, \(gpuIndices)::int[], \(configuration.leaseDuration)::interval)
             """)
         guard let row = rows.first else { return nil }
-        return Lease(jobID: jobID, nodeID: nodeID, attempt: try row.decode("attempt"),
-                     epoch: try row.decode("lease_epoch"), expiresAt: try row.decode("lease_expires_at"))
+        return Lease(jobID: jobID, nodeID: nodeID, attempt: try row.decode("r_attempt"),
+                     epoch: try row.decode("r_epoch"), expiresAt: try row.decode("r_expires_at"))
     }
 
     /// Jobs placed on `nodeID` (state `scheduled`) whose ids are not in `excluding` (the

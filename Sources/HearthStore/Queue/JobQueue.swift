@@ -40,70 +40,47 @@ public struct JobQueue: Sendable {
         public var created: Bool
     }
 
-    /// Adds a job in state `queued`, or returns the job submitted earlier with the same idempotency key.
+    /// Adds a job in state `queued` (`hearth_submit`), or returns the job submitted earlier with
+    /// the same idempotency key.
     ///
-    /// - Throws: ``QueueError`` `invalidJob` (bad field, unknown kind, unknown account or project),
-    ///   `idempotencyConflict` (the key was used for a different job).
+    /// - Throws: ``QueueError`` `invalidJob` (bad field, unknown kind, unknown account or project,
+    ///   a dependency that does not exist), `idempotencyConflict` (the key was used for a different job).
     public func enqueue(_ new: NewJob) async throws -> Submission {
-        do { try new.validate() } catch { throw QueueError(.invalidJob, error.message) }
-        if !new.afterOK.isEmpty {
-            // Jobs are never deleted, so a dependency that exists now still exists when it is checked.
-            let missing = try await client.query("""
-                SELECT coalesce(array_agg(d ORDER BY d), '{}') AS missing FROM unnest(\(new.afterOK)::bigint[]) d
-                WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE id = d)
-                """)
-            let ids: [Int64] = try missing[0].decode("missing")
-            if !ids.isEmpty {
-                throw QueueError(.invalidJob, "after-ok names job(s) \(ids.map(String.init).joined(separator: ", ")) that do not exist; check the ids with `hearth queue --all`")
+        try await client.withConnection { try await enqueue(new, on: $0) }
+    }
+
+    /// Adds every job of a pipeline in one transaction: all are queued, or none. `make` is given
+    /// the ids of the steps already queued (in order) and returns the next step's job, so a step
+    /// can depend on earlier ones.
+    /// - Throws: what ``enqueue(_:)`` throws, with nothing queued.
+    public func enqueueAll(count: Int, _ make: @Sendable ([Int64]) throws -> NewJob) async throws -> [Job] {
+        try await client.withTransaction { connection in
+            var jobs: [Job] = []
+            for _ in 0..<count {
+                jobs.append(try await enqueue(try make(jobs.map(\.id)), on: connection).job)
             }
+            return jobs
         }
-        let rows: PostgresRows
+    }
+
+    func enqueue(_ new: NewJob, on connection: PostgresConnection) async throws -> Submission {
+        do { try new.validate() } catch { throw QueueError(.invalidJob, error.message) }
         do {
-            rows = try await client.query("""
-                WITH ins AS (
-                    INSERT INTO jobs (kind, account_id, project_id, name, spec, priority, qos, gpus,
-                                      idempotency_key, max_attempts, run_at, spec_sha256,
-                                      after_ok, time_limit_seconds, preemptible, gpu_model, gpu_memory_bytes)
-                    SELECT \(new.kind)::text, \(new.accountID)::bigint, \(new.projectID)::bigint, \(new.name)::text,
-                           s.spec, \(new.priority)::int, \(new.qos)::text, \(new.gpus)::int, \(new.idempotencyKey)::text,
-                           \(new.maxAttempts)::int, coalesce(\(new.runAt)::timestamptz, now()),
-                           encode(sha256(convert_to(\(new.kind)::text || ' ' || s.spec::text, 'UTF8')), 'hex'),
-                           \(new.afterOK)::bigint[], \(new.timeLimitSeconds)::int, \(new.preemptible)::boolean,
-                           \(new.gpuModel)::text, \(new.gpuMemoryBytes)::bigint
-                    FROM (SELECT \(new.specJSON)::jsonb AS spec) s
-                    ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                    RETURNING *
-                ), ev AS (
-                    INSERT INTO job_events (job_id, event, to_state, attempt) SELECT id, 'submitted', 'queued', 0 FROM ins
-                )
-                SELECT \(sql: Job.columns), pg_notify(\(JobQueue.notificationChannel), id::text)::text AS notified
-                FROM ins
+            let rows = try await connection.query("""
+                SELECT \(sql: Job.columns), r_created AS created
+                FROM (SELECT (r.r_job).*, r.r_created FROM hearth_submit(
+                    \(new.kind)::text, \(new.accountID)::bigint, \(new.projectID)::bigint, \(new.name)::text,
+                    \(new.specJSON)::jsonb, \(new.priority)::int, \(new.qos)::text, \(new.gpus)::int,
+                    \(new.idempotencyKey)::text, \(new.maxAttempts)::int, \(new.runAt)::timestamptz,
+                    \(new.afterOK)::bigint[], \(new.timeLimitSeconds)::int, \(new.preemptible)::boolean,
+                    \(new.gpuModel)::text, \(new.gpuMemoryBytes)::bigint) r) s
                 """)
+            return Submission(job: try Job(row: rows[0]), created: try rows[0].decode("created"))
         } catch let error as PostgresError where error.sqlState == "23503" || error.sqlState == "22P02" {
             throw QueueError(.invalidJob, Self.explainRefusal(error, new))
+        } catch let error as PostgresError {
+            throw QueueError(lifecycle: error, jobID: nil) ?? error
         }
-        if let row = rows.first { return Submission(job: try Job(row: row), created: true) }
-        // The key was used before: same submission → the earlier job; different → refused.
-        guard let key = new.idempotencyKey else {
-            throw PostgresError(code: .misuse, message: "enqueue inserted nothing without an idempotency key")
-        }
-        let existing = try await client.query("""
-            SELECT \(sql: Job.columns),
-                   spec_sha256 = encode(sha256(convert_to(\(new.kind)::text || ' ' || \(new.specJSON)::jsonb::text, 'UTF8')), 'hex')
-                   AS same_spec
-            FROM jobs WHERE account_id = \(new.accountID) AND idempotency_key = \(key)
-            """)
-        guard let row = existing.first else {
-            throw PostgresError(code: .misuse, message: "idempotent enqueue found neither a new nor an earlier job")
-        }
-        let job = try Job(row: row)
-        guard try row.decode("same_spec", as: Bool.self) else {
-            throw QueueError(
-                .idempotencyConflict, jobID: job.id,
-                "idempotency key \"\(key)\" was already used for job \(job.id) with a different spec; "
-                    + "use a new key for a new job")
-        }
-        return Submission(job: job, created: false)
     }
 
     private static func explainRefusal(_ error: PostgresError, _ new: NewJob) -> String {
@@ -131,22 +108,5 @@ public struct JobQueue: Sendable {
         try await client.query(
             "SELECT \(sql: Allocation.columns) FROM allocations WHERE job_id = \(jobID) ORDER BY attempt")
             .map(Allocation.init(row:))
-    }
-
-    /// Says precisely why a leased write matched no row: unknown job, stale epoch, or wrong state.
-    func refusal(_ lease: Lease, operation: String, allowed: [JobState]) async throws -> QueueError {
-        guard let job = try await job(lease.jobID) else {
-            return QueueError(.notFound, jobID: lease.jobID, "no job \(lease.jobID)")
-        }
-        if job.leaseEpoch != lease.epoch {
-            return QueueError(
-                .staleLease, jobID: job.id,
-                "cannot \(operation) job \(job.id): lease epoch \(lease.epoch) is stale (the job is at epoch "
-                    + "\(job.leaseEpoch), \(job.state.rawValue)); this attempt no longer owns it")
-        }
-        return QueueError(
-            .invalidTransition, jobID: job.id,
-            "cannot \(operation) job \(job.id): it is \(job.state.rawValue), and only a "
-                + allowed.map(\.rawValue).joined(separator: " or ") + " job can be")
     }
 }
