@@ -128,7 +128,7 @@ extension ControlServer {
         do { policy = try JSONDecoder().decode(PolicyDocument.self, from: Data(bytes)) } catch {
             throw APIFailure.badRequest("a policy field has the wrong type: \(Self.describe(error))")
         }
-        do { try policy.validate(knownKinds: JobKind.known.map(\.rawValue)) } catch {
+        do { try policy.validate(knownKinds: JobKind.allCases.map(\.rawValue)) } catch {
             throw APIFailure(status: .badRequest, error: error)
         }
         let json = String(decoding: try APICoding.encoder().encode(policy), as: UTF8.self)

@@ -92,47 +92,15 @@ struct BenchReport {
 
 /// The synthetic ledger: 40 donors × 5 nodes × 4 GPUs; per node, back-to-back attempts of 1–4
 /// GPUs covering 2025-12-01 to 2026-12-01 with gaps, owned by 100 volunteers in 10 projects.
+/// The synthetic year of ledger rows the report queries run on. The bulk load is SQL of its own,
+/// `Tests/Benchmarks/report-ledger.sql` (run from the repository root, as `./bench report` does):
+/// fixture data, not a path the product takes (the product writes jobs, nodes and the ledger only
+/// through the lifecycle functions of Migrations/0007_lifecycle.sql).
 enum Ledger {
     static func load(_ client: PostgresClient, rows: Int) async throws {
-        try await client.query("""
-            INSERT INTO accounts (name, role) SELECT 'donor' || i, 'donor' FROM generate_series(0, 39) i
-            """)
-        try await client.query("INSERT INTO accounts (name) SELECT 'vol' || i FROM generate_series(0, 99) i")
-        try await client.query("INSERT INTO projects (name) SELECT 'p' || i FROM generate_series(0, 9) i")
-        try await client.query("""
-            INSERT INTO nodes (hostname, donor_id, cpus, memory_bytes)
-            SELECT 'n' || i, (SELECT id FROM accounts WHERE name = 'donor' || (i / 5)), 16, 1 << 36 FROM generate_series(0, 199) i
-            """)
-        try await client.query("""
-            INSERT INTO node_gpus (node_id, index, model, memory_bytes, simulated)
-            SELECT n.id, g, 'simulated-A100', 80 << 30, true FROM nodes n, generate_series(0, 3) g
-            """)
-        // Availability since the start of the year of data (the trigger opened rows at now()).
-        try await client.query("""
-            UPDATE node_availability SET started_at = '2025-12-01', gpus = 4
-            """)
-        try await client.query("""
-            INSERT INTO jobs (kind, account_id, project_id, spec_sha256, gpus, state, attempt, finished_at)
-            SELECT 'train', (SELECT min(id) FROM accounts WHERE name LIKE 'vol%') + i % 100,
-                   (SELECT min(id) FROM projects) + i % 10, '', 1 + i % 4, 'succeeded', 1, now()
-            FROM generate_series(0, \(rows - 1)) i
-            """)
-        // Each node gets rows/200 slots over the year; an attempt fills 80% of its slot. The
-        // guard trigger (one GPU never held twice) is off for the bulk load only: the rows are
-        // disjoint by construction.
-        try await client.query("ALTER TABLE allocations DISABLE TRIGGER allocations_gpus_free")
-        try await client.query("""
-            WITH s AS (SELECT make_interval(secs => 365 * 86400.0 / (\(rows)::int / 200)) AS slot),
-            j AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k, gpus FROM jobs)
-            INSERT INTO allocations (job_id, attempt, node_id, gpus, gpu_indices, started_at, ended_at, end_reason,
-                                     cpu_seconds)
-            SELECT j.id, 1, (SELECT min(id) FROM nodes) + j.k % 200, j.gpus, (ARRAY[0, 1, 2, 3])[1:j.gpus],
-                   timestamptz '2025-12-01' + s.slot * (j.k / 200),
-                   timestamptz '2025-12-01' + s.slot * (j.k / 200) + s.slot * 0.8,
-                   (ARRAY['succeeded', 'failed', 'preempted', 'cancelled', 'lost'])[1 + (j.k / 7) % 5], 60
-            FROM j, s
-            """)
-        try await client.query("ALTER TABLE allocations ENABLE TRIGGER allocations_gpus_free")
+        let template = try String(contentsOfFile: "Tests/Benchmarks/report-ledger.sql", encoding: .utf8)
+        let sql = template.replacingOccurrences(of: "{{rows}}", with: String(rows))
+        try await client.withConnection { try await $0.execute(unsafeSQL: sql) }
         try await client.query("VACUUM ANALYZE")
     }
 }

@@ -1,3 +1,4 @@
+import HearthCore
 import ArgumentParser
 import Foundation
 import HearthScheduler
@@ -83,7 +84,7 @@ enum BenchSnapshot {
             let g = rng.pick(PhillyLikeDistribution.sizeMix)
             let model: String? = rng.unit() < 0.2 ? "H100" : nil
             let mem = rng.unit() < 0.2 ? 40_960 : 0
-            let kind = rng.pick([(JobKind.training, 0.8), (.evaluation, 0.15), (.serving, 0.05)])
+            let kind = rng.pick([(JobKind.train, 0.8), (.eval, 0.15), (.serve, 0.05)])
             let qos = rng.pick([(QOS.normal, 0.9), (.low, 0.07), (.high, 0.03)])
             pending.append(PendingJob(id: id, accountID: account, projectID: account % 20, kind: kind, qos: qos,
                 gpus: GPURequest(count: g, model: model, minMemoryMiB: mem),

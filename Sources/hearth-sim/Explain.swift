@@ -15,7 +15,7 @@ struct Explain: ParsableCommand {
         let nodes = [
             NodeSnapshot.uniform(id: 1, count: 8),
             NodeSnapshot.uniform(id: 2, count: 4, model: "RTX4090", memoryMiB: 24_576,
-                policy: DonorPolicy(availability: night, allowedKinds: [.training])),
+                policy: DonorPolicy(availability: night, allowedKinds: [.train])),
         ]
         let running = [
             RunningJob(id: 10, accountID: 2, projectID: 1, nodeID: 1, gpuIndices: Array(0..<6),
@@ -26,7 +26,7 @@ struct Explain: ParsableCommand {
                 submittedAt: now.addingTimeInterval(-7_200), timeLimit: 12 * 3_600),
             PendingJob(id: 21, accountID: 3, projectID: 2, gpus: GPURequest(count: 1),
                 submittedAt: now.addingTimeInterval(-600), timeLimit: 4 * 3_600),
-            PendingJob(id: 22, accountID: 3, projectID: 2, kind: .evaluation, gpus: GPURequest(count: 1),
+            PendingJob(id: 22, accountID: 3, projectID: 2, kind: .eval, gpus: GPURequest(count: 1),
                 submittedAt: now.addingTimeInterval(-300), timeLimit: 1_800, afterOK: [19]),
             PendingJob(id: 23, accountID: 2, projectID: 1, gpus: GPURequest(count: 1),
                 submittedAt: now.addingTimeInterval(-60), timeLimit: 1_800),

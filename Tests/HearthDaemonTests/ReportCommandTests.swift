@@ -27,10 +27,7 @@ import Testing
             let gpu = { (i: Int) in NodeStore.GPU(index: i, model: "simulated-A100", memoryBytes: 80 << 30, simulated: true) }
             let node = try await NodeStore(client: client).register(
                 hostname: "anns-gpu", cpus: 4, memoryBytes: 1 << 34, gpus: [gpu(0), gpu(1)], donorID: annID)
-            let job: Int64 = try await client.query("""
-                INSERT INTO jobs (kind, account_id, gpus, spec_sha256, state, attempt, finished_at)
-                VALUES ('train', \(bobID), 2, 'x', 'succeeded', 1, now()) RETURNING id
-                """)[0].decode("id")
+            let job = try await LedgerHistory.finishedJob(client, accountID: bobID, gpus: 2, nodeID: node)
             try await client.query("""
                 INSERT INTO allocations (job_id, attempt, node_id, gpus, gpu_indices, started_at, ended_at, end_reason)
                 VALUES (\(job), 1, \(node), 2, '{0,1}', '2026-10-14 10:00+00', '2026-10-14 12:00+00', 'succeeded')

@@ -16,8 +16,8 @@ import Testing
         #expect(reason(1, Snapshot(pending: [pending(1, afterOK: [9])], nodes: nodes)) == .dependencyPending(jobIDs: [9]))
         #expect(reason(1, Snapshot(pending: [pending(1, afterOK: [9])], nodes: nodes, dependencyStates: [9: .cancelled]))
             == .dependencyNeverSatisfied(jobIDs: [9]))
-        let serveOnly = [node(1, gpus: 4, policy: DonorPolicy(allowedKinds: [.training]))]
-        #expect(reason(1, Snapshot(pending: [pending(1, kind: .evaluation)], nodes: serveOnly)) == .kindNotAllowed)
+        let serveOnly = [node(1, gpus: 4, policy: DonorPolicy(allowedKinds: [.train]))]
+        #expect(reason(1, Snapshot(pending: [pending(1, kind: .eval)], nodes: serveOnly)) == .kindNotAllowed)
         let windowed = [node(1, gpus: 4, policy: windowPolicy(closeHour: 14))]
         #expect(reason(1, Snapshot(pending: [pending(1)], nodes: windowed), now: t0.addingTimeInterval(hours(4))) == .outsideDonorWindow)
         let reserved = [node(1, gpus: 1, policy: DonorPolicy(donorAccounts: [5], reservedGPUsForDonor: 1))]
@@ -53,7 +53,7 @@ import Testing
     @Test func jobWaitingForADonorWindowGetsItsOpeningAsExpectedStart() throws {
         // Window 19:00–08:00 UTC; now 12:00: closed, opens in 7 hours.
         let nodes = [node(1, gpus: 4, policy: windowPolicy(openHour: 19, closeHour: 8))]
-        let snap = Snapshot(pending: [pending(1, gpus: 2, limit: hours(3)), pending(2, gpus: 2, kind: .serving, limit: hours(20))], nodes: nodes)
+        let snap = Snapshot(pending: [pending(1, gpus: 2, limit: hours(3)), pending(2, gpus: 2, kind: .serve, limit: hours(20))], nodes: nodes)
         let e = try #require(Scheduler().explain(job: 1, in: snap, now: t0))
         #expect(e.reason == .outsideDonorWindow)
         #expect(e.expectedStart == t0.addingTimeInterval(hours(7)))

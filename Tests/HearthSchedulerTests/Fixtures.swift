@@ -11,7 +11,7 @@ func hours(_ h: Double) -> TimeInterval { h * 3600 }
 
 func pending(
     _ id: Int64, account: Int64 = 1, project: Int64 = 1, gpus: Int = 1, model: String? = nil, memory: Int = 0,
-    kind: JobKind = .training, qos: QOS = .normal, submitted: Date = t0.addingTimeInterval(-60),
+    kind: JobKind = .train, qos: QOS = .normal, submitted: Date = t0.addingTimeInterval(-60),
     limit: TimeInterval? = hours(1), afterOK: [Int64] = [], preemptible: Bool? = nil, preemptions: Int = 0,
     notBefore: Date? = nil
 ) -> PendingJob {
@@ -22,7 +22,7 @@ func pending(
 }
 
 func runningJob(
-    _ id: Int64, node: Int64, gpus: [Int], account: Int64 = 9, project: Int64 = 9, kind: JobKind = .training,
+    _ id: Int64, node: Int64, gpus: [Int], account: Int64 = 9, project: Int64 = 9, kind: JobKind = .train,
     qos: QOS = .normal, started: Date = t0.addingTimeInterval(-hours(1)), limit: TimeInterval? = hours(3),
     preemptible: Bool? = nil, preemptions: Int = 0, preemptionRequestedAt: Date? = nil
 ) -> RunningJob {

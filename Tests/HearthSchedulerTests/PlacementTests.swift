@@ -71,10 +71,10 @@ import Testing
     }
 
     @Test func donorKindsAndReservedShare() {
-        var policy = DonorPolicy(allowedKinds: [.training], donorAccounts: [7], reservedGPUsForDonor: 1)
+        var policy = DonorPolicy(allowedKinds: [.train], donorAccounts: [7], reservedGPUsForDonor: 1)
         policy.availability = nil
         let snap = Snapshot(
-            pending: [pending(1, kind: .serving, limit: nil), pending(2, gpus: 2), pending(3, account: 7, gpus: 2), pending(4)],
+            pending: [pending(1, kind: .serve, limit: nil), pending(2, gpus: 2), pending(3, account: 7, gpus: 2), pending(4)],
             nodes: [node(1, gpus: 2, policy: policy)])
         let plan = Scheduler().schedule(snap, now: t0)
         #expect(plan.placement(of: 1) == nil)  // serving refused by the donor
@@ -87,8 +87,8 @@ import Testing
         // Window 06:00–14:00 UTC, now 12:00: two hours left.
         let nodes = [node(1, gpus: 4, policy: windowPolicy(closeHour: 14))]
         let snap = Snapshot(pending: [
-            pending(1, kind: .serving, limit: hours(3)),  // cannot finish, not preemptible
-            pending(2, kind: .serving, limit: hours(1)),  // finishes inside
+            pending(1, kind: .serve, limit: hours(3)),  // cannot finish, not preemptible
+            pending(2, kind: .serve, limit: hours(1)),  // finishes inside
             pending(3, limit: hours(10)),                 // training: checkpoints at close
             pending(4, limit: hours(10), preemptions: 3), // requeue bound reached: must fit
         ], nodes: nodes)
@@ -153,11 +153,11 @@ import Testing
     }
 
     @Test func jobKindIsTheQueuesText() throws {
-        #expect(JobKind.training.rawValue == "train")
-        #expect(JobKind("serve") == .serving)
-        #expect(!JobKind("serve").isPreemptibleByDefault && JobKind("distill").isPreemptibleByDefault)
-        let data = try JSONEncoder().encode([JobKind.evaluation, JobKind("later-kind")])
-        #expect(String(decoding: data, as: UTF8.self) == #"["eval","later-kind"]"#)
-        #expect(DonorPolicy().allows("anything") && !DonorPolicy(allowedKinds: [.training]).allows(.serving))
+        #expect(JobKind.train.rawValue == "train")
+        #expect(JobKind(rawValue: "serve") == .serve && JobKind(rawValue: "later-kind") == nil)
+        #expect(!JobKind.serve.isPreemptibleByDefault && JobKind.distill.isPreemptibleByDefault)
+        let data = try JSONEncoder().encode([JobKind.eval, .command])
+        #expect(String(decoding: data, as: UTF8.self) == #"["eval","command"]"#)
+        #expect(DonorPolicy().allows(.command) && !DonorPolicy(allowedKinds: [.train]).allows(.serve))
     }
 }

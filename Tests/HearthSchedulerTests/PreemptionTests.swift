@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 import Testing
 @testable import HearthScheduler
@@ -18,13 +19,13 @@ import Testing
     }
 
     @Test func sameTierAndServingAreNotPreempted() {
-        let running = [runningJob(100, node: 1, gpus: [0, 1], qos: .high), runningJob(101, node: 1, gpus: [2, 3], kind: .serving, qos: .normal, limit: nil)]
+        let running = [runningJob(100, node: 1, gpus: [0, 1], qos: .high), runningJob(101, node: 1, gpus: [2, 3], kind: .serve, qos: .normal, limit: nil)]
         let snap = Snapshot(pending: [pending(1, gpus: 2, qos: .high)], running: running, nodes: full)
         #expect(Scheduler().schedule(snap, now: t0).preemptions.isEmpty)
     }
 
     @Test func servingMarkedPreemptibleCanBePreempted() {
-        let running = [runningJob(101, node: 1, gpus: [0, 1, 2, 3], kind: .serving, qos: .normal, limit: nil, preemptible: true)]
+        let running = [runningJob(101, node: 1, gpus: [0, 1, 2, 3], kind: .serve, qos: .normal, limit: nil, preemptible: true)]
         let snap = Snapshot(pending: [pending(1, gpus: 2, qos: .serving, limit: nil)], running: running, nodes: full)
         #expect(Scheduler().schedule(snap, now: t0).preempted(101) != nil)
     }
@@ -54,7 +55,7 @@ import Testing
     @Test func donorReclaimPreemptsEverythingAndPlacesNothing() {
         var n = node(1, gpus: 4)
         n.reclaimed = true
-        let running = [runningJob(100, node: 1, gpus: [0]), runningJob(101, node: 1, gpus: [1], kind: .serving, limit: nil)]
+        let running = [runningJob(100, node: 1, gpus: [0]), runningJob(101, node: 1, gpus: [1], kind: .serve, limit: nil)]
         let snap = Snapshot(pending: [pending(1)], running: running, nodes: [n])
         let plan = Scheduler().schedule(snap, now: t0)
         #expect(plan.preempted(100) == .donorReclaim)
@@ -77,8 +78,8 @@ import Testing
     }
 
     @Test func kindNoLongerAllowedIsPreempted() {
-        let nodes = [node(1, gpus: 2, policy: DonorPolicy(allowedKinds: [.training]))]
-        let snap = Snapshot(pending: [], running: [runningJob(100, node: 1, gpus: [0], kind: .evaluation)], nodes: nodes)
+        let nodes = [node(1, gpus: 2, policy: DonorPolicy(allowedKinds: [.train]))]
+        let snap = Snapshot(pending: [], running: [runningJob(100, node: 1, gpus: [0], kind: .eval)], nodes: nodes)
         #expect(Scheduler().schedule(snap, now: t0).preempted(100) == .kindNotAllowed)
     }
 

@@ -16,7 +16,7 @@ enum RandomSnapshots {
                 windows: [AvailabilityWindow(weekdays: days, startMinute: start * 60, endMinute: ((start + len) % 24) * 60)])
         }
         if rng.unit() < 0.3 {
-            p.allowedKinds = Set(JobKind.known.filter { _ in rng.unit() < 0.6 })
+            p.allowedKinds = Set(JobKind.allCases.filter { _ in rng.unit() < 0.6 })
         }
         if rng.unit() < 0.3 {
             p.donorAccounts = [Int64(1 + Int(rng.unit() * Double(accounts)))]
@@ -48,7 +48,7 @@ enum RandomSnapshots {
             while !free.isEmpty && rng.unit() < 0.6 {
                 let k = min(free.count, [1, 1, 2, 4][Int(rng.unit() * 4)])
                 let a = Int64(1 + Int(rng.unit() * Double(accounts)))
-                running.append(RunningJob(id: id, accountID: a, projectID: a % 2, kind: JobKind.known[Int(rng.unit() * 5)],
+                running.append(RunningJob(id: id, accountID: a, projectID: a % 2, kind: JobKind.allCases[Int(rng.unit() * 5)],
                     qos: QOS.allCases[Int(rng.unit() * 4)], nodeID: n.id, gpuIndices: Array(free.prefix(k)),
                     startedAt: now.addingTimeInterval(-rng.unit() * 7_200), timeLimit: rng.unit() < 0.2 ? nil : 600 + rng.unit() * 20_000,
                     preemptionCount: Int(rng.unit() * 4),
@@ -73,7 +73,7 @@ enum RandomSnapshots {
                 deps.append(d)
                 states[d] = [JobState.succeeded, .running, .failed, .queued][Int(rng.unit() * 4)]
             }
-            pendingJobs.append(PendingJob(id: id, accountID: a, projectID: a % 2, kind: JobKind.known[Int(rng.unit() * 5)],
+            pendingJobs.append(PendingJob(id: id, accountID: a, projectID: a % 2, kind: JobKind.allCases[Int(rng.unit() * 5)],
                 qos: QOS.allCases[Int(rng.unit() * 4)],
                 gpus: GPURequest(count: [0, 1, 1, 1, 2, 4, 8][Int(rng.unit() * 7)],
                     model: rng.unit() < 0.3 ? models[Int(rng.unit() * 3)] : nil, minMemoryMiB: rng.unit() < 0.2 ? 40_000 : 0),

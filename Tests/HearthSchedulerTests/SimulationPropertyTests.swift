@@ -105,7 +105,7 @@ import Testing
         let specs = Dictionary(uniqueKeysWithValues: arrivals.map { ($0.id, $0) })
         var resumed = 0
         for (job, segs) in byJob where segs.count > 1 && segs.contains(where: { $0.endReason == .completed }) {
-            guard let spec = specs[job], spec.kind == .training else { continue }
+            guard let spec = specs[job], spec.kind == .train else { continue }
             let ran = segs.reduce(0.0) { $0 + $1.end.timeIntervalSince($1.start) }
             #expect(abs(ran - spec.work) < 1, "job \(job) ran \(ran) s for \(spec.work) s of work")
             resumed += 1

@@ -143,4 +143,25 @@ import Testing
             #expect(missing?.code == .notFound && missing?.message == "no job 999999")
         }
     }
+
+    /// No Swift source writes `jobs`, `nodes` or `allocations` itself: the lifecycle functions of
+    /// migration 0007 (embedded in EmbeddedMigrations.swift) are the only writers. (HearthTesting,
+    /// the tests' fixtures, may write history by hand: it walks the same diagram, trigger-checked.)
+    @Test func onlyTheLifecycleFunctionsWriteJobsNodesAndTheLedger() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources")
+            .standardizedFileURL
+        let writes = try Regex(#"(?i)(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE)\s+(jobs|nodes|allocations)\b"#)
+        var offenders: [String] = []
+        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)
+        while let url = files?.nextObject() as? URL {
+            guard url.pathExtension == "swift", url.lastPathComponent != "EmbeddedMigrations.swift",
+                  !url.path.contains("/HearthTesting/") else { continue }
+            let text = try String(contentsOf: url, encoding: .utf8)
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where line.contains(writes) {
+                offenders.append("\(url.path.replacingOccurrences(of: sources.path + "/", with: "")):\(n + 1): \(line)")
+            }
+        }
+        #expect(offenders.isEmpty, "write through a lifecycle function instead: \(offenders)")
+    }
 }

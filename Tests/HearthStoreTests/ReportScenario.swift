@@ -1,6 +1,7 @@
 import Foundation
 import HearthCore
 import HearthStore
+import HearthTesting
 
 /// A deterministic month on a real database: ledger and availability rows of known lengths on
 /// known nodes, written with explicit timestamps (the queue stamps rows with `now()`, which a
@@ -62,22 +63,9 @@ struct ReportScenario {
         var jobIDs: [String: Int64] = [:]
         for (job, owner, project, node, gpus, attempt, from, to, reason, cpu, energy) in rows {
             if jobIDs[job] == nil {
-                // History written by hand (the ledger's times are the scenario's), yet only along the
-                // state diagram, which the database enforces for any writer.
-                let id: Int64 = try await client.query("""
-                    INSERT INTO jobs (kind, account_id, project_id, name, gpus, spec_sha256)
-                    VALUES ('train', \(accounts[owner]!), \(project.map { projects[$0]! }), \(job), \(gpus.count), 'x')
-                    RETURNING id
-                    """)[0].decode("id")
-                try await client.query("""
-                    UPDATE jobs SET state = 'scheduled', node_id = \(nodes[node]!), lease_expires_at = now(), attempt = 2
-                    WHERE id = \(id)
-                    """)
-                try await client.query("UPDATE jobs SET state = 'running', started_at = now() WHERE id = \(id)")
-                try await client.query("""
-                    UPDATE jobs SET state = 'succeeded', node_id = NULL, lease_expires_at = NULL, finished_at = now() WHERE id = \(id)
-                    """)
-                jobIDs[job] = id
+                jobIDs[job] = try await LedgerHistory.finishedJob(
+                    client, accountID: accounts[owner]!, projectID: project.map { projects[$0]! }, name: job, gpus: gpus.count,
+                    nodeID: nodes[node]!, attempt: 2)
             }
             try await client.query("""
                 INSERT INTO allocations (job_id, attempt, node_id, gpus, gpu_indices, started_at, ended_at, end_reason,

@@ -1,5 +1,6 @@
 import Foundation
 import HearthAPI
+import HearthCore
 import HearthScheduler
 
 /// Turns a node's stored policy (``PolicyDocument`` JSON in `nodes.policy`) into the scheduler's
@@ -24,7 +25,7 @@ enum DonorPolicyDecoding {
                 return AvailabilityWindow(weekdays: days, startMinute: from % 1440, endMinute: to)
             })
         }
-        let allowed = d.allowedKinds.map { Set($0.map { JobKind($0) }).intersection(nodeKinds) } ?? nodeKinds
+        let allowed = d.allowedKinds.map { Set($0.compactMap { JobKind(rawValue: $0) }).intersection(nodeKinds) } ?? nodeKinds
         return DonorPolicy(
             availability: availability, allowedKinds: allowed, donorAccounts: donorAccounts,
             reservedGPUsForDonor: d.reservedGPUs ?? 0)

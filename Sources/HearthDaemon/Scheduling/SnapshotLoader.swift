@@ -48,12 +48,14 @@ struct SnapshotLoader: Sendable {
             SELECT id, account_id, coalesce(project_id, 0) AS project_id, kind, qos, gpus, gpu_model, gpu_memory_bytes,
                    created_at, run_at, time_limit_seconds, after_ok, preemptible, preemptions, priority, avoid_nodes
             FROM jobs WHERE state = 'queued'
-            """).map { r -> PendingJob in
+            """).compactMap { r -> PendingJob? in
+                // A kind this Hearth does not know (a newer node's migration) cannot be run by it: leave it.
+                guard let kind = JobKind(rawValue: try r.decode("kind")) else { return nil }
                 let runAt: Date = try r.decode("run_at")
                 let limit: Int? = try r.decode("time_limit_seconds")
                 return PendingJob(
                     id: try r.decode("id"), accountID: try r.decode("account_id"), projectID: try r.decode("project_id"),
-                    kind: JobKind(try r.decode("kind", as: String.self)), qos: QOS(rawValue: try r.decode("qos")) ?? .normal,
+                    kind: kind, qos: QOS(rawValue: try r.decode("qos")) ?? .normal,
                     gpus: try gpuRequest(r), submittedAt: try r.decode("created_at"),
                     notBefore: runAt > now ? runAt : nil, timeLimit: limit.map(TimeInterval.init),
                     afterOK: try r.decode("after_ok"), preemptible: try r.decode("preemptible"),
@@ -68,9 +70,10 @@ struct SnapshotLoader: Sendable {
             WHERE j.state IN ('scheduled', 'running')
             """).map { r -> RunningJob in
                 let limit: Int? = try r.decode("time_limit_seconds")
+                let kind = JobKind(rawValue: try r.decode("kind")) ?? .command
                 return RunningJob(
                     id: try r.decode("id"), accountID: try r.decode("account_id"), projectID: try r.decode("project_id"),
-                    kind: JobKind(try r.decode("kind", as: String.self)), qos: QOS(rawValue: try r.decode("qos")) ?? .normal,
+                    kind: kind, qos: QOS(rawValue: try r.decode("qos")) ?? .normal,
                     nodeID: try r.decode("node_id"), gpuIndices: try r.decode("gpu_indices"), startedAt: try r.decode("since"),
                     timeLimit: limit.map(TimeInterval.init), preemptible: try r.decode("preemptible"),
                     preemptionCount: try r.decode("preemptions"), preemptionRequestedAt: try r.decode("preempt_requested_at"),
@@ -90,7 +93,7 @@ struct SnapshotLoader: Sendable {
             """).map { r -> NodeSnapshot in
                 let id: Int64 = try r.decode("id")
                 nodeNames[id] = try r.decode("hostname")
-                let kinds = (try r.decode("kinds", as: String.self)).split(separator: " ").map { JobKind(String($0)) }
+                let kinds = (try r.decode("kinds", as: String.self)).split(separator: " ").compactMap { JobKind(rawValue: String($0)) }
                 let donor: Int64? = try r.decode("donor_id")
                 let policy = DonorPolicyDecoding.policy(
                     json: try r.decode("policy"), nodeKinds: Set(kinds), donorAccounts: donor.map { [$0] } ?? [])

@@ -21,7 +21,7 @@ struct Pass {
     let policy: SchedulerPolicy
     let snapshot: Snapshot
     let now: Date
-    var nodes: [NodeState]
+    var nodes: [PassNode]
     var nodeIndex: [Int64: Int] = [:]
     var decisions: [Decision] = []
     var trace: Trace?
@@ -45,7 +45,7 @@ struct Pass {
         self.policy = policy
         self.snapshot = snapshot
         self.now = now
-        self.nodes = snapshot.nodes.map { NodeState(node: $0, now: now) }
+        self.nodes = snapshot.nodes.map { PassNode(node: $0, now: now) }
         for (i, n) in nodes.enumerated() { nodeIndex[n.id] = i }
         var donors: Set<Int64> = []
         for n in snapshot.nodes where n.policy.reservedGPUsForDonor > 0 { donors.formUnion(n.policy.donorAccounts) }
@@ -280,7 +280,7 @@ struct Pass {
     }
 
     /// Why the donor's policy wants `job` off its node now, if it does.
-    func donorReason(_ job: RunningJob, node: NodeState) -> PreemptionReason? {
+    func donorReason(_ job: RunningJob, node: PassNode) -> PreemptionReason? {
         if node.reclaimed { return .donorReclaim }
         if !node.policy.allows(job.kind) { return .kindNotAllowed }
         if !node.acceptsWork { return .outsideDonorWindow }

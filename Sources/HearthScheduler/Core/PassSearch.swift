@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// Finding GPUs: now (placement), later (reservation), or by evicting (preemption).
@@ -43,7 +44,7 @@ extension Pass {
     mutating func tryReservation(for job: PendingJob, duration: TimeInterval) -> Bool {
         let need = job.gpus.count
         let preemptible = effectivelyPreemptible(job)
-        let nonDonorAccount = { (n: NodeState) in !n.policy.donorAccounts.contains(job.accountID) }
+        let nonDonorAccount = { (n: PassNode) in !n.policy.donorAccounts.contains(job.accountID) }
         var best: (node: Int, at: Date, slots: [Int])? = nil
         for ni in nodes.indices {
             let n = nodes[ni]

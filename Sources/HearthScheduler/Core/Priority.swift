@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// The four factors of a job's priority, each in [0, 1], and their weighted sum.

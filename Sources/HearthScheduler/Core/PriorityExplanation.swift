@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// Why a pending job is not running (or that it is starting), like `squeue`'s REASON.

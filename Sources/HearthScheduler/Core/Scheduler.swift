@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// The scheduling core: a pure function from a `Snapshot` and the time to decisions.

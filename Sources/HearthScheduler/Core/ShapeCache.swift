@@ -1,3 +1,4 @@
+import HearthCore
 /// Placement failures are monotone within a pass (capacity only shrinks), so a job of the
 /// same shape needing at least as many GPUs for at least as long fails too.
 struct ShapeKey: Hashable {

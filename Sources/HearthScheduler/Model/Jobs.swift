@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// A job waiting in the queue (state `queued`), as the scheduler sees it.
@@ -36,7 +37,7 @@ public struct PendingJob: Sendable, Hashable, Codable, Identifiable {
     public var avoidNodes: Set<Int64> = []
 
     public init(
-        id: Int64, accountID: Int64, projectID: Int64, kind: JobKind = .training,
+        id: Int64, accountID: Int64, projectID: Int64, kind: JobKind = .train,
         qos: QOS = .normal, gpus: GPURequest, submittedAt: Date, notBefore: Date? = nil,
         timeLimit: TimeInterval? = nil, afterOK: [Int64] = [], preemptible: Bool? = nil,
         preemptionCount: Int = 0, userPriority: Int = 0, avoidNodes: Set<Int64> = []
@@ -82,7 +83,7 @@ public struct RunningJob: Sendable, Hashable, Codable, Identifiable {
     public var submittedAt: Date
 
     public init(
-        id: Int64, accountID: Int64, projectID: Int64, kind: JobKind = .training,
+        id: Int64, accountID: Int64, projectID: Int64, kind: JobKind = .train,
         qos: QOS = .normal, nodeID: Int64, gpuIndices: [Int], startedAt: Date,
         timeLimit: TimeInterval? = nil, preemptible: Bool? = nil, preemptionCount: Int = 0,
         preemptionRequestedAt: Date? = nil, submittedAt: Date? = nil

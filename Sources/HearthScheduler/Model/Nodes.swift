@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// One GPU of a node, as the node's agent reported it.

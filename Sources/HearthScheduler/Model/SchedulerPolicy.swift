@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// Knobs of the scheduler. Every default is the value used by the daemon unless its

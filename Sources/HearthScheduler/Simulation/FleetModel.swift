@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// Builds synthetic fleets of donated nodes.
@@ -22,7 +23,7 @@ public enum FleetModel {
                 let nights = AvailabilityWindow(weekdays: [0, 1, 2, 3, 4, 5], startMinute: 19 * 60, endMinute: 8 * 60)
                 let weekend = AvailabilityWindow(weekdays: [0, 6], startMinute: 0, endMinute: 0)
                 policy.availability = AvailabilitySchedule(timeZone: tz, windows: [nights, weekend])
-                if rng.unit() < 0.25 { policy.allowedKinds = [.training, .evaluation] }
+                if rng.unit() < 0.25 { policy.allowedKinds = [.train, .eval] }
                 if rng.unit() < 1.0 / 3 {
                     policy.donorAccounts = [donorAccountBase + Int64(i)]
                     policy.reservedGPUsForDonor = 1

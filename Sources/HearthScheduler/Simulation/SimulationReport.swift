@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// Per-account results of a simulation.

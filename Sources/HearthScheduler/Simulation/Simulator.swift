@@ -130,7 +130,7 @@ public struct Simulator: Sendable {
                     closeSegment(r, at: finish, reason: .completed)
                 } else {
                     // Preempted: training resumes from the checkpoint written before exit.
-                    if j.spec.kind == .training {
+                    if j.spec.kind == .train {
                         j.remaining -= stop.timeIntervalSince(r.startedAt)
                     }
                     j.preemptions += 1

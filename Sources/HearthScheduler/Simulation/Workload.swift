@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// One job of a synthetic workload: what a user submits, and how long it really runs.
@@ -71,7 +72,7 @@ public enum PhillyLikeDistribution {
     }
 
     /// Kinds: training 85 %, evaluation 15 % (serving is added explicitly by scenarios).
-    public static let kindMix: [(JobKind, Double)] = [(.training, 0.85), (.evaluation, 0.15)]
+    public static let kindMix: [(JobKind, Double)] = [(.train, 0.85), (.eval, 0.15)]
 }
 
 /// Draws job specs for accounts.
@@ -86,7 +87,7 @@ public struct WorkloadGenerator: Sendable {
         let gpus = account.fixedGPUs ?? rng.pick(PhillyLikeDistribution.sizeMix)
         let kind = rng.pick(PhillyLikeDistribution.kindMix)
         var work = PhillyLikeDistribution.duration(gpus: gpus, using: &rng) * account.durationScale
-        if kind == .evaluation { work = min(work, 3_600) }
+        if kind == .eval { work = min(work, 3_600) }
         if let cap = account.maxDuration { work = min(work, cap) }
         let limit = PhillyLikeDistribution.timeLimit(work: work, using: &rng)
         let qos: QOS = rng.unit() < account.highQOSFraction ? .high : .normal

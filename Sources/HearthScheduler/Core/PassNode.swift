@@ -1,3 +1,4 @@
+import HearthCore
 import Foundation
 
 /// A future claim on one GPU: `job` expects it from `start` to `end`.
@@ -10,7 +11,7 @@ struct SlotReservation {
 /// One node during a pass: which GPU slots are busy, until when, and what is reserved.
 ///
 /// Slots are positions in `gpus`, not GPU indices; `slot(ofIndex:)` maps between them.
-struct NodeState {
+struct PassNode {
     let id: Int64
     let gpus: [GPUSnapshot]
     let policy: DonorPolicy
