@@ -149,8 +149,10 @@ import Testing
             let specFile = dir.appendingPathComponent("spec.json")
             try Self.spec(data, steps: 300).write(to: specFile, atomically: true, encoding: .utf8)
             _ = try await CLI.run(["submit", "--kind", "train", specFile.path], socket: daemon.socketPath)
-            try await Task.sleep(for: .seconds(3))
-            #expect(try await Self.job(1, via: daemon.socketPath).state == "queued", "a draining node claims nothing")
+            try await Self.waitUntil("hearth priority explains job 1 with the drained node", timeout: 30) {
+                try await CLI.run(["priority", "1"], socket: daemon.socketPath).stdout.contains("Unsatisfiable")
+            }
+            #expect(try await Self.job(1, via: daemon.socketPath).state == "queued", "a draining node is given nothing")
             #expect(try await CLI.run(["node", "resume", "drainee"], socket: daemon.socketPath).status == .exited(0))
             try await Self.waitUntil("the job runs after resume") { try await Self.job(1, via: daemon.socketPath).state == "succeeded" }
             let missing = try await CLI.run(["node", "drain", "nowhere"], socket: daemon.socketPath)

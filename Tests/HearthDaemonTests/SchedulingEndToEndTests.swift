@@ -119,10 +119,11 @@ import Testing
             let spec = dir.appendingPathComponent("spec.json")
             try E2E.spec(data, steps: 50_000_000).write(to: spec, atomically: true, encoding: .utf8)
             _ = try await CLI.run(["submit", "--kind", "train", "--gpus", "1", spec.path], socket: socket)
-            try await Task.sleep(for: .seconds(2))
+            // The scheduler's own explanation, from the same snapshot and pass as the leader's, says why it waits.
+            try await E2E.waitUntil("hearth priority explains job 1 with KindNotAllowed", timeout: 30) {
+                try await CLI.run(["priority", "1"], socket: socket).stdout.contains("KindNotAllowed")
+            }
             #expect(try await E2E.job(1, via: socket).state == "queued")
-            let why = try await CLI.run(["priority", "1"], socket: socket)
-            #expect(why.stdout.contains("KindNotAllowed"), "\(why.stdout)")
             let open = dir.appendingPathComponent("open.json")
             try "{}".write(to: open, atomically: true, encoding: .utf8)
             #expect(try await CLI.run(["node", "policy", "lent", open.path], socket: socket).status == .exited(0))
@@ -136,7 +137,9 @@ import Testing
                 let j = try await E2E.job(1, via: socket)
                 return j.state == "queued" && j.preemptions == 1
             }
-            try await Task.sleep(for: .seconds(2))
+            try await E2E.waitUntil("hearth priority explains job 1 with the reclaimed node", timeout: 30) {
+                try await CLI.run(["priority", "1"], socket: socket).stdout.contains("OutsideDonorWindow")
+            }
             #expect(try await E2E.job(1, via: socket).state == "queued", "nothing starts on a reclaimed node")
             #expect(try await JobQueue(client: client).allocations(jobID: 1).map(\.endReason) == [.preempted])
             #expect(try await CLI.run(["node", "release", "lent"], socket: socket).status == .exited(0))

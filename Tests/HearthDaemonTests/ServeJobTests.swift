@@ -33,8 +33,14 @@ import Testing
             #expect(endpoint.jobID == job.id && endpoint.node == "runner-node" && endpoint.url.hasPrefix("http://127.0.0.1:"))
             #expect(endpoint.context == 8)
 
-            // Past the lease's length (3 s here) the job still runs under the same lease.
-            try await Task.sleep(for: .seconds(4))
+            // Past the lease's length (3 s here) the job still runs under the same lease: wait until
+            // heartbeats have carried it beyond its first expiry.
+            let firstExpiry = try #require(try await f.queue.job(job.id)?.leaseExpiresAt)
+            try await EndToEndTests.waitUntil("the serve job's lease outlives its first expiry", timeout: 30) {
+                let now: Date = try await f.client.query("SELECT now() AS now")[0].decode("now")
+                let expiry = try await f.queue.job(job.id)?.leaseExpiresAt ?? .distantPast
+                return now > firstExpiry && expiry > now
+            }
             let running = try #require(try await f.queue.job(job.id))
             #expect(running.state == .running && running.leaseEpoch == lease.epoch)
 

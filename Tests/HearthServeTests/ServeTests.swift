@@ -201,7 +201,13 @@ import Glibc
             let body = #"{"prompt":"to be","max_tokens":100000,"stream":true}"#
             let a = try rawStreamingRequest(port: port, body: body), b = try rawStreamingRequest(port: port, body: body)
             defer { close(a); close(b) }
-            try await Task.sleep(for: .milliseconds(300))
+            // Both are admitted (one decoding, one queued) before the third asks.
+            var admitted = false
+            for _ in 0..<100 where !admitted {
+                admitted = try await http(.GET, url + "/metrics").body.contains("hearth_serve_streams 2.0")
+                if !admitted { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(admitted, "the two streaming requests were never both admitted")
             let r = try await http(.POST, url + "/v1/completions", json: ["prompt": "to", "max_tokens": 1])
             #expect(r.status == 429)
             #expect(r.header("Retry-After") == "1")

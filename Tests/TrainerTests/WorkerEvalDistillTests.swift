@@ -65,18 +65,10 @@ extension WorkerProcessTests {
         let sdir = dir + "/student"
         try FileManager.default.createDirectory(atPath: sdir, withIntermediateDirectories: true)
         let job = try writeJob(sdir, data: data, steps: 1_000_000, extra: extra, model: student)
-        let stopped = try run(["distill", "--job", job]) { p, _ in
-            Thread.sleep(forTimeInterval: 1.0)
-            p.terminate()
-            DispatchQueue.global().asyncAfter(deadline: .now() + 30) { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        }
+        let stopped = try run(["distill", "--job", job], stopAfter: "progress")
         #expect(stopped.status == Trainer.ExitCode.preempted, "\(stopped.stderr)")
         let step = try #require(stopped.events.last { $0["event"] as? String == "preempted" }?["step"] as? Int)
-        let resumed = try run(["distill", "--job", job]) { p, _ in
-            Thread.sleep(forTimeInterval: 0.5)
-            p.terminate()
-            DispatchQueue.global().asyncAfter(deadline: .now() + 30) { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        }
+        let resumed = try run(["distill", "--job", job], stopAfter: "resumed")
         let r = try #require(resumed.events.first { $0["event"] as? String == "resumed" })
         #expect(r["step"] as? Int == step)
         // A distill job without a teacher is bad input.

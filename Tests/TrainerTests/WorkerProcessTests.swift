@@ -26,8 +26,10 @@ import Testing
         }
     }
 
-    /// Runs the worker; `onStart` may signal it.
-    func run(_ args: [String], onStart: ((Process, Pipe) -> Void)? = nil) throws -> Outcome {
+    /// Runs the worker to its exit. With `stopAfter`, it is sent SIGTERM as soon as it has reported
+    /// that event (a JSON line on stdout) — what the daemon does to preempt it — and SIGKILLed if it
+    /// is still running 30 s later, so a worker that ignores the signal fails the test, not hangs it.
+    func run(_ args: [String], stopAfter event: String? = nil) throws -> Outcome {
         let path = try #require(Self.worker, "hearth-worker is not built next to the tests (run swift build first)")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
@@ -35,9 +37,28 @@ import Testing
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()
-        onStart?(p, out)
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        // stderr drains on its own thread, so neither pipe can fill up and stall the worker.
+        nonisolated(unsafe) var e = Data()
+        let stderrDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { e = err.fileHandleForReading.readDataToEndOfFile(); stderrDone.signal() }
+        var o = Data()
+        var signalled = false
+        while case let chunk = out.fileHandleForReading.availableData, !chunk.isEmpty {
+            o.append(chunk)
+            guard let event, !signalled else { continue }
+            let seen = String(decoding: o, as: UTF8.self).split(separator: "\n").contains {
+                ((try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any])?["event"] as? String == event
+            }
+            if seen {
+                signalled = true
+                p.terminate()
+                let pid = p.processIdentifier
+                DispatchQueue.global().asyncAfter(deadline: .now() + 30) { if p.isRunning { kill(pid, SIGKILL) } }
+            }
+        }
         p.waitUntilExit()
+        stderrDone.wait()
+        if let event, !signalled { Issue.record("the worker exited without reporting \"\(event)\"") }
         return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
@@ -85,13 +106,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let job = try writeJob(dir, data: data, steps: 1_000_000, extra: #", "checkpoint_interval": 0, "log_interval": 100"#)
-        let outcome = try run(["train", "--job", job]) { p, _ in
-            // Let it start, then preempt it.
-            Thread.sleep(forTimeInterval: 1.0)
-            p.terminate()
-            // Fail rather than hang if the signal is ignored.
-            DispatchQueue.global().asyncAfter(deadline: .now() + 30) { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        }
+        // Preempted once it is training (its first progress report).
+        let outcome = try run(["train", "--job", job], stopAfter: "progress")
         #expect(outcome.status == Trainer.ExitCode.preempted)
         let pre = try #require(outcome.events.last { $0["event"] as? String == "preempted" })
         let path = try #require(pre["path"] as? String)
