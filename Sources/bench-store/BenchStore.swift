@@ -79,8 +79,8 @@ struct Bench {
         _ = try await NodeStore(client: client).register(hostname: "bench-node", cpus: 1, memoryBytes: 0, gpus: [])
         // Through the submit function, as the API does; job ids are 1...jobs in a fresh database.
         try await client.query("""
-            SELECT count(*) FROM generate_series(1, \(jobs)),
-                LATERAL hearth_submit('command', \(account)::bigint, NULL, '', '{}'::jsonb, 0, 'normal', 0, NULL, 3, NULL, '{}',
+            SELECT count(*) FROM generate_series(1, \(jobs)) i,
+                LATERAL hearth_submit('command', \(account)::bigint, NULL, 'job ' || i, '{}'::jsonb, 0, 'normal', 0, NULL, 3, NULL, '{}',
                                       NULL, NULL, NULL, 0)
             """)
         // Which job a worker takes next: the scheduler's choice, here a shared counter (both sides pay for it).

@@ -144,6 +144,29 @@ import Testing
         }
     }
 
+    /// A pipeline is queued in one transaction: when a later step is refused, the earlier ones
+    /// were never queued (not queued and then cancelled, which a leader could already have placed).
+    @Test func aPipelineIsQueuedWholeOrNotAtAll() async throws {
+        try await TestDatabase.with { client, _ in
+            let f = try await QueueFixture(client: client)
+            let refused = await #expect(throws: QueueError.self) {
+                _ = try await f.queue.enqueueAll(count: 3) { earlier in
+                    // The third step names a project that does not exist: refused by the database.
+                    NewJob(kind: "train", accountID: f.account, projectID: earlier.count == 2 ? 424_242 : nil,
+                           name: "step\(earlier.count)", afterOK: earlier)
+                }
+            }
+            #expect(refused?.code == .invalidJob && refused?.message == "no project with id 424242")
+            let jobs: Int = try await client.query("SELECT count(*) AS n FROM jobs")[0].decode("n")
+            let events: Int = try await client.query("SELECT count(*) AS n FROM job_events")[0].decode("n")
+            #expect(jobs == 0 && events == 0)
+            let queued = try await f.queue.enqueueAll(count: 2) { earlier in
+                NewJob(kind: "train", accountID: f.account, name: "step\(earlier.count)", afterOK: earlier)
+            }
+            #expect(queued.map(\.afterOK) == [[], [queued[0].id]])
+        }
+    }
+
     /// No Swift source writes `jobs`, `nodes` or `allocations` itself: the lifecycle functions of
     /// migration 0007 (embedded in EmbeddedMigrations.swift) are the only writers. (HearthTesting,
     /// the tests' fixtures, may write history by hand: it walks the same diagram, trigger-checked.)
