@@ -47,7 +47,7 @@ struct SnapshotLoader: Sendable {
         let pending = try await c.query("""
             SELECT id, account_id, coalesce(project_id, 0) AS project_id, kind, qos, gpus, gpu_model, gpu_memory_bytes,
                    created_at, run_at, time_limit_seconds, after_ok, preemptible, preemptions, priority
-            FROM jobs WHERE state = 'queued'
+            FROM \(sql: Self.eligibleQueued) WHERE state = 'queued'
             """).map { r -> PendingJob in
                 let runAt: Date = try r.decode("run_at")
                 let limit: Int? = try r.decode("time_limit_seconds")
