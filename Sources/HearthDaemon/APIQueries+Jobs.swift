@@ -56,32 +56,36 @@ extension APIQueries {
     }
 
     func jobPage(_ filter: JobFilter) async throws -> JobPage {
-        // Spliced, not bound, so that the planner sees the partial index jobs_unfinished_by_id's own predicate.
+        // Conditions are spliced as fixed SQL (values stay bound, in `p`), so that even a reused
+        // generic plan sees which filters apply and the partial indexes' own predicates.
         let stateCondition: SQLFragment = filter.states.isEmpty && !filter.all
             ? "j.state IN ('queued', 'scheduled', 'running')"
             : "(p.states = '{}' OR j.state = ANY(p.states))"
+        let accountCondition: SQLFragment = filter.account == nil ? "" : "AND j.account_id = (SELECT id FROM accounts WHERE name = p.account)"
+        let nodeCondition: SQLFragment = filter.node == nil ? "" : "AND j.node_id = (SELECT id FROM nodes WHERE hostname = p.node)"
+        let arrayCondition: SQLFragment = filter.array == nil ? "" : "AND j.array_id = p.array_id"
+        let individualCondition: SQLFragment = filter.groupArrays ? "AND NOT (array_id IS NOT NULL AND state = 'queued')" : ""
+        let groupCondition: SQLFragment = filter.groupArrays ? "array_id IS NOT NULL AND state = 'queued'" : "false"
         let afterID = filter.after?.id ?? 0
         let afterIndividual = filter.after?.individual ?? false
         let limit = max(1, min(filter.limit, Self.maxListLimit))
         let rows = try await client.query("""
-            WITH p AS (SELECT \(PostgresTextArray(filter.states))::text[] AS states), matching AS NOT MATERIALIZED (
+            WITH p AS (
+                SELECT \(PostgresTextArray(filter.states))::text[] AS states, \(filter.account)::text AS account,
+                       \(filter.node)::text AS node, \(filter.array)::bigint AS array_id
+            ), matching AS NOT MATERIALIZED (
                 -- Filters only; nothing is read from a row that does not make the page.
                 SELECT j.id, j.array_id, j.array_index, j.state
                 FROM p, jobs j
-                WHERE \(sql: stateCondition)
-                  AND (\(filter.account)::text IS NULL OR j.account_id = (SELECT id FROM accounts WHERE name = \(filter.account)::text))
-                  AND (\(filter.node)::text IS NULL OR j.node_id = (SELECT id FROM nodes WHERE hostname = \(filter.node)::text))
-                  AND (\(filter.array)::bigint IS NULL OR j.array_id = \(filter.array)::bigint)
+                WHERE \(sql: stateCondition) \(sql: accountCondition) \(sql: nodeCondition) \(sql: arrayCondition)
             ), individual AS (
                 -- Walks the id index and stops after one row more than the page.
                 SELECT id AS sort_id, true AS individual, id, NULL::text AS pending FROM matching
-                WHERE NOT (\(filter.groupArrays)::boolean AND array_id IS NOT NULL AND state = 'queued')
-                  AND id > \(afterIndividual ? afterID : afterID - 1)::bigint
+                WHERE id > \(afterIndividual ? afterID : afterID - 1)::bigint \(sql: individualCondition)
                 ORDER BY id LIMIT \(limit + 1)::int
             ), grouped AS (
                 SELECT array_id, array_index, id FROM matching
-                WHERE \(filter.groupArrays)::boolean AND array_id IS NOT NULL AND state = 'queued'
-                  AND array_id > \(afterID)::bigint
+                WHERE \(sql: groupCondition) AND array_id > \(afterID)::bigint
             ), runs AS (
                 -- Consecutive indexes share index - rank (gaps and islands).
                 SELECT array_id, min(array_index) AS lo, max(array_index) AS hi, min(id) AS first_id FROM (
@@ -101,7 +105,7 @@ extension APIQueries {
                        row_number() OVER (ORDER BY k.sort_id, k.individual) AS rn
                 FROM page k JOIN jobs j ON j.id = k.id JOIN accounts a ON a.id = j.account_id LEFT JOIN nodes n ON n.id = j.node_id
             )
-            SELECT coalesce(json_agg(json_strip_nulls(json_build_object(
+            SELECT coalesce(json_agg(json_build_object(
                        'account', d.account, 'after_ok', d.after_ok, 'array_id', d.array_id, 'array_index', d.array_index,
                        'array_parallel', d.array_parallel, 'array_pending', d.pending, 'attempt', d.attempt,
                        'cancel_requested', d.cancel_requested_at IS NOT NULL, 'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
@@ -109,7 +113,7 @@ extension APIQueries {
                        'kind', d.kind, 'last_error', d.last_error, 'loss', m.loss, 'max_attempts', d.max_attempts,
                        'name', d.name, 'node', d.node, 'preemptions', d.preemptions, 'priority', d.priority, 'qos', d.qos,
                        'started_at', to_char(d.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'state', d.state, 'step', m.step,
-                       'time_limit', d.time_limit_seconds))
+                       'time_limit', d.time_limit_seconds)
                        ORDER BY d.sort_id, d.individual) FILTER (WHERE d.rn <= \(limit)), '[]')::text AS json,
                    count(*) FILTER (WHERE d.rn <= \(limit)) AS shown,
                    count(*) > \(limit) AS more,

@@ -15,9 +15,11 @@ export CALLS=${CALLS:-200} JOBS=${JOBS:-1000} GAPS=${GAPS:-100}
 command -v slurmctld >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm >/dev/null
 ./bootstrap >/dev/null
 swift build -c release --product hearthd 2>&1 | tail -1
-swift build -c release --product hearth-worker 2>&1 | tail -1
+# WORKER: an hearth-worker built elsewhere (the job's payload, not what is measured).
+[ -n "${WORKER:-}" ] || swift build -c release --product hearth-worker 2>&1 | tail -1
 swift build -c release --static-swift-stdlib --scratch-path .build-static --product hearth 2>&1 | tail -1
 bin=$(swift build -c release --show-bin-path)
+worker=${WORKER:-$bin/hearth-worker}
 cli=$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/hearth
 
 hearthd_pid=
@@ -66,7 +68,7 @@ pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
 
 # Hearth: one node, 32 slots, one simulated GPU (jobs asking for 2 GPUs stay pending; jobs asking
 # for 1 run one at a time, for the freed-slot measure), on its embedded PostgreSQL.
-"$bin/hearthd" run --state-dir "$work/state" --socket "$work/hearth.sock" --slots 32 --simulated-gpus 1 \
+"$bin/hearthd" run --state-dir "$work/state" --socket "$work/hearth.sock" --slots 32 --simulated-gpus 1 --worker "$worker" \
   >"$work/hearthd.log" 2>&1 &
 hearthd_pid=$!
 python3 - "$work" <<'PY'
@@ -75,7 +77,7 @@ random.seed(1)
 words = "the quick brown fox jumps over a lazy dog to be or not".split()
 open(sys.argv[1] + "/input.txt", "w").write(" ".join(random.choice(words) for _ in range(5000)))
 PY
-"$bin/hearth-worker" prepare "$work/input.txt" --out "$work/data" >/dev/null
+"$worker" prepare "$work/input.txt" --out "$work/data" >/dev/null
 cat >"$work/trivial.json" <<JSON
 {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"path": "$work/data"}],
  "batch_size": 4, "steps": 1, "seed": 7, "threads": 1}
