@@ -48,14 +48,16 @@ extension APIQueries {
         var text: String { individual ? "\(id)" : "\(id).g" }
     }
 
-    /// A page of the listing: its JSON array text and, when more rows follow, the cursor of the next page.
+    /// A page of the listing: its text (JSON or table) and, when more rows follow, the cursor of the next page.
     struct JobPage: Sendable {
         var json: String
         var count: Int
         var next: ListCursor?
     }
 
-    func jobPage(_ filter: JobFilter) async throws -> JobPage {
+    /// A page of the listing: the API's JSON array, or with `table` the rows `hearth queue` prints
+    /// (squeue's fixed columns, one line each, no header), so the CLI copies them to its output.
+    func jobPage(_ filter: JobFilter, table: Bool = false) async throws -> JobPage {
         // Conditions are spliced as fixed SQL (values stay bound, in `p`), so that even a reused
         // generic plan sees which filters apply and the partial indexes' own predicates.
         let stateCondition: SQLFragment = filter.states.isEmpty && !filter.all
@@ -102,19 +104,11 @@ extension APIQueries {
                 ORDER BY sort_id, individual LIMIT \(limit + 1)::int
             ), numbered AS (
                 SELECT k.sort_id, k.individual, k.pending, j.*, a.name AS account, n.hostname AS node,
-                       row_number() OVER (ORDER BY k.sort_id, k.individual) AS rn
+                       row_number() OVER (ORDER BY k.sort_id, k.individual) AS rn,
+                       row_number() OVER (ORDER BY k.sort_id, k.individual) <= \(limit) AS in_page
                 FROM page k JOIN jobs j ON j.id = k.id JOIN accounts a ON a.id = j.account_id LEFT JOIN nodes n ON n.id = j.node_id
             )
-            SELECT coalesce(json_agg(json_build_object(
-                       'account', d.account, 'after_ok', d.after_ok, 'array_id', d.array_id, 'array_index', d.array_index,
-                       'array_parallel', d.array_parallel, 'array_pending', d.pending, 'attempt', d.attempt,
-                       'cancel_requested', d.cancel_requested_at IS NOT NULL, 'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                       'failures', d.failures, 'finished_at', to_char(d.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'gpus', d.gpus, 'id', d.id,
-                       'kind', d.kind, 'last_error', d.last_error, 'loss', m.loss, 'max_attempts', d.max_attempts,
-                       'name', d.name, 'node', d.node, 'preemptions', d.preemptions, 'priority', d.priority, 'qos', d.qos,
-                       'started_at', to_char(d.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'state', d.state, 'step', m.step,
-                       'time_limit', d.time_limit_seconds)
-                       ORDER BY d.sort_id, d.individual) FILTER (WHERE d.rn <= \(limit)), '[]')::text AS json,
+            SELECT \(sql: table ? Self.tableOutput : Self.jsonOutput) AS body,
                    count(*) FILTER (WHERE d.rn <= \(limit)) AS shown,
                    count(*) > \(limit) AS more,
                    max(d.sort_id) FILTER (WHERE d.rn = \(limit)) AS last_id,
@@ -123,6 +117,21 @@ extension APIQueries {
             LEFT JOIN LATERAL (
                 SELECT step, loss FROM job_metrics WHERE job_id = d.id AND d.state <> 'queued' ORDER BY step DESC LIMIT 1
             ) m ON true
+            LEFT JOIN LATERAL (
+                -- Only for the table: the cells that need more than a column.
+                SELECT CASE WHEN d.array_id IS NULL THEN d.id::text
+                            WHEN d.pending IS NOT NULL THEN d.array_id || '_[' || d.pending || ']'
+                            ELSE d.array_id || '_' || d.array_index END AS jobid,
+                       CASE WHEN d.name = '' THEN '-' WHEN length(d.name) > 16 THEN left(d.name, 15) || '…' ELSE d.name END AS name,
+                       d.state || CASE WHEN d.cancel_requested_at IS NOT NULL AND d.state = 'running' THEN '*' ELSE '' END AS state,
+                       CASE WHEN d.started_at IS NULL THEN '-' ELSE (
+                           SELECT CASE WHEN s >= 86400 THEN format('%s-%s', s / 86400, to_char(make_interval(secs => s % 86400), 'HH24:MI:SS'))
+                                       WHEN s >= 3600 THEN format('%s:%s', s / 3600, to_char(make_interval(secs => s % 3600), 'MI:SS'))
+                                       ELSE format('%s:%s', s / 60, to_char(make_interval(secs => s % 60), 'SS')) END
+                           FROM (SELECT greatest(0, extract(epoch FROM coalesce(d.finished_at, now()) - d.started_at))::bigint AS s) e)
+                       END AS elapsed
+                WHERE \(table)::boolean
+            ) t ON true
             """)
         let row = rows[0]
         let more: Bool = try row.decode("more")
@@ -130,6 +139,39 @@ extension APIQueries {
         if more, let id: Int64 = try row.decode("last_id"), let individual: Bool = try row.decode("last_individual") {
             next = ListCursor(id: id, individual: individual)
         }
-        return JobPage(json: try row.decode("json"), count: Int(try row.decode("shown", as: Int64.self)), next: next)
+        return JobPage(json: try row.decode("body"), count: Int(try row.decode("shown", as: Int64.self)), next: next)
     }
+
+    /// The page as the API's JSON array of jobs (the fields of `JobView`), built once by PostgreSQL.
+    static let jsonOutput: SQLFragment = """
+        coalesce(json_agg(json_build_object(
+            'account', d.account, 'after_ok', d.after_ok, 'array_id', d.array_id, 'array_index', d.array_index,
+            'array_parallel', d.array_parallel, 'array_pending', d.pending, 'attempt', d.attempt,
+            'cancel_requested', d.cancel_requested_at IS NOT NULL,
+            'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            'failures', d.failures, 'finished_at', to_char(d.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+            'gpus', d.gpus, 'id', d.id, 'kind', d.kind, 'last_error', d.last_error, 'loss', m.loss, 'max_attempts', d.max_attempts,
+            'name', d.name, 'node', d.node, 'preemptions', d.preemptions, 'priority', d.priority, 'qos', d.qos,
+            'started_at', to_char(d.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'state', d.state, 'step', m.step,
+            'time_limit', d.time_limit_seconds)
+            ORDER BY d.sort_id, d.individual) FILTER (WHERE d.in_page), '[]')::text
+        """
+
+    /// The page as `hearth queue` prints it: JOBID NAME USER KIND STATE GPUS NODE TIME STEP LOSS in
+    /// columns of 14, 16, 10, 7, 10, 4, 12, 10 and 7 characters (a longer value widens its cell;
+    /// a name over 16 is cut with …), times as Slurm writes them (m:ss, h:mm:ss, d-hh:mm:ss).
+    static let tableOutput: SQLFragment = """
+        coalesce(string_agg(concat_ws('  ',
+            rpad(t.jobid, greatest(14, length(t.jobid))),
+            rpad(t.name, 16),
+            rpad(d.account, greatest(10, length(d.account))),
+            rpad(d.kind, greatest(7, length(d.kind))),
+            rpad(t.state, greatest(10, length(t.state))),
+            rpad(d.gpus::text, 4),
+            rpad(coalesce(d.node, '-'), greatest(12, length(coalesce(d.node, '-')))),
+            rpad(t.elapsed, 10),
+            rpad(coalesce(m.step::text, '-'), greatest(7, length(coalesce(m.step::text, '-')))),
+            coalesce(round(m.loss::numeric, 4)::text, '-')) || E'\n', '' ORDER BY d.sort_id, d.individual)
+            FILTER (WHERE d.in_page), '')
+        """
 }

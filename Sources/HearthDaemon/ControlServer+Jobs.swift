@@ -20,8 +20,13 @@ extension ControlServer {
         router.get("/v1/jobs") { request, context in
             do {
                 _ = try await identify(context)
-                let page = try await queries.jobPage(try Self.jobFilter(request.uri.queryParameters))
-                var headers: HTTPFields = [.contentType: "application/json"]
+                let q = request.uri.queryParameters
+                guard q["format"] == nil || q["format"] == "table" || q["format"] == "json" else {
+                    throw APIFailure.badRequest("format is json (the default) or table (the rows hearth queue prints)")
+                }
+                let table = q["format"] == "table"
+                let page = try await queries.jobPage(try Self.jobFilter(q), table: table)
+                var headers: HTTPFields = [.contentType: table ? "text/plain; charset=utf-8" : "application/json"]
                 if let next = page.next { headers[Self.nextCursorHeader] = next.text }
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page.json)))
             } catch {
@@ -52,7 +57,8 @@ extension ControlServer {
         }
     }
 
-    /// The query of `GET /v1/jobs`: `user`, `state`, `node`, `all`, `array`, `group=arrays`, `limit`, `after`.
+    /// The query of `GET /v1/jobs`: `user`, `state`, `node`, `all`, `array`, `group=arrays`, `limit`, `after`
+    /// (and `format`, read by the handler).
     static func jobFilter(_ q: Parameters) throws -> APIQueries.JobFilter {
         var filter = APIQueries.JobFilter()
         filter.account = q["user"].map(String.init)
@@ -119,7 +125,7 @@ extension ControlServer {
         return new
     }
 
-    private func enqueue(_ jobs: [NewJob], array: JobQueue.ArrayShape?, who: Identity) async throws -> [Job] {
+    private func enqueue(_ jobs: [NewJob], array: JobQueue.ArrayShape?, who: Identity) async throws -> [Int64] {
         do { return try await queue.enqueueBatch(jobs, array: array) } catch let error as QueueError {
             throw APIFailure.badRequest(error.message)
         }
@@ -146,8 +152,8 @@ extension ControlServer {
         let queued = try await enqueue(jobs, array: nil, who: who)
         logger.info("batch submitted", metadata: [
             "hearth.event": "submitted", "jobs": "\(queued.count)", "account.name": "\(who.account)",
-            "job.id": "\(queued.first?.id ?? 0)-\(queued.last?.id ?? 0)"])
-        return try await views(queued.map(\.id))
+            "job.id": "\(queued.first ?? 0)-\(queued.last ?? 0)"])
+        return try await views(queued)
     }
 
     /// `POST /v1/arrays`: a submission with `"array": "0-999%10"`; `{index}` in the spec and name
@@ -186,9 +192,9 @@ extension ControlServer {
         }
         let queued = try await enqueue(jobs, array: .init(indexes: shape.indexes, parallel: shape.parallel), who: who)
         logger.info("array submitted", metadata: [
-            "hearth.event": "submitted", "job.id": "\(queued[0].id)", "array.size": "\(queued.count)",
+            "hearth.event": "submitted", "job.id": "\(queued[0])", "array.size": "\(queued.count)",
             "account.name": "\(who.account)", "job.kind": "\(submit.kind)"])
-        guard var view = try await queries.job(queued[0].id) else { throw APIFailure.notFound("job vanished") }
+        guard var view = try await queries.job(queued[0]) else { throw APIFailure.notFound("job vanished") }
         view.arraySize = queued.count
         return view
     }

@@ -141,84 +141,44 @@ struct Queue: ParsableCommand {
         if let array { query.append("array=\(array)") }
         if let limit { query.append("limit=\(limit)") }
         if let after { query.append("after=" + Self.escape(after)) }
-        // Scripts (--json) get every element; people get arrays folded, as squeue shows them.
-        if !expand && !global.json { query.append("group=arrays") }
+        // Scripts (--json) get every element as JSON; people get arrays folded, as squeue shows them,
+        // in rows the daemon formats, copied to the output as they arrive.
+        if !global.json {
+            query.append("format=table")
+            if !expand { query.append("group=arrays") }
+        }
         let path = "/v1/jobs" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         var errorBody: [UInt8] = []
         var next: String?
         var status = 0
-        var rows = JSONArrayStream()
-        var printer = QueuePrinter()
-        let decoder = APICoding.decoder()
         do {
             try global.client.stream("GET", path, onHead: { code, headers in
                 status = code
                 next = headers["hearth-next-cursor"]
+                if (200..<300).contains(code) && !global.json {
+                    Stdio.out("JOBID           NAME              USER        KIND     STATE       GPUS  NODE          TIME        STEP     LOSS\n")
+                }
             }, onBody: { bytes in
                 guard (200..<300).contains(status) else { errorBody += bytes; return }
-                if global.json { Stdio.out(String(decoding: bytes, as: UTF8.self)); return }
-                try rows.feed(bytes) { element in
-                    printer.print(try decoder.decode(JobView.self, from: Data(element)))
-                }
+                Stdio.out(bytes: bytes)
             })
-        } catch let error as DecodingError {
-            Stdio.error("hearth: the daemon's answer could not be read: \(error)\n")
-            throw ExitCode(1)
         } catch {
             Stdio.error("hearth: \(error)\n")
             throw ExitCode(3)
         }
         guard (200..<300).contains(status) else {
-            let message = (try? decoder.decode(APIError.self, from: Data(errorBody)))?.message ?? "the daemon answered HTTP \(status)"
+            let message = (try? APICoding.decoder().decode(APIError.self, from: Data(errorBody)))?.message
+                ?? "the daemon answered HTTP \(status)"
             Stdio.error("hearth: \(message)\n")
             throw ExitCode(1)
         }
-        if global.json { Stdio.out("\n") } else { printer.finish() }
+        if global.json { Stdio.out("\n") }
         if let next {
             Stdio.error("(more jobs than shown: the next page is `hearth queue --after \(next)\(limit.map { " --limit \($0)" } ?? "")`)\n")
         }
     }
 
     static func escape(_ s: String) -> String { s.percentEncoded }
-}
-
-/// Prints `hearth queue` rows as they arrive, in squeue's fixed columns (a long value widens its
-/// cell rather than being cut, except the name).
-struct QueuePrinter {
-    private var headerShown = false
-    private let widths = [14, 16, 10, 7, 10, 4, 12, 10, 7]
-    private var buffer = ""
-
-    mutating func print(_ j: JobView) {
-        if !headerShown {
-            headerShown = true
-            line(["JOBID", "NAME", "USER", "KIND", "STATE", "GPUS", "NODE", "TIME", "STEP", "LOSS"])
-        }
-        let elapsed = j.startedAt.map { Table.duration((j.finishedAt ?? Date()).timeIntervalSince($0)) } ?? "-"
-        let name = j.name.isEmpty ? "-" : (j.name.count > 16 ? String(j.name.prefix(15)) + "…" : j.name)
-        line([j.displayID, name, j.account, j.kind, j.state + (j.cancelRequested && j.state == "running" ? "*" : ""),
-              "\(j.gpus)", j.node ?? "-", elapsed, j.step.map(String.init) ?? "-", j.loss.map { String(format: "%.4f", $0) } ?? "-"])
-    }
-
-    /// Prints the header alone when no job was listed.
-    mutating func finish() {
-        if !headerShown { line(["JOBID", "NAME", "USER", "KIND", "STATE", "GPUS", "NODE", "TIME", "STEP", "LOSS"]) }
-        flush()
-    }
-
-    private mutating func line(_ cells: [String]) {
-        var text = ""
-        for (i, cell) in cells.enumerated() {
-            text += i == cells.count - 1 ? cell : cell.padded(to: max(widths[i], cell.count)) + "  "
-        }
-        buffer += text + "\n"
-        if buffer.utf8.count > 16_384 { flush() }
-    }
-
-    private mutating func flush() {
-        Stdio.out(buffer)
-        buffer = ""
-    }
 }
 
 struct Show: ParsableCommand {

@@ -17,10 +17,19 @@ enum Stdio {
         writeAll(STDOUT_FILENO, text)
     }
 
+    /// Writes bytes to standard output as they are (a piece of a stream may end mid-character).
+    static func out(bytes: ArraySlice<UInt8>) {
+        fflush(nil)
+        writeAll(STDOUT_FILENO, bytes)
+    }
+
     /// Writes every byte (a pipe may take them in parts); gives up on a closed pipe.
     @discardableResult
-    static func writeAll(_ fd: Int32, _ text: String) -> Bool {
-        Array(text.utf8).withUnsafeBytes { raw in
+    static func writeAll(_ fd: Int32, _ text: String) -> Bool { writeAll(fd, Array(text.utf8)[...]) }
+
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let n = write(fd, raw.baseAddress! + done, raw.count - done)

@@ -86,103 +86,141 @@ def ratio_row(name, h, s, unit="s", fmt="{:.2f}"):
     print(f"  {name}: hearth {fmt.format(h)} {unit}, Slurm {fmt.format(s)} {unit}", flush=True)
 
 
-print("start-up and idle queue", flush=True)
-pair("`hearth --help` vs `squeue --help` (start-up, nothing sent)", [hearth, "--help"], ["squeue", "--help"])
-pair("`hearth queue` vs `squeue`, idle", [hearth, "queue"], ["squeue"])
+def part_startup():
+    print("start-up and idle queue", flush=True)
+    pair("`hearth --help` vs `squeue --help` (start-up, nothing sent)", [hearth, "--help"], ["squeue", "--help"])
+    pair("`hearth queue` vs `squeue`, idle", [hearth, "queue"], ["squeue"])
 
-print("1,000 pending", flush=True)
-# Pending on both sides: hearth jobs ask for 2 GPUs (the node has 1), Slurm's begin in an hour.
-pending = api("POST", "/v1/arrays", {"kind": "eval", "gpus": 2, "array": f"0-{jobs - 1}"})
-sid = out(["sbatch", "--parsable", f"--array=0-{jobs - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
-pair(f"`hearth queue --expand` vs `squeue -r`, {jobs} pending (one row each)", [hearth, "queue", "--expand"], ["squeue", "-r"], n=calls // 2)
-pair(f"`hearth queue` vs `squeue`, {jobs} pending as one array (one row)", [hearth, "queue"], ["squeue"], n=calls // 2)
-run([hearth, "cancel", str(pending["id"])])
-run(["scancel", sid])
-wait_empty(slurm_unfinished)
 
-print(f"{jobs} submissions one by one, then to the last completion", flush=True)
-t = time.perf_counter()
-for _ in range(jobs):
-    run([hearth, "submit", "--kind", "train", work + "/trivial.json"])
-h_sub = time.perf_counter() - t
-wait_empty(hearth_unfinished)
-h_all = time.perf_counter() - t
-t = time.perf_counter()
-for _ in range(jobs):
-    run(["sbatch", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"])
-s_sub = time.perf_counter() - t
-wait_empty(slurm_unfinished)
-s_all = time.perf_counter() - t
-ratio_row(f"{jobs} submissions, one command each", h_sub, s_sub, fmt="{:.1f}")
-ratio_row(f"{jobs} smallest jobs, first submission to last completion", h_all, s_all, fmt="{:.1f}")
-ok = int(psql("SELECT count(*) FROM jobs WHERE state = 'succeeded'"))
-
-print(f"a {jobs}-element array", flush=True)
-t = time.perf_counter()
-run([hearth, "submit", "--kind", "train", "--array", f"0-{jobs - 1}", work + "/trivial.json"])
-h_arr = time.perf_counter() - t
-wait_empty(hearth_unfinished)
-h_arr_all = time.perf_counter() - t
-t = time.perf_counter()
-run(["sbatch", f"--array=0-{jobs - 1}", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"])
-s_arr = time.perf_counter() - t
-wait_empty(slurm_unfinished)
-s_arr_all = time.perf_counter() - t
-ratio_row(f"a {jobs}-element array, the submitting command", h_arr * 1000, s_arr * 1000, unit="ms", fmt="{:.1f}")
-ratio_row(f"a {jobs}-element array, submission to last completion", h_arr_all, s_arr_all, fmt="{:.1f}")
-
-print(f"freed slot -> next start ({gaps} jobs, one at a time)", flush=True)
-# hearth: train jobs on the node's one (simulated) GPU, one at a time; times from job_events.
-first = api("POST", "/v1/arrays", {"kind": "train", "gpus": 1, "array": f"0-{gaps - 1}",
-                                   "spec": json.load(open(work + "/trivial.json"))})
-wait_empty(hearth_unfinished)
-h_gaps = [float(x) * 1000 for x in psql(f"""
-    WITH t AS (
-        SELECT j.array_index,
-               (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'running') AS started,
-               (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'succeeded') AS ended
-        FROM jobs j WHERE j.array_id = {first["id"]})
-    SELECT extract(epoch FROM started - lag(ended) OVER (ORDER BY started)) FROM t ORDER BY started OFFSET 1
-    """).split()]
-# Slurm: each job takes all 32 CPUs, so they run one at a time; each stamps its own start and end.
-stamps = work + "/slurm-stamps"
-os.makedirs(stamps, exist_ok=True)
-run(["sbatch", f"--array=0-{gaps - 1}", "-c", "32", "-o", "/dev/null", "-e", "/dev/null",
-     f"--wrap=date +%s.%N > {stamps}/$SLURM_ARRAY_TASK_ID.start; date +%s.%N > {stamps}/$SLURM_ARRAY_TASK_ID.end"])
-wait_empty(slurm_unfinished)
-spans = sorted((float(open(f).read()), float(open(f[:-6] + ".end").read())) for f in glob.glob(stamps + "/*.start"))
-s_gaps = [(b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:])]
-(hm, hp), (sm, sp) = stats(h_gaps), stats(s_gaps)
-rows.append((f"freed slot -> next job started, median (ms, {len(h_gaps)}/{len(s_gaps)} gaps)", f"{hm:.0f}", f"{sm:.0f}", hm / sm))
-rows.append(("freed slot -> next job started, p99 (ms)", f"{hp:.0f}", f"{sp:.0f}", hp / sp))
-print(f"  gaps: hearth median {hm:.0f} ms p99 {hp:.0f} ms; Slurm median {sm:.0f} ms p99 {sp:.0f} ms", flush=True)
-
-print("listing as the queue grows", flush=True)
-growth = []
-have = 0
-for target in (1_000, 10_000, 100_000):
-    while have < target:
-        n = min(10_000, target - have)
-        api("POST", "/v1/jobs/batch", {"jobs": [{"kind": "eval", "gpus": 2}] * n})
-        have += n
-    sid = out(["sbatch", "--parsable", f"--array=0-{target - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
-    n = 20
-    page, full, sq = [], [], []
-    for _ in range(n):
-        page.append(timed([hearth, "queue"]))
-        full.append(timed([hearth, "queue", "--limit", "100000"]))
-        sq.append(timed(["squeue", "-r"]))
-    growth.append((target, statistics.median(page), statistics.median(full), statistics.median(sq)))
-    print(f"  {target} pending: hearth queue {growth[-1][1]:.1f} ms (first 1,000 rows), all rows {growth[-1][2]:.1f} ms; "
-          f"squeue -r {growth[-1][3]:.1f} ms", flush=True)
+def part_pending():
+    print("1,000 pending", flush=True)
+    # Pending on both sides: hearth jobs ask for 2 GPUs (the node has 1), Slurm's begin in an hour.
+    pending = api("POST", "/v1/arrays", {"kind": "eval", "gpus": 2, "array": f"0-{jobs - 1}"})
+    sid = out(["sbatch", "--parsable", f"--array=0-{jobs - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
+    pair(f"`hearth queue --expand` vs `squeue -r`, {jobs} pending (one row each)", [hearth, "queue", "--expand"], ["squeue", "-r"], n=calls // 2)
+    pair(f"`hearth queue` vs `squeue`, {jobs} pending as one array (one row)", [hearth, "queue"], ["squeue"], n=calls // 2)
+    run([hearth, "cancel", str(pending["id"])])
     run(["scancel", sid])
     wait_empty(slurm_unfinished)
+
+
+def part_submissions():
+    """The submit path alone: jobs that stay pending on both sides (hearth: 2 GPUs on a 1-GPU node;
+    Slurm: held), so nothing else competes for the 2 cores."""
+    print(f"{jobs} pending submissions one by one", flush=True)
+    t = time.perf_counter()
+    for _ in range(jobs):
+        run([hearth, "submit", "--kind", "train", "--gpus", "2", work + "/trivial.json"])
+    h = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(jobs):
+        run(["sbatch", "--hold", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"])
+    sl = time.perf_counter() - t
+    ratio_row(f"{jobs} submissions, one command each, jobs left pending", h, sl, fmt="{:.1f}")
+    run(["scancel", "--state=PENDING", "--user=root"])
+    wait_empty(slurm_unfinished)
+    for j in api("GET", "/v1/jobs?limit=100000"):
+        api("POST", f"/v1/jobs/{j['id']}/cancel")
+    wait_empty(hearth_unfinished)
+
+
+def part_submit():
+    global ok, growth
+    print(f"{jobs} submissions one by one, then to the last completion", flush=True)
+    t = time.perf_counter()
+    for _ in range(jobs):
+        run([hearth, "submit", "--kind", "train", work + "/trivial.json"])
+    h_sub = time.perf_counter() - t
+    wait_empty(hearth_unfinished)
+    h_all = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(jobs):
+        run(["sbatch", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"])
+    s_sub = time.perf_counter() - t
+    wait_empty(slurm_unfinished)
+    s_all = time.perf_counter() - t
+    ratio_row(f"{jobs} submissions, one command each", h_sub, s_sub, fmt="{:.1f}")
+    ratio_row(f"{jobs} smallest jobs, first submission to last completion", h_all, s_all, fmt="{:.1f}")
+    ok = int(psql("SELECT count(*) FROM jobs WHERE state = 'succeeded'"))
+
+
+def part_array():
+    print(f"a {jobs}-element array", flush=True)
+    t = time.perf_counter()
+    run([hearth, "submit", "--kind", "train", "--array", f"0-{jobs - 1}", work + "/trivial.json"])
+    h_arr = time.perf_counter() - t
+    wait_empty(hearth_unfinished)
+    h_arr_all = time.perf_counter() - t
+    t = time.perf_counter()
+    run(["sbatch", f"--array=0-{jobs - 1}", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"])
+    s_arr = time.perf_counter() - t
+    wait_empty(slurm_unfinished)
+    s_arr_all = time.perf_counter() - t
+    ratio_row(f"a {jobs}-element array, the submitting command", h_arr * 1000, s_arr * 1000, unit="ms", fmt="{:.1f}")
+    ratio_row(f"a {jobs}-element array, submission to last completion", h_arr_all, s_arr_all, fmt="{:.1f}")
+
+
+def part_gaps():
+    print(f"freed slot -> next start ({gaps} jobs, one at a time)", flush=True)
+    # hearth: train jobs on the node's one (simulated) GPU, one at a time; times from job_events.
+    first = api("POST", "/v1/arrays", {"kind": "train", "gpus": 1, "array": f"0-{gaps - 1}",
+                                       "spec": json.load(open(work + "/trivial.json"))})
+    wait_empty(hearth_unfinished)
+    h_gaps = [float(x) * 1000 for x in psql(f"""
+        WITH t AS (
+            SELECT j.array_index,
+                   (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'running') AS started,
+                   (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'succeeded') AS ended
+            FROM jobs j WHERE j.array_id = {first["id"]})
+        SELECT extract(epoch FROM started - lag(ended) OVER (ORDER BY started)) FROM t ORDER BY started OFFSET 1
+        """).split()]
+    # Slurm: each job takes all 32 CPUs, so they run one at a time; each stamps its own start and end.
+    stamps = work + "/slurm-stamps"
+    os.makedirs(stamps, exist_ok=True)
+    run(["sbatch", f"--array=0-{gaps - 1}", "-c", "32", "-o", "/dev/null", "-e", "/dev/null",
+         f"--wrap=date +%s.%N > {stamps}/$SLURM_ARRAY_TASK_ID.start; date +%s.%N > {stamps}/$SLURM_ARRAY_TASK_ID.end"])
+    wait_empty(slurm_unfinished)
+    spans = sorted((float(open(f).read()), float(open(f[:-6] + ".end").read())) for f in glob.glob(stamps + "/*.start"))
+    s_gaps = [(b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:])]
+    (hm, hp), (sm, sp) = stats(h_gaps), stats(s_gaps)
+    rows.append((f"freed slot -> next job started, median (ms, {len(h_gaps)}/{len(s_gaps)} gaps)", f"{hm:.0f}", f"{sm:.0f}", hm / sm))
+    rows.append(("freed slot -> next job started, p99 (ms)", f"{hp:.0f}", f"{sp:.0f}", hp / sp))
+    print(f"  gaps: hearth median {hm:.0f} ms p99 {hp:.0f} ms; Slurm median {sm:.0f} ms p99 {sp:.0f} ms", flush=True)
+
+
+def part_growth():
+    global ok, growth
+    print("listing as the queue grows", flush=True)
+    have = 0
+    for target in (1_000, 10_000, 100_000):
+        while have < target:
+            n = min(10_000, target - have)
+            api("POST", "/v1/jobs/batch", {"jobs": [{"kind": "eval", "gpus": 2}] * n})
+            have += n
+        sid = out(["sbatch", "--parsable", f"--array=0-{target - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
+        n = 20
+        page, full, sq = [], [], []
+        for _ in range(n):
+            page.append(timed([hearth, "queue"]))
+            full.append(timed([hearth, "queue", "--limit", "100000"]))
+            sq.append(timed(["squeue", "-r"]))
+        growth.append((target, statistics.median(page), statistics.median(full), statistics.median(sq)))
+        print(f"  {target} pending: hearth queue {growth[-1][1]:.1f} ms (first 1,000 rows), all rows {growth[-1][2]:.1f} ms; "
+              f"squeue -r {growth[-1][3]:.1f} ms", flush=True)
+        run(["scancel", sid])
+        wait_empty(slurm_unfinished)
+
+ok, growth = None, []
+# PARTS: which measures to run, comma-separated (default: all, in this order).
+for name in os.environ.get("PARTS", "startup,pending,submissions,submit,array,gaps,growth").split(","):
+    globals()["part_" + name]()
 
 print("\n| measure | hearth | Slurm 22.05 | hearth / Slurm |")
 print("|---|---|---|---|")
 for name, h, s, r in rows:
     print(f"| {name} | {h} | {s} | {r:.2f} |")
-print(f"\nhearth jobs succeeded in the one-by-one run: {ok} of {jobs} (each a one-step training run of hearth-worker)")
+if ok is not None:
+    print(f"\nhearth jobs succeeded in the one-by-one run: {ok} of {jobs} (each a one-step training run of hearth-worker)")
 print("\n| pending jobs | `hearth queue` (first 1,000 rows, ms) | `hearth queue --limit 100000` (every row, ms) | `squeue -r` (every row, ms) |")
 print("|---|---|---|---|")
 for target, p, f, s in growth:

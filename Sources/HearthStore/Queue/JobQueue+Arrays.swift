@@ -21,13 +21,14 @@ extension JobQueue {
     /// The most jobs one batch or array may add (Slurm's MaxArraySize defaults to 1001).
     public static let maxBatch = 10_000
 
-    /// Queues every job of `jobs` in one statement, in order (ids ascending), or none of them.
+    /// Queues every job of `jobs` in one statement, in order (ids ascending), or none of them, and
+    /// returns their ids in that order.
     /// With `array`, they form one array whose id is the first job's id.
     ///
     /// Idempotency keys are refused here (a key names one job; an array is many).
     /// - Throws: ``QueueError`` `invalidJob` (a bad field, naming the job's position, an unknown
     ///   kind or account, a dependency that does not exist).
-    public func enqueueBatch(_ jobs: [NewJob], array: ArrayShape? = nil) async throws -> [Job] {
+    public func enqueueBatch(_ jobs: [NewJob], array: ArrayShape? = nil) async throws -> [Int64] {
         guard !jobs.isEmpty else { throw QueueError(.invalidJob, "the batch has no jobs") }
         guard jobs.count <= Self.maxBatch else {
             throw QueueError(.invalidJob, "a batch or array has at most \(Self.maxBatch) jobs, not \(jobs.count); split it")
@@ -35,7 +36,9 @@ extension JobQueue {
         if let array, array.indexes.count != jobs.count {
             throw PostgresError(code: .misuse, message: "enqueueBatch: \(array.indexes.count) array indexes for \(jobs.count) jobs")
         }
-        for (i, job) in jobs.enumerated() {
+        // An array's elements are often one job repeated: each distinct job is checked once.
+        var checked = Set<NewJob>()
+        for (i, job) in jobs.enumerated() where checked.insert(job).inserted {
             let which = jobs.count == 1 ? "" : "job \(i + 1) of the batch: "
             do { try job.validate() } catch { throw QueueError(.invalidJob, which + error.message) }
             if job.idempotencyKey != nil {
@@ -78,14 +81,14 @@ extension JobQueue {
                            CASE WHEN array_index IS NOT NULL THEN (SELECT min(id) FROM ids) END, array_index,
                            \(array?.parallel)::int
                     FROM ids ORDER BY ord
-                    RETURNING *
+                    RETURNING id
                 ), ev AS (
                     INSERT INTO job_events (job_id, event, to_state, attempt) SELECT id, 'submitted', 'queued', 0 FROM ins
                 )
-                SELECT \(sql: Job.columns), (SELECT pg_notify(\(JobQueue.notificationChannel), min(id)::text) FROM ins)::text AS notified
+                SELECT id, (SELECT pg_notify(\(JobQueue.notificationChannel), min(id)::text) FROM ins)::text AS notified
                 FROM ins ORDER BY id
                 """)
-            return try result.map(Job.init(row:))
+            return try result.map { try $0.decode("id") }
         } catch let error as PostgresError where error.sqlState == "23503" || error.sqlState == "22P02" {
             if error.sqlState == "22P02" { throw QueueError(.invalidJob, "a job spec is not valid JSON") }
             if error.message.contains("jobs_kind_fkey") {
