@@ -198,7 +198,7 @@ def part_growth():
             api("POST", "/v1/jobs/batch", {"jobs": [{"kind": "eval", "gpus": 2}] * n})
             have += n
         sid = out(["sbatch", "--parsable", f"--array=0-{target - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
-        n = 20
+        n = int(os.environ.get("GROWTH_RUNS", 20))
         page, full, sq = [], [], []
         for _ in range(n):
             page.append(timed([hearth, "queue"]))
