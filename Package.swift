@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "hearthd", targets: ["hearthd"]),
         .executable(name: "hearth", targets: ["hearth"]),
+        .executable(name: "hearth-report", targets: ["hearth-report"]),
         .executable(name: "hearth-worker", targets: ["hearth-worker"]),
         .executable(name: "hearth-sim", targets: ["hearth-sim"]),
     ],
@@ -131,8 +132,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The CLI imports FoundationEssentials only (no ICU) and is built with --static-swift-stdlib
+        // for release, so it starts in a few milliseconds; reports (time zones) live in hearth-report.
         .executableTarget(
             name: "hearth",
+            dependencies: [
+                "HearthAPI", "HearthClient", "HearthCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "hearth-report",
             dependencies: [
                 "HearthAPI", "HearthClient", "HearthCore", "HearthReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -167,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "HearthDaemonTests",
             dependencies: ["HearthDaemon", "HearthStore", "HearthCore", "HearthProcess", "HearthTesting", "HearthAPI", "HearthClient",
-                           .product(name: "Logging", package: "swift-log")],
+                           "HearthScheduler", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

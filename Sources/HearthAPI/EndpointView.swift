@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `GET /v1/endpoints`: a live serving endpoint (a running serve job's OpenAI-compatible API).
 public struct EndpointView: Sendable, Hashable, Codable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `GET /v1/jobs/{id}/eval`: what an eval job measured, one entry per task and metric.
 public struct EvalResultsView: Sendable, Hashable, Codable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `GET /v1/jobs/{id}/log`: a job's history as one stream — its events, its training progress and
 /// what its worker printed — in time order, from a cursor on.

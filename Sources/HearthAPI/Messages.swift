@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The body of every error response: a stable code for scripts and a sentence for people.
 public struct APIError: Sendable, Hashable, Codable, Error, CustomStringConvertible {
@@ -108,9 +112,31 @@ public struct JobView: Sendable, Hashable, Codable {
     public var afterOK: [Int64] = []
     /// Wall-time limit in seconds, when given.
     public var timeLimit: Int?
+    /// The array it belongs to (the array's first job id) and its index there; `nil` outside arrays.
+    public var arrayID: Int64?
+    public var arrayIndex: Int?
+    /// At most this many of its array's elements run at once (`%N`).
+    public var arrayParallel: Int?
+    /// A grouped listing row standing for the array's pending elements: their indexes in Slurm's
+    /// compact form (`3-999` or `1,3,5-7`); the row's other fields are the first of them.
+    public var arrayPending: String?
+    /// In an array submission's answer: how many elements were queued.
+    public var arraySize: Int?
+
+    /// How people name it: `12`, `12_7` (element 7 of array 12) or `12_[3-999]` (pending elements).
+    public var displayID: String {
+        guard let arrayID else { return "\(id)" }
+        if let arrayPending { return "\(arrayID)_[\(arrayPending)]" }
+        return "\(arrayID)_\(arrayIndex ?? 0)"
+    }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, name, account, state, gpus, priority, qos, attempt, failures, preemptions, node, step, loss, duplicate
+        case arrayID = "array_id"
+        case arrayIndex = "array_index"
+        case arrayParallel = "array_parallel"
+        case arrayPending = "array_pending"
+        case arraySize = "array_size"
         case maxAttempts = "max_attempts"
         case createdAt = "created_at"
         case startedAt = "started_at"

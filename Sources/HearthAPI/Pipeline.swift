@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `POST /v1/pipelines`: several jobs submitted together, each waiting for the ones it names
 /// (`after`), and taking values from their results: a string `"@STEP.KEY"` in a step's spec is

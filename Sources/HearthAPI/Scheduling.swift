@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A donor's policy for one node, as `hearth node policy NODE FILE` sends it and `PUT
 /// /v1/nodes/{name}/policy` stores it (the `nodes.policy` column holds this JSON).

@@ -1,10 +1,18 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A minimal HTTP/1.1 client for the daemon's Unix socket: one request per connection.
 ///
 /// Hand-written rather than async-http-client on purpose: the CLI makes one blocking request
 /// and exits, and `hearth queue` latency is measured against Slurm's `squeue`; an event loop
-/// group and TLS stack started per invocation would cost more than the request itself.
+/// group and TLS stack started per invocation would cost more than the request itself. It needs
+/// only FoundationEssentials (no ICU), so the statically linked CLI starts in a few milliseconds.
 public struct ControlClient: Sendable {
     public let socketPath: String
 
@@ -24,34 +32,41 @@ public struct ControlClient: Sendable {
     /// Sends one request (`Connection: close`) and reads the whole response.
     /// - Parameter extraHeaders: extra header lines (tests send malformed requests with them).
     public func request(_ method: String, _ path: String, body: Data? = nil, extraHeaders: [String] = []) throws -> Reply {
+        var collected: [UInt8] = []
+        let status = try stream(method, path, body: body, extraHeaders: extraHeaders) { collected.append(contentsOf: $0) }
+        return Reply(status: status, body: Data(collected))
+    }
+
+    /// Sends one request, hands the status and headers (names in lower case) to `onHead`, then the
+    /// body to `onBody` piece by piece as it arrives (de-chunked), so a caller can print a long
+    /// listing while the rest is still on its way.
+    /// - Returns: the HTTP status.
+    @discardableResult
+    public func stream(_ method: String, _ path: String, body: Data? = nil, extraHeaders: [String] = [],
+                       onHead: (Int, [String: String]) throws -> Void = { _, _ in },
+                       onBody: (ArraySlice<UInt8>) throws -> Void) throws -> Int {
         guard let fd = UnixSocket.connect(socketPath) else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
+            let reason = String(cString: strerror(code))
             throw Unreachable(description: "cannot reach hearthd at \(socketPath): \(reason). "
-                + (errno == EACCES ? "Ask an admin to add you to the 'hearth' group."
-                                   : "Is it running? (systemctl status hearthd, or start it with 'hearthd run')"))
+                + (code == EACCES ? "Ask an admin to add you to the 'hearth' group."
+                                  : "Is it running? (systemctl status hearthd, or start it with 'hearthd run')"))
         }
         defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: hearthd\r\nConnection: close\r\nUser-Agent: hearth\r\n"
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         for line in extraHeaders { head += line + "\r\n" }
         head += "\r\n"
-        var out = Data(head.utf8)
-        if let body { out.append(body) }
-        try writeAll(fd, out)
-        var response = Data()
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            response.append(contentsOf: buffer[0..<n])
-        }
-        return try parse(response)
+        var out = Array(head.utf8)
+        if let body { out.append(contentsOf: body) }
+        Self.writeAll(fd, out)
+        var reader = ResponseReader(fd: fd)
+        return try reader.read(onHead: onHead, onBody: onBody)
     }
 
     /// Writes the request; stops early when the daemon answers or closes before taking it all
     /// (a 413 for a body over its limit). MSG_NOSIGNAL: a closed socket must not SIGPIPE us.
-    private func writeAll(_ fd: Int32, _ data: Data) throws {
+    private static func writeAll(_ fd: Int32, _ data: [UInt8]) {
         data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
@@ -65,34 +80,197 @@ public struct ControlClient: Sendable {
         }
     }
 
-    private func parse(_ response: Data) throws -> Reply {
-        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else {
-            throw Unreachable(description: "the daemon sent no complete HTTP response")
+    /// Removes chunked transfer coding from a whole body (tests and callers holding the raw bytes).
+    static func dechunk(_ data: Data) -> Data {
+        var decoder = ChunkDecoder()
+        var out: [UInt8] = []
+        try? decoder.feed(Array(data)[...]) { out.append(contentsOf: $0) }
+        return Data(out)
+    }
+}
+
+/// Reads one HTTP/1.1 response from a socket: the status line, the headers, then the body as
+/// it arrives (by Content-Length, chunked, or until the daemon closes).
+struct ResponseReader {
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Reads more bytes; `false` at end of stream.
+    mutating func fill() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = Glibc.read(fd, &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            buffer.append(contentsOf: chunk[..<n])
+            return true
         }
-        let head = String(decoding: response[..<split.lowerBound], as: UTF8.self)
-        let lines = head.components(separatedBy: "\r\n")
-        let parts = lines[0].split(separator: " ")
-        guard parts.count >= 2, let status = Int(parts[1]) else {
-            throw Unreachable(description: "the daemon sent a malformed status line")
-        }
-        var body = Data(response[split.upperBound...])
-        let chunked = lines.contains { $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked") }
-        if chunked { body = Self.dechunk(body) }
-        return Reply(status: status, body: body)
     }
 
-    static func dechunk(_ data: Data) -> Data {
-        var out = Data()
-        var rest = data[...]
-        while let lineEnd = rest.range(of: Data("\r\n".utf8)) {
-            let sizeText = String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size > 0 else { break }
-            let start = lineEnd.upperBound
-            guard rest.distance(from: start, to: rest.endIndex) >= size else { break }
-            let end = rest.index(start, offsetBy: size)
-            out.append(rest[start..<end])
-            rest = rest[rest.index(end, offsetBy: min(2, rest.distance(from: end, to: rest.endIndex)))...]
+    mutating func read(onHead: (Int, [String: String]) throws -> Void, onBody: (ArraySlice<UInt8>) throws -> Void) throws -> Int {
+        var headEnd: Int?
+        var searchFrom = 0
+        while headEnd == nil {
+            headEnd = HTTPBytes.find(buffer, HTTPBytes.crlfcrlf, from: searchFrom)
+            if headEnd != nil { break }
+            searchFrom = max(0, buffer.count - 3)
+            guard fill() else { throw ControlClient.Unreachable(description: "the daemon sent no complete HTTP response") }
         }
-        return out
+        let head = String(decoding: buffer[..<headEnd!], as: UTF8.self)
+        let lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
+        let parts = lines[0].split(separator: " ")
+        guard parts.count >= 2, let status = Int(parts[1]) else {
+            throw ControlClient.Unreachable(description: "the daemon sent a malformed status line")
+        }
+        var chunked = false
+        var length: Int?
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = HTTPBytes.trim(line[line.index(after: colon)...])
+            headers[name] = value
+            if name == "transfer-encoding" && value.lowercased().contains("chunked") { chunked = true }
+            if name == "content-length" { length = Int(value) }
+        }
+        try onHead(status, headers)
+        buffer.removeFirst(headEnd! + 4)
+        if chunked {
+            var decoder = ChunkDecoder()
+            while true {
+                if !buffer.isEmpty {
+                    try decoder.feed(buffer[...], onBody)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+                if decoder.finished || !fill() { break }
+            }
+        } else {
+            var remaining = length ?? Int.max
+            while remaining > 0 {
+                if !buffer.isEmpty {
+                    let take = min(remaining, buffer.count)
+                    try onBody(buffer[..<take])
+                    remaining -= take
+                    buffer.removeAll(keepingCapacity: true)
+                }
+                if remaining == 0 || !fill() { break }
+            }
+        }
+        return status
+    }
+}
+
+/// Incremental decoding of `Transfer-Encoding: chunked`: bytes go in as they arrive, the
+/// payload comes out in the same pieces.
+struct ChunkDecoder {
+    private var pending: [UInt8] = []
+    /// Bytes left in the current chunk's payload, then 2 for its CRLF.
+    private var inChunk = 0
+    private var trailer = 0
+    private(set) var finished = false
+
+    mutating func feed(_ bytes: ArraySlice<UInt8>, _ onBody: (ArraySlice<UInt8>) throws -> Void) throws {
+        var rest = bytes
+        while !rest.isEmpty && !finished {
+            if inChunk > 0 {
+                let take = min(inChunk, rest.count)
+                try onBody(rest.prefix(take))
+                rest = rest.dropFirst(take)
+                inChunk -= take
+                if inChunk == 0 { trailer = 2 }
+                continue
+            }
+            if trailer > 0 {
+                let take = min(trailer, rest.count)
+                rest = rest.dropFirst(take)
+                trailer -= take
+                continue
+            }
+            // A size line: hex digits, optional extensions, CRLF.
+            pending.append(contentsOf: rest)
+            rest = []
+            guard let end = HTTPBytes.find(pending, HTTPBytes.crlf, from: 0) else { return }
+            let line = String(decoding: pending[..<end], as: UTF8.self)
+            let sizeText = HTTPBytes.trim(line.split(separator: ";").first ?? "")
+            guard let size = Int(sizeText, radix: 16) else { finished = true; return }
+            rest = pending[(end + 2)...]
+            pending = []
+            if size == 0 { finished = true; return }
+            inChunk = size
+            rest = ArraySlice(Array(rest))
+        }
+    }
+}
+
+/// Byte-level helpers without Foundation's string extensions (which need ICU-backed Foundation).
+enum HTTPBytes {
+    static let crlf: [UInt8] = [13, 10]
+    static let crlfcrlf: [UInt8] = [13, 10, 13, 10]
+
+    static func find(_ hay: [UInt8], _ needle: [UInt8], from start: Int) -> Int? {
+        guard hay.count >= needle.count, start <= hay.count - needle.count else { return nil }
+        var i = start
+        while i <= hay.count - needle.count {
+            if hay[i] == needle[0] {
+                var match = true
+                for k in 1..<needle.count where hay[i + k] != needle[k] { match = false; break }
+                if match { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Leading and trailing spaces and tabs removed.
+    static func trim<S: StringProtocol>(_ s: S) -> String {
+        var sub = Substring(s)
+        while let c = sub.first, c == " " || c == "\t" { sub = sub.dropFirst() }
+        while let c = sub.last, c == " " || c == "\t" { sub = sub.dropLast() }
+        return String(sub)
+    }
+}
+
+extension ControlClient {
+    /// Why ``call(_:_:body:as:)`` gave no value: the sentence to print and the CLI's exit status
+    /// (3: the daemon is unreachable; 1: it refused, or its answer could not be read).
+    public struct CallFailure: Error, CustomStringConvertible {
+        public var exitCode: Int32
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Sends a request and decodes a 2xx answer as `T`; anything else is a ``CallFailure``
+    /// carrying the daemon's own error sentence.
+    public func call<T: Decodable>(_ method: String, _ path: String, body: Data? = nil, as type: T.Type) throws(CallFailure) -> (T, Data) {
+        let reply: Reply
+        do { reply = try request(method, path, body: body) } catch {
+            throw CallFailure(exitCode: 3, message: "\(error)")
+        }
+        try Self.check(reply.status, reply.body)
+        do { return (try APIDecoding.decoder().decode(T.self, from: reply.body), reply.body) } catch {
+            throw CallFailure(exitCode: 1, message: "the daemon's answer could not be read: \(error)")
+        }
+    }
+
+    /// Throws the daemon's error sentence for a status outside 2xx.
+    static func check(_ status: Int, _ body: Data) throws(CallFailure) {
+        guard !(200..<300).contains(status) else { return }
+        let message = (try? APIDecoding.decoder().decode(ErrorBody.self, from: body))?.message
+            ?? "the daemon answered HTTP \(status)"
+        throw CallFailure(exitCode: 1, message: message)
+    }
+
+    /// The `message` of the API's error body (HearthAPI's `APIError`; this target does not depend on it).
+    struct ErrorBody: Decodable { var message: String }
+}
+
+/// ISO 8601 dates, as the API writes them (HearthAPI's `APICoding`, which this target does not import).
+enum APIDecoding {
+    static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
     }
 }

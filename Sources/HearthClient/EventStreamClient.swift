@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A minimal HTTP/1.1 client for a serving endpoint's server-sent events (`hearth generate`):
 /// POSTs JSON over TCP and hands each `data:` payload to a callback as it arrives, so tokens
@@ -52,7 +59,7 @@ public enum EventStreamClient {
             if h.isEmpty { break }
             let lower = h.lowercased()
             if lower.hasPrefix("transfer-encoding:") && lower.contains("chunked") { chunked = true }
-            if lower.hasPrefix("content-length:") { length = Int(h.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+            if lower.hasPrefix("content-length:") { length = Int(HTTPBytes.trim(h.split(separator: ":")[1])) }
         }
         var events = SSEBuffer()
         func feed(_ bytes: [UInt8]) throws {
@@ -86,7 +93,7 @@ public enum EventStreamClient {
                 let event = String(decoding: raw[..<end], as: UTF8.self)
                 raw.removeFirst(end + 2)
                 for line in event.split(separator: "\n") where line.hasPrefix("data:") {
-                    out.append(line.dropFirst(5).trimmingCharacters(in: .whitespaces))
+                    out.append(HTTPBytes.trim(line.dropFirst(5)))
                 }
             }
             return out

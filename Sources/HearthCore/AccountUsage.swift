@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// An account's own usage and fair-share standing (`hearth usage`, like Slurm's `sshare`).
 public struct AccountUsage: Sendable, Hashable, Codable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One row of the accounting ledger: a job attempt holding GPUs on a node for an interval.
 ///

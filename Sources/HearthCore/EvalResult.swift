@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One metric of one task of an evaluation job, as recorded in `eval_results`.
 public struct EvalResult: Sendable, Hashable, Codable {

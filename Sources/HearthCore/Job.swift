@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A job as the queue stores it.
 public struct Job: Sendable, Hashable, Codable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A job as submitted, before the queue has given it an id.
 public struct NewJob: Sendable, Hashable, Codable {
@@ -107,8 +111,7 @@ public struct NewJob: Sendable, Hashable, Codable {
         if (gpuModel != nil || gpuMemoryBytes > 0) && gpus == 0 {
             throw JobValidationError("a GPU model or memory was given for a job that asks for no GPUs; add --gpus N")
         }
-        guard let data = specJSON.data(using: .utf8),
-              (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+        guard (try? JSONDecoder().decode([String: AnyJSON].self, from: Data(specJSON.utf8))) != nil else {
             throw JobValidationError("the job spec must be a JSON object, such as {\"steps\": 100}")
         }
     }
@@ -119,4 +122,30 @@ public struct JobValidationError: Error, Sendable, Hashable, CustomStringConvert
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// Any JSON value, decoded only to check that a text is JSON (without Foundation's JSONSerialization).
+struct AnyJSON: Decodable {
+    init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            while !array.isAtEnd { _ = try array.decode(AnyJSON.self) }
+            return
+        }
+        if let object = try? decoder.container(keyedBy: AnyKey.self) {
+            for key in object.allKeys { _ = try object.decode(AnyJSON.self, forKey: key) }
+            return
+        }
+        let single = try decoder.singleValueContainer()
+        if single.decodeNil() { return }
+        if (try? single.decode(Bool.self)) != nil { return }
+        if (try? single.decode(Double.self)) != nil { return }
+        _ = try single.decode(String.self)
+    }
+
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 }

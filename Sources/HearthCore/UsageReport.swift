@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A usage report over a time range: ledger rows clipped to the range and split by period, and
 /// the availability of the nodes in scope. Built by the store, rendered by `HearthReports`.

@@ -6,38 +6,16 @@ import HearthStore
 struct APIQueries: Sendable {
     let client: PostgresClient
 
-    /// Filters of `GET /v1/jobs`.
-    struct JobFilter: Sendable {
-        var account: String?
-        var states: [String] = []
-        var node: String?
-        /// Include finished jobs (default: only queued, scheduled and running).
-        var all = false
-        var limit = 1000
-    }
-
     private static let jobSelect: SQLFragment = """
         SELECT j.id, j.kind, j.name, a.name AS account, j.state, j.gpus, j.priority, j.qos, j.attempt, j.failures,
                j.max_attempts, j.preemptions, n.hostname AS node, j.created_at, j.started_at, j.finished_at,
                j.cancel_requested_at IS NOT NULL AS cancel_requested, j.last_error, m.step, m.loss,
-               j.after_ok, j.time_limit_seconds
+               j.after_ok, j.time_limit_seconds, j.array_id, j.array_index, j.array_parallel
         FROM jobs j
         JOIN accounts a ON a.id = j.account_id
         LEFT JOIN nodes n ON n.id = j.node_id
         LEFT JOIN LATERAL (SELECT step, loss FROM job_metrics WHERE job_id = j.id ORDER BY step DESC LIMIT 1) m ON true
         """
-
-    func jobs(_ filter: JobFilter) async throws -> [JobView] {
-        let states = filter.states.isEmpty && !filter.all ? ["queued", "scheduled", "running"] : filter.states
-        return try await client.query("""
-            \(sql: Self.jobSelect)
-            WHERE (\(filter.account)::text IS NULL OR a.name = \(filter.account)::text)
-              AND (\(PostgresTextArray(states))::text[] = '{}' OR j.state = ANY(\(PostgresTextArray(states))::text[]))
-              AND (\(filter.node)::text IS NULL OR n.hostname = \(filter.node)::text)
-            ORDER BY j.id
-            LIMIT \(filter.limit)::int
-            """).map(Self.job)
-    }
 
     func job(_ id: Int64) async throws -> JobView? {
         try await client.query("\(sql: Self.jobSelect) WHERE j.id = \(id)").first.map(Self.job)
@@ -55,6 +33,9 @@ struct APIQueries: Sendable {
             lastError: try row.decode("last_error"), step: try row.decode("step"), loss: try row.decode("loss"))
         view.afterOK = try row.decode("after_ok")
         view.timeLimit = try row.decode("time_limit_seconds")
+        view.arrayID = try row.decode("array_id")
+        view.arrayIndex = try row.decode("array_index")
+        view.arrayParallel = try row.decode("array_parallel")
         return view
     }
 

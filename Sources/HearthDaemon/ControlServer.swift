@@ -48,13 +48,13 @@ public struct ControlServer: Sendable {
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
     public static let routes: Set<String> = Set([
-        "GET /v1/whoami", "GET /v1/jobs", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
+        "GET /v1/whoami", "POST /v1/jobs", "GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "GET /v1/jobs/{id}/log",
         "GET /v1/jobs/{id}/eval",
         "GET /v1/nodes", "POST /v1/nodes/{name}/drain", "POST /v1/nodes/{name}/resume",
         "GET /v1/endpoints",
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
-    ]).union(schedulingRoutes).union(pipelineRoutes)
+    ]).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
@@ -69,20 +69,6 @@ public struct ControlServer: Sendable {
         }
         router.get("/v1/whoami") { _, context in
             try await respond(context) { who in WhoAmI(account: who.account, uid: Int(who.uid), role: who.role.rawValue) }
-        }
-        router.get("/v1/jobs") { request, context in
-            try await respond(context) { _ in
-                var filter = APIQueries.JobFilter()
-                let q = request.uri.queryParameters
-                filter.account = q["user"].map(String.init)
-                filter.node = q["node"].map(String.init)
-                filter.states = q["state"].map { $0.split(separator: ",").map(String.init) } ?? []
-                filter.all = q["all"].map { $0 == "true" || $0 == "1" } ?? false
-                for s in filter.states where JobState(rawValue: s) == nil {
-                    throw APIFailure.badRequest("unknown state \"\(s)\"; use \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                return try await queries.jobs(filter)
-            }
         }
         router.post("/v1/jobs") { request, context in
             try await respond(context, status: .created) { who in try await submit(request, who: who) }
@@ -121,6 +107,7 @@ public struct ControlServer: Sendable {
             }
         }
         addSchedulingRoutes(to: router)
+        addJobListRoutes(to: router)
         addPipelineRoutes(to: router)
         if let metrics {
             router.get("/metrics") { _, _ in
@@ -252,7 +239,7 @@ public struct ControlServer: Sendable {
         }
     }
 
-    private func identify(_ context: ControlContext) async throws -> Identity {
+    func identify(_ context: ControlContext) async throws -> Identity {
         guard let provider = context.channel as? any SocketOptionProvider else {
             throw APIFailure.forbidden("the connection carries no peer credentials (not a Unix socket)")
         }

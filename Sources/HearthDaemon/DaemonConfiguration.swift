@@ -1,4 +1,5 @@
 import Foundation
+import HearthClient
 import HearthScheduler
 import HearthSystemd
 import Logging
@@ -109,12 +110,10 @@ public struct DaemonConfiguration: Sendable {
         self.donor = nil
     }
 
-    /// `/run/hearth/hearth.sock` for root; `$XDG_RUNTIME_DIR/hearth.sock` (or `/tmp/hearth-UID.sock`) otherwise.
+    /// `/run/hearth/hearth.sock` for root; `$XDG_RUNTIME_DIR/hearth.sock` (or `/tmp/hearth-UID.sock`) otherwise:
+    /// ``ControlSocketPath/forDaemon(uid:environment:)``, the rule the CLI looks by.
     public static func defaultSocketPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let explicit = environment["HEARTH_SOCKET"], !explicit.isEmpty { return explicit }
-        if geteuid() == 0 { return "/run/hearth/hearth.sock" }
-        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/hearth.sock" }
-        return "/tmp/hearth-\(geteuid()).sock"
+        ControlSocketPath.forDaemon(uid: geteuid(), environment: environment)
     }
 
     static func besideExecutable(_ name: String) -> String {

@@ -19,8 +19,7 @@ public struct Identity: Sendable, Hashable {
         guard let pw = getpwuid(uid) else { return nil }
         let name = String(cString: pw.pointee.pw_name)
         let gid = pw.pointee.pw_gid
-        let id = try await accounts.ensure(name: name, uid: Int(uid))
-        let stored = try await accounts.role(of: id)
+        let (id, stored) = try await accounts.lookup(name: name, uid: Int(uid))
         let admin = uid == 0 || isMember(name, gid: gid, of: adminGroup)
         return Identity(account: name, uid: uid, accountID: id, role: admin ? .admin : stored)
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HearthAPI
+import HearthClient
 
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,36 +31,63 @@ struct Submit: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Whether the scheduler may preempt the job (default: every kind but serve).")
     var preemptible: Bool?
 
+    @Option(help: ArgumentHelp(
+        "A job array: indexes as Slurm writes them (0-999, 0-15:4, 1,3,5) and an optional %N limit on how many run at once; {index} in the spec and name becomes each element's index.",
+        valueName: "indexes"))
+    var array: String?
+
+    func validate() throws {
+        if let array { do { _ = try ArraySpec(parsing: array) } catch { throw ValidationError(error.message) } }
+    }
+
     func run() throws {
-        var submission: [String: JSONValue] = [:]
+        var submission = SubmitRequest(kind: "")
         if let file {
-            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile()
-                : try Self.read(file)
-            guard let value = try? JSONDecoder().decode(JSONValue.self, from: data), case .object(let object) = value else {
+            let data = file == "-" ? Stdio.readStandardInput() : try Self.read(file)
+            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
                 throw ValidationError("\(file) is not a JSON object")
             }
-            if kind != nil { submission["spec"] = .object(object) } else { submission = object }
-            if kind == nil, object["steps"] != nil { return try submitPipeline(Data(try JSONEncoder().encode(value))) }
+            if kind != nil {
+                submission.spec = .object(object)
+            } else if object["steps"] != nil {
+                guard array == nil else { throw ValidationError("--array takes one job, not a pipeline") }
+                return try submitPipeline(data)
+            } else {
+                // A whole submission: the API's own type, its field names checked as the daemon checks them.
+                if let unknown = Set(object.keys).subtracting(SubmitRequest.fieldNames).sorted().first {
+                    throw ValidationError("\(file): unknown field \"\(unknown)\"; a submission has \(SubmitRequest.fieldNames.sorted().joined(separator: ", "))")
+                }
+                do { submission = try JSONDecoder().decode(SubmitRequest.self, from: data) } catch {
+                    throw ValidationError("\(file) is not a job submission: \(error)")
+                }
+            }
         }
-        if let kind { submission["kind"] = .string(kind) }
-        if let name { submission["name"] = .string(name) }
-        if let gpus { submission["gpus"] = .number(Double(gpus)) }
-        if let priority { submission["priority"] = .number(Double(priority)) }
-        if let qos { submission["qos"] = .string(qos) }
-        if let maxAttempts { submission["max_attempts"] = .number(Double(maxAttempts)) }
-        if let idempotencyKey { submission["idempotency_key"] = .string(idempotencyKey) }
-        if !after.isEmpty { submission["after_ok"] = .array(after.map { .number(Double($0)) }) }
+        if let kind { submission.kind = kind }
+        if let name { submission.name = name }
+        if let gpus { submission.gpus = gpus }
+        if let priority { submission.priority = priority }
+        if let qos { submission.qos = qos }
+        if let maxAttempts { submission.maxAttempts = maxAttempts }
+        if let idempotencyKey { submission.idempotencyKey = idempotencyKey }
+        if !after.isEmpty { submission.afterOK = after }
         if let timeLimit {
             guard let seconds = Self.seconds(timeLimit) else {
                 throw ValidationError("--time-limit \"\(timeLimit)\" is not a duration; write seconds or 90m, 2h, 1d")
             }
-            submission["time_limit"] = .number(Double(seconds))
+            submission.timeLimit = seconds
         }
-        if let gpuModel { submission["gpu_model"] = .string(gpuModel) }
-        if let gpuMemory { submission["gpu_memory_mib"] = .number(Double(gpuMemory * 1024)) }
-        if let preemptible { submission["preemptible"] = .bool(preemptible) }
-        guard submission["kind"] != nil else { throw ValidationError("say which kind of job: --kind train, or \"kind\" in the file") }
-        let body = try JSONEncoder().encode(JSONValue.object(submission))
+        if let gpuModel { submission.gpuModel = gpuModel }
+        if let gpuMemory { submission.gpuMemoryMiB = gpuMemory * 1024 }
+        if let preemptible { submission.preemptible = preemptible }
+        guard !submission.kind.isEmpty else { throw ValidationError("say which kind of job: --kind train, or \"kind\" in the file") }
+        if let array {
+            let body = try JSONEncoder().encode(ArraySubmitRequest(submission: submission, array: array))
+            let (job, raw) = try global.call("POST", "/v1/arrays", body: body, as: JobView.self)
+            if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+            print("submitted array \(job.arrayID ?? job.id) (\(job.arraySize ?? 1) jobs)")
+            return
+        }
+        let body = try JSONEncoder().encode(submission)
         let (job, raw) = try global.call("POST", "/v1/jobs", body: body, as: JobView.self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
         print(job.duplicate == true ? "job \(job.id) already submitted with this key (\(job.state))" : "submitted job \(job.id)")
@@ -81,19 +109,28 @@ struct Submit: ParsableCommand {
     }
 
     static func read(_ path: String) throws -> Data {
-        do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ValidationError("cannot read \(path): \(error.localizedDescription)")
-        }
+        do { return try Stdio.readFile(path) } catch { throw ValidationError(error.message) }
     }
 }
 
 struct Queue: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List jobs (like squeue): queued, scheduled and running by default.")
+    static let configuration = CommandConfiguration(
+        abstract: "List jobs (like squeue): queued, scheduled and running by default.",
+        discussion: """
+            An array's queued elements show as one row, 12_[3-999] (array 12, indexes 3 to 999); --expand lists \
+            them one by one. At most --limit rows are shown (default 1,000); when there are more, the last line \
+            says how to see the next page.
+            """)
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .customLong("user")], help: "Only this account's jobs.") var user: String?
     @Option(name: [.short, .customLong("state")], help: "Only these states (comma-separated).") var state: String?
     @Option(name: [.short, .customLong("node")], help: "Only jobs on this node.") var node: String?
     @Flag(name: [.short, .customLong("all")], help: "Include finished jobs.") var all = false
+    @Flag(help: "One row per array element instead of one row for an array's queued elements.") var expand = false
+    @Option(help: ArgumentHelp("Only this array's elements.", valueName: "array-id")) var array: Int64?
+    @Option(help: "Rows to show (1 to 100000; the daemon's default is 1000).") var limit: Int?
+    @Option(help: ArgumentHelp("Start after this point, as the previous page's last line names it.", valueName: "cursor"))
+    var after: String?
 
     func run() throws {
         var query: [String] = []
@@ -101,22 +138,47 @@ struct Queue: ParsableCommand {
         if let state { query.append("state=" + Self.escape(state)) }
         if let node { query.append("node=" + Self.escape(node)) }
         if all { query.append("all=true") }
-        let path = "/v1/jobs" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-        let (jobs, raw) = try global.call("GET", path, as: [JobView].self)
-        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        var table = Table(["JOBID", "NAME", "USER", "KIND", "STATE", "GPUS", "NODE", "TIME", "STEP", "LOSS"])
-        for j in jobs {
-            let elapsed = j.startedAt.map { Table.duration((j.finishedAt ?? Date()).timeIntervalSince($0)) } ?? "-"
-            table.add(["\(j.id)", j.name.isEmpty ? "-" : j.name, j.account, j.kind,
-                       j.state + (j.cancelRequested && j.state == "running" ? "*" : ""), "\(j.gpus)", j.node ?? "-",
-                       elapsed, j.step.map(String.init) ?? "-", j.loss.map { String(format: "%.4f", $0) } ?? "-"])
+        if let array { query.append("array=\(array)") }
+        if let limit { query.append("limit=\(limit)") }
+        if let after { query.append("after=" + Self.escape(after)) }
+        // Scripts (--json) get every element as JSON; people get arrays folded, as squeue shows them,
+        // in rows the daemon formats, copied to the output as they arrive.
+        if !global.json {
+            query.append("format=table")
+            if !expand { query.append("group=arrays") }
         }
-        print(table.render(), terminator: "")
+        let path = "/v1/jobs" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        var errorBody: [UInt8] = []
+        var next: String?
+        var status = 0
+        do {
+            try global.client.stream("GET", path, onHead: { code, headers in
+                status = code
+                next = headers["hearth-next-cursor"]
+                if (200..<300).contains(code) && !global.json {
+                    Stdio.out("JOBID           NAME              USER        KIND     STATE       GPUS  NODE          TIME        STEP     LOSS\n")
+                }
+            }, onBody: { bytes in
+                guard (200..<300).contains(status) else { errorBody += bytes; return }
+                Stdio.out(bytes: bytes)
+            })
+        } catch {
+            Stdio.error("hearth: \(error)\n")
+            throw ExitCode(3)
+        }
+        guard (200..<300).contains(status) else {
+            let message = (try? APICoding.decoder().decode(APIError.self, from: Data(errorBody)))?.message
+                ?? "the daemon answered HTTP \(status)"
+            Stdio.error("hearth: \(message)\n")
+            throw ExitCode(1)
+        }
+        if global.json { Stdio.out("\n") }
+        if let next {
+            Stdio.error("(more jobs than shown: the next page is `hearth queue --after \(next)\(limit.map { " --limit \($0)" } ?? "")`)\n")
+        }
     }
 
-    static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? s
-    }
+    static func escape(_ s: String) -> String { s.percentEncoded }
 }
 
 struct Show: ParsableCommand {
@@ -127,35 +189,56 @@ struct Show: ParsableCommand {
     func run() throws {
         let (j, raw) = try global.call("GET", "/v1/jobs/\(job)", as: JobView.self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        let f = ISO8601DateFormatter()
         let rows: [(String, String?)] = [
             ("Job", "\(j.id) \(j.name)"), ("Kind", j.kind), ("User", j.account), ("State", j.state),
             ("GPUs", "\(j.gpus)"), ("Priority", "\(j.priority) (\(j.qos))"), ("Node", j.node),
             ("Attempt", "\(j.attempt), \(j.failures) failed of \(j.maxAttempts) allowed, \(j.preemptions) preemptions"),
-            ("Submitted", f.string(from: j.createdAt)), ("Started", j.startedAt.map(f.string(from:))),
-            ("Finished", j.finishedAt.map(f.string(from:))), ("Step", j.step.map(String.init)),
+            ("Submitted", LocalTime.iso8601(j.createdAt)), ("Started", j.startedAt.map(LocalTime.iso8601)),
+            ("Finished", j.finishedAt.map(LocalTime.iso8601)), ("Step", j.step.map(String.init)),
             ("Loss", j.loss.map { String(format: "%.4f", $0) }), ("Last error", j.lastError),
         ]
-        for (k, v) in rows { if let v { print(k.padding(toLength: 11, withPad: " ", startingAt: 0) + v) } }
+        for (k, v) in rows { if let v { print(k.padded(to: 11) + v) } }
     }
 }
 
 struct Cancel: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Cancel jobs (yours; admins: any).")
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel jobs (yours; admins: any).",
+        discussion: "An array's id (12) cancels every element; 12_7 cancels element 7 alone (as scancel does).")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Job ids.") var jobs: [Int64]
+    @Argument(help: ArgumentHelp("Job ids, array ids, or array elements as ARRAY_INDEX.", valueName: "job")) var jobs: [String]
 
-    func validate() throws { if jobs.isEmpty { throw ValidationError("name at least one job id") } }
+    func validate() throws {
+        if jobs.isEmpty { throw ValidationError("name at least one job id") }
+        if let bad = jobs.first(where: { JobReference($0) == nil }) {
+            throw ValidationError("\"\(bad)\" is not a job: write a job id (12) or an array element (12_7), as hearth queue shows them")
+        }
+    }
 
     func run() throws {
         var failed = false
-        for id in jobs {
+        for text in jobs {
+            let ref = JobReference(text)!
             do {
+                var id = ref.id
+                if let index = ref.arrayIndex {
+                    id = try global.call("GET", "/v1/arrays/\(ref.id)/\(index)", as: JobView.self).0.id
+                } else {
+                    let (job, _) = try global.call("GET", "/v1/jobs/\(ref.id)", as: JobView.self)
+                    if job.arrayID == job.id {
+                        let (r, _) = try global.call("POST", "/v1/arrays/\(ref.id)/cancel", as: ArrayCancelResponse.self)
+                        var parts = ["\(r.cancelled) cancelled"]
+                        if r.requested > 0 { parts.append("\(r.requested) stopping on their nodes") }
+                        if r.alreadyFinished > 0 { parts.append("\(r.alreadyFinished) already finished") }
+                        print("array \(ref.id): " + parts.joined(separator: ", "))
+                        continue
+                    }
+                }
                 let (r, _) = try global.call("POST", "/v1/jobs/\(id)/cancel", as: CancelResponse.self)
                 switch r.outcome {
-                case "requested": print("job \(id): cancel requested; its node is stopping the worker")
-                case "already-finished": print("job \(id): already \(r.state)")
-                default: print("job \(id): cancelled")
+                case "requested": print("job \(ref): cancel requested; its node is stopping the worker")
+                case "already-finished": print("job \(ref): already \(r.state)")
+                default: print("job \(ref): cancelled")
                 }
             } catch let code as ExitCode where code == ExitCode(1) {
                 failed = true

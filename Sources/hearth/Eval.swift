@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HearthAPI
 
 /// `hearth eval`: what eval jobs measured.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HearthAPI
 import HearthClient
 
@@ -20,33 +20,52 @@ struct GenerateCommand: ParsableCommand {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         let (endpoints, _) = try global.call("GET", "/v1/endpoints?job=\(job)", as: [EndpointView].self)
         guard let endpoint = endpoints.first(where: { $0.jobID == job }) else {
-            FileHandle.standardError.write(Data("hearth: job \(job) has no live endpoint; see `hearth endpoints`\n".utf8))
+            Stdio.error("hearth: job \(job) has no live endpoint; see `hearth endpoints`\n")
             throw ExitCode(1)
         }
-        var body: [String: Any] = ["prompt": prompt, "max_tokens": maxTokens, "temperature": temperature, "top_p": topP,
-                                   "stream": true]
-        if let seed { body["seed"] = seed }
-        if !stop.isEmpty { body["stop"] = stop }
-        let data = try JSONSerialization.data(withJSONObject: body)
+        let data = try JSONEncoder().encode(CompletionRequest(
+            prompt: prompt, maxTokens: maxTokens, temperature: temperature, topP: topP, seed: seed, stop: stop.isEmpty ? nil : stop))
         // Unbuffered: each token shows up as it arrives.
-        let out = FileHandle.standardOutput
-        out.write(Data(prompt.utf8))
+        Stdio.out(prompt)
         do {
             try EventStreamClient.post(url: endpoint.url, path: "/v1/completions", body: data) { event in
                 guard event != "[DONE]",
-                      let obj = try? JSONSerialization.jsonObject(with: Data(event.utf8)) as? [String: Any],
-                      let text = (obj["choices"] as? [[String: Any]])?.first?["text"] as? String else { return }
-                out.write(Data(text.utf8))
+                      let obj = try? JSONDecoder().decode(JSONValue.self, from: Data(event.utf8)),
+                      case .object(let o) = obj, case .array(let choices)? = o["choices"], case .object(let first)? = choices.first,
+                      case .string(let text)? = first["text"] else { return }
+                Stdio.out(text)
             }
-            out.write(Data("\n".utf8))
+            Stdio.out("\n")
         } catch let failure as EventStreamClient.Failure {
-            out.write(Data("\n".utf8))
-            let detail = failure.status.flatMap { _ in
-                ((try? JSONSerialization.jsonObject(with: Data(failure.message.utf8))) as? [String: Any])
-                    .flatMap { ($0["error"] as? [String: Any])?["message"] as? String }
+            Stdio.out("\n")
+            let detail = failure.status.flatMap { _ -> String? in
+                guard case .object(let o)? = try? JSONDecoder().decode(JSONValue.self, from: Data(failure.message.utf8)),
+                      case .object(let e)? = o["error"], case .string(let m)? = e["message"] else { return nil }
+                return m
             } ?? failure.description
-            FileHandle.standardError.write(Data("hearth: \(endpoint.url): \(detail)\n".utf8))
+            Stdio.error("hearth: \(endpoint.url): \(detail)\n")
             throw ExitCode(failure.status == nil ? 3 : 1)
         }
+    }
+}
+
+/// The body of `POST /v1/completions` on a serving endpoint (OpenAI's names).
+private struct CompletionRequest: Encodable {
+    var prompt: String
+    var maxTokens: Int
+    var temperature: Double
+    var topP: Double
+    var stream = true
+    var seed: UInt64?
+    var stop: [String]?
+
+    init(prompt: String, maxTokens: Int, temperature: Double, topP: Double, seed: UInt64?, stop: [String]?) {
+        (self.prompt, self.maxTokens, self.temperature, self.topP, self.seed, self.stop) = (prompt, maxTokens, temperature, topP, seed, stop)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case prompt, temperature, stream, seed, stop
+        case maxTokens = "max_tokens"
+        case topP = "top_p"
     }
 }

@@ -1,9 +1,12 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HearthAPI
 import HearthClient
 
 /// `hearth`: the CLI volunteers and admins use. It talks only to the local hearthd.
+///
+/// Linked statically and on FoundationEssentials only (no ICU), so a command starts in a few
+/// milliseconds; `report` and `usage`, which need time zones, run `hearth-report` beside it.
 @main
 struct Hearth: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +14,7 @@ struct Hearth: ParsableCommand {
         abstract: "Submit and watch jobs on a Hearth fleet (talks to the local hearthd).",
         discussion: "Exit status: 0 success, 1 refused by the daemon, 3 daemon unreachable, 64 bad usage (EX_USAGE).",
         subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, PriorityCommand.self,
-                      WhoAmICommand.self, Report.self, Usage.self, EvalCommand.self,
+                      WhoAmICommand.self, ReportCommand.self, UsageCommand.self, EvalCommand.self,
                       Endpoints.self, GenerateCommand.self])
 }
 
@@ -24,40 +27,14 @@ struct GlobalOptions: ParsableArguments {
     var json = false
 
     var client: ControlClient {
-        ControlClient(socketPath: socket ?? Self.defaultSocket())
-    }
-
-    /// The daemon's default: `/run/hearth/hearth.sock`, unless HEARTH_SOCKET says otherwise.
-    static func defaultSocket() -> String {
-        let env = ProcessInfo.processInfo.environment
-        if let s = env["HEARTH_SOCKET"], !s.isEmpty { return s }
-        if FileManager.default.fileExists(atPath: "/run/hearth/hearth.sock") { return "/run/hearth/hearth.sock" }
-        if let runtime = env["XDG_RUNTIME_DIR"], FileManager.default.fileExists(atPath: runtime + "/hearth.sock") {
-            return runtime + "/hearth.sock"
-        }
-        return "/run/hearth/hearth.sock"
+        ControlClient(socketPath: socket ?? ControlSocketPath.forClient(environment: ControlSocketPath.processEnvironment()))
     }
 
     /// Sends a request and decodes the answer, or exits with the daemon's message.
     func call<T: Decodable>(_ method: String, _ path: String, body: Data? = nil, as type: T.Type) throws -> (T, Data) {
-        let reply: ControlClient.Reply
-        do {
-            reply = try client.request(method, path, body: body)
-        } catch {
-            FileHandle.standardError.write(Data("hearth: \(error)\n".utf8))
-            throw ExitCode(3)
-        }
-        guard (200..<300).contains(reply.status) else {
-            let message = (try? APICoding.decoder().decode(APIError.self, from: reply.body))?.message
-                ?? "the daemon answered HTTP \(reply.status)"
-            FileHandle.standardError.write(Data("hearth: \(message)\n".utf8))
-            throw ExitCode(1)
-        }
-        do {
-            return (try APICoding.decoder().decode(T.self, from: reply.body), reply.body)
-        } catch {
-            FileHandle.standardError.write(Data("hearth: the daemon's answer could not be read: \(error)\n".utf8))
-            throw ExitCode(1)
+        do { return try client.call(method, path, body: body, as: type) } catch {
+            Stdio.error("hearth: \(error.message)\n")
+            throw ExitCode(error.exitCode)
         }
     }
 }

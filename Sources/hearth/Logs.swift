@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import HearthAPI
 
 struct Logs: ParsableCommand {
@@ -15,8 +16,6 @@ struct Logs: ParsableCommand {
         var cursor = ""
         var bar: String?
         var first: LogPage.Entry?  // the first progress seen, for the step rate behind the ETA
-        let stamp = DateFormatter()
-        stamp.dateFormat = "yyyy-MM-dd HH:mm:ss"
         while true {
             let path = "/v1/jobs/\(job)/log" + (cursor.isEmpty ? "" : "?cursor=\(cursor)")
             let (page, raw) = try global.call("GET", path, as: LogPage.self)
@@ -30,14 +29,14 @@ struct Logs: ParsableCommand {
                         continue
                     }
                     if bar != nil { print("\r\u{1B}[2K", terminator: "") }
-                    print("\(stamp.string(from: entry.at))  \(entry.text)")
+                    print("\(LocalTime.string(entry.at, "%Y-%m-%d %H:%M:%S"))  \(entry.text)")
                 }
                 if let bar, live { print("\r\u{1B}[2K" + bar, terminator: ""); fflush(nil) }
             }
             cursor = page.cursor
             let finished = ["succeeded", "failed", "cancelled"].contains(page.state)
             if !follow || (finished && page.entries.isEmpty) { break }
-            Thread.sleep(forTimeInterval: 1)
+            sleep(seconds: 1)
         }
         if bar != nil { print("") }
     }

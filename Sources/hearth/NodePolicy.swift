@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HearthAPI
 
 extension NodeCommand {
@@ -45,7 +45,7 @@ extension NodeCommand {
         func run() throws {
             let path = "/v1/nodes/\(Queue.escape(node))/policy"
             if let file {
-                let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Submit.read(file)
+                let data = file == "-" ? Stdio.readStandardInput() : try Submit.read(file)
                 let (_, raw) = try global.call("PUT", path, body: data, as: PolicyDocument.self)
                 if global.json { print(String(decoding: raw, as: UTF8.self)); return }
                 print("policy of node \(node) set")

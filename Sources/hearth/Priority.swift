@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HearthAPI
 
 /// `hearth priority [JOB]`: why a pending job has its priority and why it is not running.
@@ -54,8 +54,6 @@ struct PriorityCommand: ParsableCommand {
     }
 
     static func when(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyy-MM-dd HH:mm"
-        return f.string(from: date)
+        LocalTime.string(date, "%Y-%m-%d %H:%M")
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// An aligned text table, as squeue prints.
 struct Table {
@@ -14,7 +14,7 @@ struct Table {
         let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
         return all.map { row in
             row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                i == row.count - 1 ? cell : cell.padded(to: widths[i])
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }

@@ -1,52 +1,227 @@
-"""Times hearth and Slurm commands with one harness (called by cli.sh; not a test)."""
-import json, os, statistics, subprocess, sys, time
+"""Times hearth and Slurm as whole processes in one run (called by cli.sh; not a test).
 
-hearth, work, calls, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+Every latency pair is interleaved (hearth, Slurm, hearth, ...) so both see the same machine
+load, and every figure is printed beside its peer as a ratio.
+"""
+import glob, http.client, json, os, socket, statistics, subprocess, sys, time
+
+hearth, work = sys.argv[1], sys.argv[2]
+calls, jobs, gaps = int(os.environ.get("CALLS", 200)), int(os.environ.get("JOBS", 1000)), int(os.environ.get("GAPS", 100))
 env = dict(os.environ, HEARTH_SOCKET=work + "/hearth.sock")
+rows = []
 
 
-def run(args):
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)
+def run(args, **kw):
+    return subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, **kw)
 
 
-def latency(args):
-    samples = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        run(args)
-        samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+def out(args):
+    return subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def drain(args_count):
-    while int(subprocess.run(args_count, env=env, capture_output=True, text=True, check=True).stdout.strip() or 0) > 0:
-        time.sleep(0.2)
+def timed(args):
+    t = time.perf_counter()
+    run(args)
+    return (time.perf_counter() - t) * 1000
 
 
-def throughput(submit, count):
+def stats(samples):
+    s = sorted(samples)
+    return statistics.median(s), s[max(0, int(len(s) * 0.99) - 1)]
+
+
+def pair(name, a, b, n=calls):
+    """Interleaves n runs of command a (hearth) and b (Slurm); records median and p99."""
+    sa, sb = [], []
+    for _ in range(n):
+        sa.append(timed(a))
+        sb.append(timed(b))
+    (ma, pa), (mb, pb) = stats(sa), stats(sb)
+    rows.append((f"{name}, median (ms, {n} runs)", f"{ma:.1f}", f"{mb:.1f}", ma / mb))
+    rows.append((f"{name}, p99 (ms)", f"{pa:.1f}", f"{pb:.1f}", pa / pb))
+    print(f"  {name}: hearth {ma:.1f} ms, Slurm {mb:.1f} ms (median)", flush=True)
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(work + "/hearth.sock")
+
+
+def api(method, path, body=None):
+    c = UnixHTTP("hearthd")
+    c.request(method, path, body=json.dumps(body) if body is not None else None,
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    if r.status >= 300:
+        raise RuntimeError(f"{method} {path}: HTTP {r.status} {data[:300]!r}")
+    return json.loads(data)
+
+
+def hearth_unfinished():
+    return len(api("GET", "/v1/jobs?limit=100000"))
+
+
+def slurm_unfinished():
+    return len(out(["squeue", "-h", "-r", "-o", "%i"]).split())
+
+
+def wait_empty(count, timeout=3600):
+    deadline = time.time() + timeout
+    while count() > 0:
+        if time.time() > deadline:
+            raise RuntimeError("jobs did not finish in time")
+        time.sleep(0.05)
+
+
+def psql(sql):
+    host = work + "/state/postgres/run"
+    return subprocess.run(["psql", "-h", host, "-U", "hearth", "-d", "hearth", "-At", "-c", sql],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def ratio_row(name, h, s, unit="s", fmt="{:.2f}"):
+    rows.append((f"{name} ({unit})", fmt.format(h), fmt.format(s), h / s))
+    print(f"  {name}: hearth {fmt.format(h)} {unit}, Slurm {fmt.format(s)} {unit}", flush=True)
+
+
+def part_startup():
+    print("start-up and idle queue", flush=True)
+    pair("`hearth --help` vs `squeue --help` (start-up, nothing sent)", [hearth, "--help"], ["squeue", "--help"])
+    pair("`hearth queue` vs `squeue`, idle", [hearth, "queue"], ["squeue"])
+
+
+def part_pending():
+    print("1,000 pending", flush=True)
+    # Pending on both sides: hearth jobs ask for 2 GPUs (the node has 1), Slurm's begin in an hour.
+    pending = api("POST", "/v1/arrays", {"kind": "eval", "gpus": 2, "array": f"0-{jobs - 1}"})
+    sid = out(["sbatch", "--parsable", f"--array=0-{jobs - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
+    pair(f"`hearth queue --expand` vs `squeue -r`, {jobs} pending (one row each)", [hearth, "queue", "--expand"], ["squeue", "-r"], n=calls // 2)
+    pair(f"`hearth queue` vs `squeue`, {jobs} pending as one array (one row)", [hearth, "queue"], ["squeue"], n=calls // 2)
+    run([hearth, "cancel", str(pending["id"])])
+    run(["scancel", sid])
+    wait_empty(slurm_unfinished)
+
+
+def part_submissions():
+    """The submit path alone: jobs that stay pending on both sides (hearth: 2 GPUs on a 1-GPU node;
+    Slurm: held), so nothing else competes for the 2 cores."""
+    print(f"{jobs} pending submissions one by one", flush=True)
     t = time.perf_counter()
     for _ in range(jobs):
-        run(submit)
-    submitted = time.perf_counter() - t
-    drain(count)
-    return submitted, time.perf_counter() - t
+        run([hearth, "submit", "--kind", "train", "--gpus", "2", work + "/trivial.json"])
+    h = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(jobs):
+        run(["sbatch", "--hold", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"])
+    sl = time.perf_counter() - t
+    ratio_row(f"{jobs} submissions, one command each, jobs left pending", h, sl, fmt="{:.1f}")
+    run(["scancel", "--state=PENDING", "--user=root"])
+    wait_empty(slurm_unfinished)
+    for j in api("GET", "/v1/jobs?limit=100000"):
+        api("POST", f"/v1/jobs/{j['id']}/cancel")
+    wait_empty(hearth_unfinished)
 
 
-hearth_count = ["sh", "-c", f"{hearth} queue --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'"]
-slurm_count = ["sh", "-c", "squeue -h | wc -l"]
+def part_submit():
+    global ok, growth
+    print(f"{jobs} submissions one by one, then to the last completion", flush=True)
+    t = time.perf_counter()
+    for _ in range(jobs):
+        run([hearth, "submit", "--kind", "train", work + "/trivial.json"])
+    h_sub = time.perf_counter() - t
+    wait_empty(hearth_unfinished)
+    h_all = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(jobs):
+        run(["sbatch", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"])
+    s_sub = time.perf_counter() - t
+    wait_empty(slurm_unfinished)
+    s_all = time.perf_counter() - t
+    ratio_row(f"{jobs} submissions, one command each", h_sub, s_sub, fmt="{:.1f}")
+    ratio_row(f"{jobs} smallest jobs, first submission to last completion", h_all, s_all, fmt="{:.1f}")
+    ok = int(psql("SELECT count(*) FROM jobs WHERE state = 'succeeded'"))
 
-h_lat = latency([hearth, "queue"])
-s_lat = latency(["squeue"])
-h_sub, h_all = throughput([hearth, "submit", "--kind", "train", work + "/trivial.json"], hearth_count)
-s_sub, s_all = throughput(["sbatch", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"], slurm_count)
-done = subprocess.run([hearth, "queue", "--all", "--json"], env=env, capture_output=True, text=True, check=True).stdout
-ok = sum(1 for j in json.loads(done) if j["state"] == "succeeded")
 
-print(f"\n| measure | hearth | Slurm 22.05 | hearth / Slurm |")
+def part_array():
+    print(f"a {jobs}-element array", flush=True)
+    t = time.perf_counter()
+    run([hearth, "submit", "--kind", "train", "--array", f"0-{jobs - 1}", work + "/trivial.json"])
+    h_arr = time.perf_counter() - t
+    wait_empty(hearth_unfinished)
+    h_arr_all = time.perf_counter() - t
+    t = time.perf_counter()
+    run(["sbatch", f"--array=0-{jobs - 1}", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"])
+    s_arr = time.perf_counter() - t
+    wait_empty(slurm_unfinished)
+    s_arr_all = time.perf_counter() - t
+    ratio_row(f"a {jobs}-element array, the submitting command", h_arr * 1000, s_arr * 1000, unit="ms", fmt="{:.1f}")
+    ratio_row(f"a {jobs}-element array, submission to last completion", h_arr_all, s_arr_all, fmt="{:.1f}")
+
+
+def part_gaps():
+    print(f"freed slot -> next start ({gaps} jobs, one at a time)", flush=True)
+    # hearth: train jobs on the node's one (simulated) GPU, one at a time; times from job_events.
+    first = api("POST", "/v1/arrays", {"kind": "train", "gpus": 1, "array": f"0-{gaps - 1}",
+                                       "spec": json.load(open(work + "/trivial.json"))})
+    wait_empty(hearth_unfinished)
+    h_gaps = [float(x) * 1000 for x in psql(f"""
+        WITH t AS (
+            SELECT j.array_index,
+                   (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'running') AS started,
+                   (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'succeeded') AS ended
+            FROM jobs j WHERE j.array_id = {first["id"]})
+        SELECT extract(epoch FROM started - lag(ended) OVER (ORDER BY started)) FROM t ORDER BY started OFFSET 1
+        """).split()]
+    # Slurm: each job takes all 32 CPUs, so they run one at a time; each stamps its own start and end.
+    stamps = work + "/slurm-stamps"
+    os.makedirs(stamps, exist_ok=True)
+    run(["sbatch", f"--array=0-{gaps - 1}", "-c", "32", "-o", "/dev/null", "-e", "/dev/null",
+         f"--wrap=date +%s.%N > {stamps}/$SLURM_ARRAY_TASK_ID.start; date +%s.%N > {stamps}/$SLURM_ARRAY_TASK_ID.end"])
+    wait_empty(slurm_unfinished)
+    spans = sorted((float(open(f).read()), float(open(f[:-6] + ".end").read())) for f in glob.glob(stamps + "/*.start"))
+    s_gaps = [(b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:])]
+    (hm, hp), (sm, sp) = stats(h_gaps), stats(s_gaps)
+    rows.append((f"freed slot -> next job started, median (ms, {len(h_gaps)}/{len(s_gaps)} gaps)", f"{hm:.0f}", f"{sm:.0f}", hm / sm))
+    rows.append(("freed slot -> next job started, p99 (ms)", f"{hp:.0f}", f"{sp:.0f}", hp / sp))
+    print(f"  gaps: hearth median {hm:.0f} ms p99 {hp:.0f} ms; Slurm median {sm:.0f} ms p99 {sp:.0f} ms", flush=True)
+
+
+def part_growth():
+    global ok, growth
+    print("listing as the queue grows", flush=True)
+    have = 0
+    for target in (1_000, 10_000, 100_000):
+        while have < target:
+            n = min(10_000, target - have)
+            api("POST", "/v1/jobs/batch", {"jobs": [{"kind": "eval", "gpus": 2}] * n})
+            have += n
+        sid = out(["sbatch", "--parsable", f"--array=0-{target - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
+        n = int(os.environ.get("GROWTH_RUNS", 20))
+        page, full, sq = [], [], []
+        for _ in range(n):
+            page.append(timed([hearth, "queue"]))
+            full.append(timed([hearth, "queue", "--limit", "100000"]))
+            sq.append(timed(["squeue", "-r"]))
+        growth.append((target, statistics.median(page), statistics.median(full), statistics.median(sq)))
+        print(f"  {target} pending: hearth queue {growth[-1][1]:.1f} ms (first 1,000 rows), all rows {growth[-1][2]:.1f} ms; "
+              f"squeue -r {growth[-1][3]:.1f} ms", flush=True)
+        run(["scancel", sid])
+        wait_empty(slurm_unfinished)
+
+ok, growth = None, []
+# PARTS: which measures to run, comma-separated (default: all, in this order).
+for name in os.environ.get("PARTS", "startup,pending,submissions,submit,array,gaps,growth").split(","):
+    globals()["part_" + name]()
+
+print("\n| measure | hearth | Slurm 22.05 | hearth / Slurm |")
 print("|---|---|---|---|")
-print(f"| `hearth queue` vs `squeue`, p50 (ms, {calls} calls) | {h_lat[0]:.1f} | {s_lat[0]:.1f} | {h_lat[0] / s_lat[0]:.2f} |")
-print(f"| `hearth queue` vs `squeue`, p99 (ms) | {h_lat[1]:.1f} | {s_lat[1]:.1f} | {h_lat[1] / s_lat[1]:.2f} |")
-print(f"| {jobs} submissions (s) | {h_sub:.1f} | {s_sub:.1f} | {h_sub / s_sub:.2f} |")
-print(f"| {jobs} jobs, first submission to last completion (s) | {h_all:.1f} | {s_all:.1f} | {h_all / s_all:.2f} |")
-print(f"\nhearth jobs succeeded: {ok} of {jobs} (each a one-step training run of hearth-worker)")
+for name, h, s, r in rows:
+    print(f"| {name} | {h} | {s} | {r:.2f} |")
+if ok is not None:
+    print(f"\nhearth jobs succeeded in the one-by-one run: {ok} of {jobs} (each a one-step training run of hearth-worker)")
+print("\n| pending jobs | `hearth queue` (first 1,000 rows, ms) | `hearth queue --limit 100000` (every row, ms) | `squeue -r` (every row, ms) |")
+print("|---|---|---|---|")
+for target, p, f, s in growth:
+    print(f"| {target:,} | {p:.1f} | {f:.1f} | {s:.1f} |")

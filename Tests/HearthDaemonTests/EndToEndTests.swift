@@ -71,8 +71,10 @@ import Testing
             let drawn = try String(contentsOfFile: screen, encoding: .utf8)
             #expect(drawn.contains("/50000000  loss") && drawn.contains(" tok/s  ETA "), "\(drawn.suffix(300))")
             let queue = try await CLI.run(["queue"], socket: daemon.socketPath)
-            #expect(queue.stdout.hasPrefix("JOBID  NAME  USER  KIND   STATE    GPUS  NODE   TIME"))
-            #expect(queue.stdout.contains("2      long  root  train  running  0     e2e-a"))
+            // squeue's fixed columns, printed as the rows arrive.
+            let lines = queue.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(lines.first?.prefix(8) == ["JOBID", "NAME", "USER", "KIND", "STATE", "GPUS", "NODE", "TIME"])
+            #expect(lines.dropFirst().first?.prefix(7) == ["2", "long", "root", "train", "running", "0", "e2e-a"], "\(queue.stdout)")
             let cancel = try await CLI.run(["cancel", "2"], socket: daemon.socketPath)
             #expect(cancel.stdout.contains("job 2: cancel requested"))
             try await Self.waitUntil("job 2 cancelled") { try await Self.job(2, via: daemon.socketPath).state == "cancelled" }

@@ -47,7 +47,7 @@ struct SnapshotLoader: Sendable {
         let pending = try await c.query("""
             SELECT id, account_id, coalesce(project_id, 0) AS project_id, kind, qos, gpus, gpu_model, gpu_memory_bytes,
                    created_at, run_at, time_limit_seconds, after_ok, preemptible, preemptions, priority, avoid_nodes
-            FROM jobs WHERE state = 'queued'
+            FROM \(sql: Self.eligibleQueued) WHERE state = 'queued'
             """).compactMap { r -> PendingJob? in
                 // A kind this Hearth does not know (a newer node's migration) cannot be run by it: leave it.
                 guard let kind = JobKind(rawValue: try r.decode("kind")) else { return nil }

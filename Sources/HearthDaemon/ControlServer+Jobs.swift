@@ -1,0 +1,238 @@
+import Foundation
+import HearthAPI
+import HearthCore
+import HearthStore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The job listing, job arrays and batch submission.
+extension ControlServer {
+    static let jobListRoutes: Set<String> = [
+        "GET /v1/jobs", "POST /v1/jobs/batch", "POST /v1/arrays", "POST /v1/arrays/{id}/cancel", "GET /v1/arrays/{id}/{index}",
+    ]
+
+    /// The response header naming the next page's cursor when a listing was cut at its limit.
+    static let nextCursorHeader = HTTPField.Name("Hearth-Next-Cursor")!
+
+    func addJobListRoutes(to router: Router<ControlContext>) {
+        router.get("/v1/jobs") { request, context in
+            do {
+                _ = try await identify(context)
+                let q = request.uri.queryParameters
+                guard q["format"] == nil || q["format"] == "table" || q["format"] == "json" else {
+                    throw APIFailure.badRequest("format is json (the default) or table (the rows hearth queue prints)")
+                }
+                let table = q["format"] == "table"
+                let page = try await queries.jobPage(try Self.jobFilter(q), table: table)
+                var headers: HTTPFields = [.contentType: table ? "text/plain; charset=utf-8" : "application/json"]
+                if let next = page.next { headers[Self.nextCursorHeader] = next.text }
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page.json)))
+            } catch {
+                // Errors take the common path (a JSON APIError with its status).
+                return try await respond(context) { _ -> JobView in throw error }
+            }
+        }
+        router.post("/v1/jobs/batch") { request, context in
+            try await respond(context, status: .created) { who in try await submitBatch(request, who: who) }
+        }
+        router.post("/v1/arrays") { request, context in
+            try await respond(context, status: .created) { who in try await submitArray(request, who: who) }
+        }
+        router.post("/v1/arrays/:id/cancel") { _, context in
+            try await respond(context) { who in try await cancelArray(try jobID(context), who: who) }
+        }
+        router.get("/v1/arrays/:id/:index") { _, context in
+            try await respond(context) { _ in
+                let id = try jobID(context)
+                guard let text = context.parameters.get("index"), let index = Int(text), index >= 0 else {
+                    throw APIFailure.badRequest("an array index is a number from 0, as in 12_7")
+                }
+                guard let job = try await queue.arrayElement(id, index: index), let view = try await queries.job(job.id) else {
+                    throw APIFailure.notFound("array \(id) has no element \(index); hearth queue --expand lists them")
+                }
+                return view
+            }
+        }
+    }
+
+    /// The query of `GET /v1/jobs`: `user`, `state`, `node`, `all`, `array`, `group=arrays`, `limit`, `after`
+    /// (and `format`, read by the handler).
+    static func jobFilter(_ q: Parameters) throws -> APIQueries.JobFilter {
+        var filter = APIQueries.JobFilter()
+        filter.account = q["user"].map(String.init)
+        filter.node = q["node"].map(String.init)
+        filter.states = q["state"].map { $0.split(separator: ",").map(String.init) } ?? []
+        filter.all = q["all"].map { $0 == "true" || $0 == "1" } ?? false
+        filter.groupArrays = q["group"] == "arrays"
+        for s in filter.states where JobState(rawValue: s) == nil {
+            throw APIFailure.badRequest("unknown state \"\(s)\"; use \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let text = q["limit"] {
+            guard let n = Int(text), (1...APIQueries.maxListLimit).contains(n) else {
+                throw APIFailure.badRequest("limit must be a number from 1 to \(APIQueries.maxListLimit), not \"\(text)\"")
+            }
+            filter.limit = n
+        }
+        if let text = q["after"] {
+            guard let cursor = APIQueries.ListCursor(String(text)) else {
+                throw APIFailure.badRequest("after \"\(text)\" is not a cursor; pass the Hearth-Next-Cursor of the previous page")
+            }
+            filter.after = cursor
+        }
+        if let text = q["array"] {
+            guard let id = Int64(text), id > 0 else { throw APIFailure.badRequest("array must be an array's job id, not \"\(text)\"") }
+            filter.array = id
+        }
+        return filter
+    }
+
+    // MARK: Submission of many jobs
+
+    /// Reads a JSON body, refusing unknown fields (`allowed`) so a typo is not silently ignored.
+    private func body<T: Decodable>(_ request: Request, as type: T.Type, allowed: Set<String>?) async throws -> (T, Data) {
+        var buffer = try await request.body.collect(upTo: 8 << 20)
+        guard let bytes = buffer.readBytes(length: buffer.readableBytes), !bytes.isEmpty else {
+            throw APIFailure.badRequest("the request has no body; send a JSON job submission")
+        }
+        let data = Data(bytes)
+        if let allowed {
+            guard let keys = (try? JSONDecoder().decode(JSONValue.self, from: data))?.objectKeys else {
+                throw APIFailure.badRequest("the body must be a JSON object")
+            }
+            if let unknown = keys.subtracting(allowed).sorted().first {
+                throw APIFailure(status: .badRequest, error: .init(code: "unknown-field", message:
+                    "unknown field \"\(unknown)\"; a submission has \(allowed.sorted().joined(separator: ", "))"))
+            }
+        }
+        do { return (try JSONDecoder().decode(T.self, from: data), data) } catch {
+            throw APIFailure.badRequest("a field has the wrong type: \(Self.describe(error))")
+        }
+    }
+
+    /// A submission as the queue takes it, checked field by field (as `POST /v1/jobs` checks one).
+    func newJob(_ submit: SubmitRequest, specJSON: String, spec: JSONValue, who: Identity) throws -> NewJob {
+        if let mib = submit.gpuMemoryMiB, mib < 0 { throw APIFailure.badRequest("gpu_memory_mib cannot be negative") }
+        let new = NewJob(
+            kind: submit.kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
+            priority: submit.priority ?? 0, qos: submit.qos ?? "normal", gpus: submit.gpus ?? 0,
+            idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3, afterOK: submit.afterOK ?? [],
+            timeLimitSeconds: submit.timeLimit, preemptible: submit.preemptible, gpuModel: submit.gpuModel,
+            gpuMemoryBytes: Int64(max(0, min(submit.gpuMemoryMiB ?? 0, 1 << 30))) << 20)
+        do { try new.validate() } catch { throw APIFailure.badRequest(error.message) }
+        do { try SpecCheck.check(kind: submit.kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
+        return new
+    }
+
+    private func enqueue(_ jobs: [NewJob], array: JobQueue.ArrayShape?, who: Identity) async throws -> [Int64] {
+        do { return try await queue.enqueueBatch(jobs, array: array) } catch let error as QueueError {
+            throw APIFailure.badRequest(error.message)
+        }
+    }
+
+    /// `POST /v1/jobs/batch`: `{"jobs": [submission, …]}`, queued in one statement, all or none.
+    private func submitBatch(_ request: Request, who: Identity) async throws -> [JobView] {
+        let (batch, _) = try await body(request, as: BatchRequest.self, allowed: ["jobs"])
+        guard !batch.jobs.isEmpty else { throw APIFailure.badRequest("\"jobs\" is empty; send at least one submission") }
+        guard batch.jobs.count <= JobQueue.maxBatch else {
+            throw APIFailure.badRequest("a batch has at most \(JobQueue.maxBatch) jobs, not \(batch.jobs.count); split it")
+        }
+        var jobs: [NewJob] = []
+        for (i, submit) in batch.jobs.enumerated() {
+            let spec = submit.spec ?? .object([:])
+            guard spec.objectKeys != nil else { throw APIFailure.badRequest("job \(i + 1): \"spec\" must be a JSON object") }
+            let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+            do { jobs.append(try newJob(submit, specJSON: specJSON, spec: spec, who: who)) } catch let failure as APIFailure {
+                var f = failure
+                f.error.message = "job \(i + 1) of the batch: " + f.error.message
+                throw f
+            }
+        }
+        let queued = try await enqueue(jobs, array: nil, who: who)
+        logger.info("batch submitted", metadata: [
+            "hearth.event": "submitted", "jobs": "\(queued.count)", "account.name": "\(who.account)",
+            "job.id": "\(queued.first ?? 0)-\(queued.last ?? 0)"])
+        return try await views(queued)
+    }
+
+    /// `POST /v1/arrays`: a submission with `"array": "0-999%10"`; `{index}` in the spec and name
+    /// becomes each element's index. One statement queues them all.
+    private func submitArray(_ request: Request, who: Identity) async throws -> JobView {
+        let (request, _) = try await body(request, as: ArraySubmitRequest.self, allowed: ArraySubmitRequest.fieldNames)
+        let submit = request.submission
+        let arrayText = request.array
+        let shape: ArraySpec
+        do { shape = try ArraySpec(parsing: arrayText) } catch { throw APIFailure.badRequest(error.message) }
+        if submit.idempotencyKey != nil {
+            throw APIFailure.badRequest("an idempotency key names one job; leave it out of an array submission")
+        }
+        let spec = submit.spec ?? .object([:])
+        guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
+        let template = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+        let substitutes = template.contains("{index}")
+        var jobs: [NewJob] = []
+        jobs.reserveCapacity(shape.indexes.count)
+        var first: NewJob?
+        for index in shape.indexes {
+            var element = submit
+            element.name = submit.name.map { ArraySpec.substitute($0, index: index) }
+            if let first, !substitutes, element.name == submit.name {
+                jobs.append(first)  // the same job each time: checked once
+                continue
+            }
+            let specJSON = substitutes ? ArraySpec.substitute(template, index: index) : template
+            let elementSpec = substitutes ? try JSONDecoder().decode(JSONValue.self, from: Data(specJSON.utf8)) : spec
+            do { jobs.append(try newJob(element, specJSON: specJSON, spec: elementSpec, who: who)) } catch let failure as APIFailure {
+                var f = failure
+                f.error.message = "element \(index): " + f.error.message
+                throw f
+            }
+            if first == nil { first = jobs[0] }
+        }
+        let queued = try await enqueue(jobs, array: .init(indexes: shape.indexes, parallel: shape.parallel), who: who)
+        logger.info("array submitted", metadata: [
+            "hearth.event": "submitted", "job.id": "\(queued[0])", "array.size": "\(queued.count)",
+            "account.name": "\(who.account)", "job.kind": "\(submit.kind)"])
+        guard var view = try await queries.job(queued[0]) else { throw APIFailure.notFound("job vanished") }
+        view.arraySize = queued.count
+        return view
+    }
+
+    /// The listing's view of these jobs, in this order (one query).
+    private func views(_ ids: [Int64]) async throws -> [JobView] {
+        guard let low = ids.min(), let high = ids.max() else { return [] }
+        var filter = APIQueries.JobFilter()
+        filter.all = true
+        filter.after = .init(id: low - 1, individual: true)
+        filter.limit = Int(high - low + 1)
+        let page = try await queries.jobPage(filter)
+        let wanted = Set(ids)
+        return try APICoding.decoder().decode([JobView].self, from: Data(page.json.utf8)).filter { wanted.contains($0.id) }
+    }
+
+    /// `POST /v1/arrays/{id}/cancel`: every element; queued ones in one statement.
+    private func cancelArray(_ id: Int64, who: Identity) async throws -> ArrayCancelResponse {
+        let elements = try await queue.arrayElements(id)
+        guard let first = elements.first else {
+            throw APIFailure.notFound("no array \(id); an array's id is its first job's (hearth queue shows 12_[0-9])")
+        }
+        guard who.isAdmin || first.job.accountID == who.accountID else {
+            throw APIFailure.forbidden("array \(id) belongs to another account; only its owner or an admin can cancel it")
+        }
+        var response = ArrayCancelResponse(arrayID: id, cancelled: 0, requested: 0, alreadyFinished: 0)
+        response.alreadyFinished = elements.filter { $0.job.state.isTerminal }.count
+        response.cancelled = try await queue.cancelQueuedElements(arrayID: id)
+        // The rest: on a node (at most the array's parallel limit), read again after the statement
+        // above so that an element placed meanwhile is not missed.
+        for (_, job) in try await queue.arrayElements(id) where [.scheduled, .running].contains(job.state) {
+            switch try await queue.cancel(jobID: job.id) {
+            case .cancelled: response.cancelled += 1
+            case .requested: response.requested += 1
+            case .alreadyFinished: break
+            }
+        }
+        logger.notice("array cancelled", metadata: ["hearth.event": "cancelled", "job.id": "\(id)", "account.name": "\(who.account)"])
+        return response
+    }
+}
