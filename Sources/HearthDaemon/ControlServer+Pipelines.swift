@@ -44,7 +44,7 @@ extension ControlServer {
 
         // Check everything first: names, order, references, fields, specs.
         var seen: Set<String> = []
-        var plans: [(step: PipelineRequest.Step, after: [String])] = []
+        var plans: [(step: PipelineRequest.Step, after: [String], preemptible: Bool?)] = []
         for step in pipeline.steps {
             let label = "step \"\(step.name)\""
             if step.name.isEmpty || seen.contains(step.name) {
@@ -64,21 +64,23 @@ extension ControlServer {
             do { try SpecCheck.check(kind: step.kind, spec: spec) } catch {
                 throw APIFailure(status: .badRequest, error: .init(code: error.code, message: "\(label): \(error.message)"))
             }
+            // Every step within the caller's grants, or nothing is queued.
+            let allowed = try await authorizeSubmission(probe, spec: spec, who: who, label: label)
             seen.insert(step.name)
-            plans.append((step, after))
+            plans.append((step, after, allowed.preemptible))
         }
 
         // Queue in order; undo on failure.
         var ids: [String: Int64] = [:]
         var queued: [Int64] = []
         do {
-            for (step, after) in plans {
+            for (step, after, preemptible) in plans {
                 let spec = PipelineRequest.rewrite(step.spec ?? .object([:]), ids: ids)
                 let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
                 let new = NewJob(
                     kind: step.kind, accountID: who.accountID, name: step.name, specJSON: specJSON,
                     priority: step.priority ?? 0, qos: step.qos ?? "normal", gpus: step.gpus ?? 0,
-                    afterOK: after.compactMap { ids[$0] }, timeLimitSeconds: step.timeLimit, preemptible: step.preemptible)
+                    afterOK: after.compactMap { ids[$0] }, timeLimitSeconds: step.timeLimit, preemptible: preemptible)
                 let job = try await queue.enqueue(new).job
                 ids[step.name] = job.id
                 queued.append(job.id)

@@ -32,7 +32,7 @@ struct GenerateCommand: ParsableCommand {
         let out = FileHandle.standardOutput
         out.write(Data(prompt.utf8))
         do {
-            try EventStreamClient.post(url: endpoint.url, path: "/v1/completions", body: data) { event in
+            try EventStreamClient.post(url: endpoint.url, path: "/v1/completions", body: data, bearer: endpoint.apiKey) { event in
                 guard event != "[DONE]",
                       let obj = try? JSONSerialization.jsonObject(with: Data(event.utf8)) as? [String: Any],
                       let text = (obj["choices"] as? [[String: Any]])?.first?["text"] as? String else { return }
