@@ -182,7 +182,7 @@ import Testing
             Self.refused(try await hearth.dave(["grant", "qos", "high", "--account", Self.dave]), "only admins can grant privileges")
             #expect(try await Self.snapshot(client) == before, "a refused submission changed the queue or the grants")
             // Lowering is always allowed.
-            let humble = try hearth.submitted(try await hearth.dave(["submit", "--kind", "command", "--priority", "-5", "--qos", "low", queuedSpec.path]))
+            let humble = try hearth.submitted(try await hearth.dave(["submit", "--kind", "command", "--priority=-5", "--qos", "low", queuedSpec.path]))
             #expect(try await queue.job(humble)?.priority == -5)
 
             // An admin grants carol QOS high; then she may use it, and dave still may not.
