@@ -108,7 +108,11 @@ extension ControlServer {
     /// others' endpoints are left out (asked for by `?job=`, refused).
     func endpoints(_ request: Request, who: Identity) async throws -> [EndpointView] {
         let only = request.uri.queryParameters["job"].flatMap { Int64(String($0)) }
-        if let only { try await authorizeRead(job: only, who: who, what: "endpoint") }
+        if let only {
+            // No such job: no endpoint (as before); someone else's: refused.
+            guard try await grantStore.ownership(ofJob: only) != nil else { return [] }
+            try await authorizeRead(job: only, who: who, what: "endpoint")
+        }
         var views: [EndpointView] = []
         for e in try await queue.liveEndpoints(jobID: only) {
             guard let owner = try await grantStore.ownership(ofJob: e.jobID) else { continue }
