@@ -108,8 +108,12 @@ import Testing
             chmod(dir.path, 0o755)
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
+            // The node admin's bind address for serve jobs (another loopback address, so the test
+            // sees that it is this setting, not the default, that the worker used).
+            let config = dir.appendingPathComponent("hearthd.toml")
+            try "serve_bind_address = \"127.0.0.2\"\n".write(to: config, atomically: true, encoding: .utf8)
             let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "authz", directory: dir,
-                                           extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
+                                           extraArguments: ["--config", config.path, "--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
             defer { daemon.child.signal(SIGKILL) }
             let hearth = Runner(cli: cli, socket: daemon.socketPath, scratch: dir)
             let queue = JobQueue(client: client)
@@ -251,7 +255,7 @@ import Testing
             }
             let endpoint = try #require(endpoints.first)
             let key = try #require(endpoint.apiKey)
-            #expect(endpoint.jobID == serve && key.hasPrefix("hk-") && endpoint.url.hasPrefix("http://127.0.0.1:"))
+            #expect(endpoint.jobID == serve && key.hasPrefix("hk-") && endpoint.url.hasPrefix("http://127.0.0.2:"), "\(endpoint.url)")
             let table = try await hearth.carol(["endpoints"])
             #expect(table.stdout.contains("KEY") && table.stdout.contains(key))
             let rootView = try await hearth.root(["endpoints", "--json"])
