@@ -16,10 +16,13 @@ public struct EndpointView: Sendable, Hashable, Codable {
     public var parameters: Int64?
     public var context: Int?
     public var registeredAt: Date
+    /// The bearer key clients send (`Authorization: Bearer KEY`); shown only to those who may use
+    /// the endpoint (its owner, its project's members, admins).
+    public var apiKey: String?
 
     enum CodingKeys: String, CodingKey {
         case attempt, node, url, model, parameters, context
-        case jobID = "job_id", registeredAt = "registered_at"
+        case jobID = "job_id", registeredAt = "registered_at", apiKey = "api_key"
     }
 
     public init(jobID: Int64, attempt: Int, node: String, url: String, model: String, parameters: Int64?, context: Int?,

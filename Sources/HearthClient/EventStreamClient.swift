@@ -20,8 +20,9 @@ public enum EventStreamClient {
     }
 
     /// POSTs `body` to `url` + `path` and calls `onData` with every event's data until the stream
-    /// ends (`data: [DONE]` included).
-    public static func post(url: String, path: String, body: Data, onData: (String) throws -> Void) throws {
+    /// ends (`data: [DONE]` included). `bearer`, when given, is sent as `Authorization: Bearer`.
+    public static func post(url: String, path: String, body: Data, bearer: String? = nil,
+                            onData: (String) throws -> Void) throws {
         guard let u = URL(string: url), u.scheme == "http", let host = u.host else {
             throw Failure(message: "\(url) is not an http://host:port URL")
         }
@@ -40,6 +41,7 @@ public enum EventStreamClient {
         }
         defer { close(fd) }
         var request = Data("POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/json\r\n".utf8)
+        if let bearer { request.append(Data("Authorization: Bearer \(bearer)\r\n".utf8)) }
         request.append(Data("Accept: text/event-stream\r\nConnection: close\r\nContent-Length: \(body.count)\r\n\r\n".utf8))
         request.append(body)
         try request.withUnsafeBytes { raw in

@@ -16,8 +16,7 @@ extension ControlServer {
     }
 
     /// Checks every step before queueing any, then queues them in order with their
-    /// dependencies; if queueing fails half-way, the steps already queued are cancelled, so a
-    /// pipeline is queued whole or not at all.
+    /// dependencies, in one transaction: a pipeline is queued whole or not at all.
     private func submitPipeline(_ request: Request, who: Identity) async throws -> [JobView] {
         var body = try await request.body.collect(upTo: 1 << 20)
         guard let bytes = body.readBytes(length: body.readableBytes), !bytes.isEmpty,
@@ -44,7 +43,7 @@ extension ControlServer {
 
         // Check everything first: names, order, references, fields, specs.
         var seen: Set<String> = []
-        var plans: [(step: PipelineRequest.Step, after: [String])] = []
+        var plans: [(step: PipelineRequest.Step, after: [String], preemptible: Bool?)] = []
         for step in pipeline.steps {
             let label = "step \"\(step.name)\""
             if step.name.isEmpty || seen.contains(step.name) {
@@ -64,29 +63,28 @@ extension ControlServer {
             do { try SpecCheck.check(kind: step.kind, spec: spec) } catch {
                 throw APIFailure(status: .badRequest, error: .init(code: error.code, message: "\(label): \(error.message)"))
             }
+            // Every step within the caller's grants, or nothing is queued.
+            let allowed = try await authorizeSubmission(probe, spec: spec, who: who, label: label)
             seen.insert(step.name)
-            plans.append((step, after))
+            plans.append((step, after, allowed.preemptible))
         }
 
-        // Queue in order; undo on failure.
-        var ids: [String: Int64] = [:]
-        var queued: [Int64] = []
+        // Queue in order, in one transaction: all steps or none (never some queued, then cancelled).
+        let queued: [Int64]
         do {
-            for (step, after) in plans {
+            let steps = plans
+            queued = try await queue.enqueueAll(count: steps.count) { earlier in
+                let (step, after, preemptible) = steps[earlier.count]
+                let ids = Dictionary(uniqueKeysWithValues: zip(steps.prefix(earlier.count).map(\.0.name), earlier))
                 let spec = PipelineRequest.rewrite(step.spec ?? .object([:]), ids: ids)
                 let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
-                let new = NewJob(
+                return NewJob(
                     kind: step.kind, accountID: who.accountID, name: step.name, specJSON: specJSON,
                     priority: step.priority ?? 0, qos: step.qos ?? "normal", gpus: step.gpus ?? 0,
-                    afterOK: after.compactMap { ids[$0] }, timeLimitSeconds: step.timeLimit, preemptible: step.preemptible)
-                let job = try await queue.enqueue(new).job
-                ids[step.name] = job.id
-                queued.append(job.id)
-            }
-        } catch {
-            for id in queued { _ = try? await queue.cancel(jobID: id) }
-            if let q = error as? QueueError { throw APIFailure.badRequest("the pipeline was not queued: \(q.message)") }
-            throw error
+                    afterOK: after.compactMap { ids[$0] }, timeLimitSeconds: step.timeLimit, preemptible: preemptible)
+            }.map(\.id)
+        } catch let q as QueueError {
+            throw APIFailure.badRequest("the pipeline was not queued: \(q.message)")
         }
         logger.info("pipeline submitted", metadata: [
             "account": "\(who.account)", "jobs": "\(queued)", "hearth.event": "submitted"])

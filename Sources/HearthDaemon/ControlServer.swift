@@ -54,18 +54,12 @@ public struct ControlServer: Sendable {
         "GET /v1/endpoints",
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
-    ]).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes)
+    ]).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.get("/v1/endpoints") { request, context in
-            try await respond(context) { _ in
-                let job = request.uri.queryParameters["job"].flatMap { Int64(String($0)) }
-                return try await queue.liveEndpoints(jobID: job).map {
-                    EndpointView(jobID: $0.jobID, attempt: $0.attempt, node: $0.node, url: $0.url, model: $0.model,
-                                 parameters: $0.parameters, context: $0.context, registeredAt: $0.registeredAt)
-                }
-            }
+            try await respond(context) { who in try await endpoints(request, who: who) }
         }
         router.get("/v1/whoami") { _, context in
             try await respond(context) { who in WhoAmI(account: who.account, uid: Int(who.uid), role: who.role.rawValue) }
@@ -74,8 +68,9 @@ public struct ControlServer: Sendable {
             try await respond(context, status: .created) { who in try await submit(request, who: who) }
         }
         router.get("/v1/jobs/:id") { _, context in
-            try await respond(context) { _ in
+            try await respond(context) { who in
                 let id = try jobID(context)
+                try await authorizeRead(job: id, who: who, what: "details")
                 guard let job = try await queries.job(id) else { throw APIFailure.notFound("no job \(id)") }
                 return job
             }
@@ -84,16 +79,18 @@ public struct ControlServer: Sendable {
             try await respond(context) { who in try await cancel(jobID(context), who: who) }
         }
         router.get("/v1/jobs/:id/log") { request, context in
-            try await respond(context) { _ in
+            try await respond(context) { who in
                 let id = try jobID(context)
+                try await authorizeRead(job: id, who: who, what: "log")
                 let cursor = APIQueries.LogCursor(request.uri.queryParameters["cursor"].map(String.init))
                 guard let page = try await queries.log(jobID: id, after: cursor) else { throw APIFailure.notFound("no job \(id)") }
                 return page
             }
         }
         router.get("/v1/jobs/:id/eval") { _, context in
-            try await respond(context) { _ in
+            try await respond(context) { who in
                 let id = try jobID(context)
+                try await authorizeRead(job: id, who: who, what: "evaluation results")
                 guard let view = try await queries.evalResults(jobID: id) else { throw APIFailure.notFound("no job \(id)") }
                 return view
             }
@@ -109,6 +106,7 @@ public struct ControlServer: Sendable {
         addSchedulingRoutes(to: router)
         addJobListRoutes(to: router)
         addPipelineRoutes(to: router)
+        addGrantRoutes(to: router)
         if let metrics {
             router.get("/metrics") { _, _ in
                 let text = try await metrics.scrape()
@@ -156,7 +154,7 @@ public struct ControlServer: Sendable {
         let spec = submit.spec ?? .object([:])
         guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
         let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
-        let new = NewJob(
+        var new = NewJob(
             kind: submit.kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
             priority: submit.priority ?? 0, qos: submit.qos ?? "normal", gpus: submit.gpus ?? 0,
             idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3, afterOK: submit.afterOK ?? [],
@@ -166,6 +164,7 @@ public struct ControlServer: Sendable {
         // Field checks first (cheap, and they name the field), then what the spec needs on disk.
         do { try new.validate() } catch { throw APIFailure.badRequest(error.message) }
         do { try SpecCheck.check(kind: submit.kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
+        new = try await authorizeSubmission(new, spec: spec, who: who)
         let result: JobQueue.Submission
         do { result = try await queue.enqueue(new) } catch let error as QueueError {
             switch error.code {

@@ -87,6 +87,8 @@ public struct DaemonConfiguration: Sendable {
     public var donor: String?
     /// Serve Prometheus metrics at `GET /metrics` on the control socket. Defaults to `false`.
     public var metrics: Bool = false
+    /// The address serve jobs on this node listen on (`serve_bind_address`). Defaults to `127.0.0.1`.
+    public var serveBindAddress = "127.0.0.1"
 
     public init(database: Database.Location, stateDirectory: URL, socketPath: String? = nil, adminGroup: String = "hearth-admin",
                 nodeName: String = ProcessInfo.processInfo.hostName, simulatedGPUs: Int = 0, slots: Int = 2,

@@ -29,10 +29,14 @@ public struct JobRunner: Sendable {
         public var measureEnergy: Bool
         /// How often GPU power is sampled. Defaults to 5 seconds.
         public var energySampleInterval: Duration
+        /// The address serve workers listen on (the node admin's `serve_bind_address`, never the
+        /// spec's), passed as `HEARTH_SERVE_BIND_ADDRESS`. Defaults to `127.0.0.1`.
+        public var serveBindAddress: String
 
         public init(workerPath: String, jobsDirectory: URL, heartbeatInterval: Duration = .seconds(5),
                     stopGracePeriod: Duration = .seconds(30), measureEnergy: Bool = false,
-                    energySampleInterval: Duration = .seconds(5)) {
+                    energySampleInterval: Duration = .seconds(5), serveBindAddress: String = "127.0.0.1") {
+            self.serveBindAddress = serveBindAddress
             self.workerPath = workerPath
             self.jobsDirectory = jobsDirectory
             self.heartbeatInterval = heartbeatInterval
@@ -90,7 +94,7 @@ public struct JobRunner: Sendable {
         let logFD: Int32
         do {
             var resolved = job
-            resolved.specJSON = try await SpecReferences.resolve(job.specJSON, queue: queue)
+            resolved.specJSON = try await SpecReferences.resolve(for: job, queue: queue)
             let jobFile = try writeJobFile(resolved)
             pipe = try ReportPipe.make()
             output = try ReportPipe.make()
@@ -101,6 +105,7 @@ public struct JobRunner: Sendable {
             environment["CUDA_VISIBLE_DEVICES"] = gpuIndices.map(String.init).joined(separator: ",")
             environment["HEARTH_JOB_ID"] = "\(job.id)"
             environment["HEARTH_ATTEMPT"] = "\(lease.attempt)"
+            environment["HEARTH_SERVE_BIND_ADDRESS"] = configuration.serveBindAddress
             // The worker mode is the job kind: train, eval, distill and serve (the kinds the agent claims).
             child = try ChildProcess.spawn(
                 configuration.workerPath, [job.kind, "--job", jobFile.path, "--report-fd", "3"], environment: environment,

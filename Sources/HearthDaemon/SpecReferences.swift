@@ -24,19 +24,34 @@ enum SpecReferences {
         return (id, String(rest[..<slash]), String(rest[slash...]))
     }
 
-    /// The spec with every reference replaced, or the spec unchanged when it has none.
-    static func resolve(_ specJSON: String, queue: JobQueue) async throws -> String {
+    /// `job`'s spec with every reference replaced, or the spec unchanged when it has none. A job
+    /// may use the results of its owner's jobs and of its project's (checked at submission too, by
+    /// `ControlServer.authorizeReferences`; checked again here because the queue, not the caller,
+    /// is what starts it), and, when its owner is an admin, any job's.
+    static func resolve(for job: Job, queue: JobQueue) async throws -> String {
+        let specJSON = job.specJSON
         guard specJSON.contains("@job:"), let spec = try? JSONSerialization.jsonObject(with: Data(specJSON.utf8)) else {
             return specJSON
         }
+        let grants = GrantStore(client: queue.client)
         var wanted: Set<Int64> = []
         visit(spec) { if let r = parse($0) { wanted.insert(r.job) }; return nil }
         var results: [Int64: [String: Any]] = [:]
         for id in wanted {
-            guard let job = try await queue.job(id) else { throw Unresolved(description: "the spec refers to job \(id), which does not exist") }
-            guard job.state == .succeeded, let text = job.resultJSON,
+            guard let used = try await queue.job(id), let owner = try await grants.ownership(ofJob: id) else {
+                throw Unresolved(description: "the spec refers to job \(id), which does not exist")
+            }
+            var allowed = try await grants.sharesJob(owner, with: job.accountID)
+            if !allowed { allowed = try await grants.isStoredAdmin(accountID: job.accountID) }
+            guard allowed else {
+                throw Unresolved(description: """
+                    the spec refers to job \(id), which belongs to \(owner.account); a job may use the results of its \
+                    owner's jobs and its project's only
+                    """)
+            }
+            guard used.state == .succeeded, let text = used.resultJSON,
                   let result = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                throw Unresolved(description: "the spec uses the result of job \(id), which is \(job.state.rawValue) and has none; submit it with --after \(id)")
+                throw Unresolved(description: "the spec uses the result of job \(id), which is \(used.state.rawValue) and has none; submit it with --after \(id)")
             }
             results[id] = result
         }

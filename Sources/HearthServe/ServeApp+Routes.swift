@@ -5,6 +5,7 @@ import NIOCore
 extension ServeApp {
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        if let key = job.apiKey { router.add(middleware: BearerAuth(key: key, metrics: metrics)) }
         router.get("/health") { [self] _, _ -> Response in
             guard let l = current else {
                 return json(["status": "loading"], status: .serviceUnavailable, headers: [.retryAfter: "1"])

@@ -11,6 +11,10 @@ public struct ServeJob: Codable, Sendable {
     public var tokenizer: String?
     /// Address to listen on. Defaults to `127.0.0.1`.
     public var host: String?
+    /// The bearer key every `/v1` request must carry (`Authorization: Bearer KEY`). hearthd puts
+    /// a random one in every serve job's spec (migration 0008); `nil` (a worker started by hand)
+    /// serves without one.
+    public var apiKey: String?
     /// TCP port; 0 picks a free one (reported in the `serving` event). Defaults to `0`.
     public var port: Int?
     /// Streams decoded together in one batch. Defaults to `4`.
@@ -27,6 +31,7 @@ public struct ServeJob: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, tokenizer, host, port, threads
+        case apiKey = "api_key"
         case maxConcurrent = "max_concurrent", maxQueue = "max_queue", modelName = "model_name"
         case testLoadDelayMs = "test_load_delay_ms"
     }
@@ -66,7 +71,12 @@ public struct ServeJob: Codable, Sendable {
         throw .badInput("no tokenizer: give \"tokenizer\" (the dataset's tokenizer.json); none was found beside \(checkpoint)")
     }
 
-    var resolvedHost: String { host ?? "127.0.0.1" }
+    /// The bind address: `HEARTH_SERVE_BIND_ADDRESS` when hearthd set it (the node admin's
+    /// `serve_bind_address`; it overrides the spec), else `host`, else `127.0.0.1`.
+    var resolvedHost: String {
+        if let admin = ProcessInfo.processInfo.environment["HEARTH_SERVE_BIND_ADDRESS"], !admin.isEmpty { return admin }
+        return host ?? "127.0.0.1"
+    }
     var resolvedPort: Int { port ?? 0 }
     var resolvedMaxConcurrent: Int { maxConcurrent ?? 4 }
     var resolvedMaxQueue: Int { maxQueue ?? 16 }

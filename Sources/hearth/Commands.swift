@@ -224,8 +224,10 @@ struct Cancel: ParsableCommand {
                 if let index = ref.arrayIndex {
                     id = try global.call("GET", "/v1/arrays/\(ref.id)/\(index)", as: JobView.self).0.id
                 } else {
-                    let (job, _) = try global.call("GET", "/v1/jobs/\(ref.id)", as: JobView.self)
-                    if job.arrayID == job.id {
+                    // Only an array's head cancels the whole array. Another's job is not readable:
+                    // then the cancel below gives the daemon's own refusal.
+                    let head = try? global.client.call("GET", "/v1/jobs/\(ref.id)", as: JobView.self).0
+                    if let job = head, job.arrayID == job.id {
                         let (r, _) = try global.call("POST", "/v1/arrays/\(ref.id)/cancel", as: ArrayCancelResponse.self)
                         var parts = ["\(r.cancelled) cancelled"]
                         if r.requested > 0 { parts.append("\(r.requested) stopping on their nodes") }

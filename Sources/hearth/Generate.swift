@@ -28,7 +28,7 @@ struct GenerateCommand: ParsableCommand {
         // Unbuffered: each token shows up as it arrives.
         Stdio.out(prompt)
         do {
-            try EventStreamClient.post(url: endpoint.url, path: "/v1/completions", body: data) { event in
+            try EventStreamClient.post(url: endpoint.url, path: "/v1/completions", body: data, bearer: endpoint.apiKey) { event in
                 guard event != "[DONE]",
                       let obj = try? JSONDecoder().decode(JSONValue.self, from: Data(event.utf8)),
                       case .object(let o) = obj, case .array(let choices)? = o["choices"], case .object(let first)? = choices.first,

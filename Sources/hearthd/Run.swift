@@ -88,6 +88,7 @@ struct Run: AsyncParsableCommand {
         }
         config.schedulerPolicy.preemptionGrace = Double(grace)
         config.metrics = metrics || file?.metrics == true
+        if let address = file?.serveBindAddress { config.serveBindAddress = address }
         config.logLevel = logLevel
         config.logLevelFile = logLevelFile
         config.configFile = database.config ?? ConfigFile.defaultPath

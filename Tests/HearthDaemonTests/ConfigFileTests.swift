@@ -80,3 +80,18 @@ import Testing
         #expect("\(error.map { "\($0)" } ?? "")".contains("hearthd.toml:2"), "\(String(describing: error))")
     }
 }
+
+/// `serve_bind_address`: the node admin's choice of where serve jobs listen, an IP literal.
+@Suite struct ServeBindAddressConfigTests {
+    @Test func anAddressIsReadAndAnythingElseIsRefusedWithItsLine() throws {
+        #expect(try ConfigFile.parse("serve_bind_address = \"0.0.0.0\"", path: "t.toml").serveBindAddress == "0.0.0.0")
+        #expect(try ConfigFile.parse("serve_bind_address = \"::1\"", path: "t.toml").serveBindAddress == "::1")
+        #expect(try ConfigFile.parse("slots = 1", path: "t.toml").serveBindAddress == nil)
+        do {
+            _ = try ConfigFile.parse("slots = 1\nserve_bind_address = \"gpu-box.example\"", path: "t.toml")
+            Issue.record("a host name was accepted as serve_bind_address")
+        } catch {
+            #expect(error.line == 2 && error.message.contains("\"gpu-box.example\" is not an IP address"), "\(error)")
+        }
+    }
+}

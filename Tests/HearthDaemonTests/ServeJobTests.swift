@@ -44,10 +44,17 @@ import Testing
             let running = try #require(try await f.queue.job(job.id))
             #expect(running.state == .running && running.leaseEpoch == lease.epoch)
 
-            // The endpoint streams a completion.
+            // The endpoint streams a completion to a client with the key hearthd put in the spec
+            // (migration 0008), and refuses one without it.
+            let stored = try #require(try await f.queue.job(job.id))
+            let key = try #require((try JSONSerialization.jsonObject(with: Data(stored.specJSON.utf8)) as? [String: Any])?["api_key"] as? String)
+            #expect(key.hasPrefix("hk-") && key.count == 67)
+            let request = Data(#"{"prompt": "the", "max_tokens": 5, "temperature": 0, "stream": true}"#.utf8)
+            #expect(throws: EventStreamClient.Failure.self) {
+                try EventStreamClient.post(url: endpoint.url, path: "/v1/completions", body: request) { _ in }
+            }
             var events: [String] = []
-            try EventStreamClient.post(url: endpoint.url, path: "/v1/completions",
-                                       body: Data(#"{"prompt": "the", "max_tokens": 5, "temperature": 0, "stream": true}"#.utf8)) {
+            try EventStreamClient.post(url: endpoint.url, path: "/v1/completions", body: request, bearer: key) {
                 events.append($0)
             }
             #expect(events.last == "[DONE]")

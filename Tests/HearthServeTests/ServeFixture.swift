@@ -89,9 +89,11 @@ struct HTTPReply: Sendable {
     }
 }
 
-func http(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, raw: String? = nil) async throws -> HTTPReply {
+func http(_ method: HTTPMethod, _ url: String, json: [String: Any]? = nil, raw: String? = nil,
+          headers: [(String, String)] = []) async throws -> HTTPReply {
     var request = HTTPClientRequest(url: url)
     request.method = method
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
     if let json {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))

@@ -41,6 +41,31 @@ import Glibc
         #expect(seen.all == [503, 200])
     }
 
+    @Test func everyV1RouteNeedsTheBearerKeyButHealthAndMetricsDoNot() async throws {
+        var job = fixture.job()
+        job.apiKey = "hk-test-key-0123456789"
+        try await fixture.withServer(job) { url, _ in
+            let body: [String: Any] = ["prompt": "to be", "max_tokens": 2, "temperature": 0]
+            for (name, headers) in [("no key", [(String, String)]()), ("wrong key", [("Authorization", "Bearer hk-test-key-0123456780")]),
+                                    ("not bearer", [("Authorization", "Basic aGs6aGs=")])] {
+                for (method, route) in [(HTTPMethod.GET, "/v1/models"), (.POST, "/v1/completions"), (.POST, "/v1/chat/completions")] {
+                    let r = try await http(method, url + route, json: method == .POST ? body : nil, headers: headers)
+                    #expect(r.status == 401, "\(name) \(route)")
+                    let error = try #require(try r.json()["error"] as? [String: Any], "\(name) \(route): \(r.body)")
+                    #expect(error["code"] as? String == "invalid_api_key" && error["type"] as? String == "invalid_request_error")
+                    #expect((error["message"] as? String)?.contains("hearth endpoints") == true)
+                }
+            }
+            #expect(try await http(.GET, url + "/health").status == 200)
+            #expect(try await http(.GET, url + "/metrics").status == 200)
+            let auth = [("Authorization", "Bearer hk-test-key-0123456789")]
+            #expect(try await http(.GET, url + "/v1/models", headers: auth).status == 200)
+            let ok = try await http(.POST, url + "/v1/completions", json: body, headers: auth)
+            #expect(ok.status == 200)
+            #expect((try ok.json()["choices"] as? [[String: Any]])?.count == 1)
+        }
+    }
+
     @Test func greedyOutputIsDeterministicAndMatchesOfflineGenerate() async throws {
         let expected = try offlineGreedy("to be or", 40)
         try await fixture.withServer(fixture.job()) { url, _ in

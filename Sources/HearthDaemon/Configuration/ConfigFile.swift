@@ -20,6 +20,9 @@ public struct ConfigFile: Sendable, Hashable {
     public var logLevel: String?
     /// Serve Prometheus metrics at `GET /metrics` on the control socket.
     public var metrics: Bool?
+    /// The address serve jobs listen on (an IPv4 or IPv6 literal); the node admin's choice, never
+    /// the spec's. Defaults to `127.0.0.1` (reachable only from this node).
+    public var serveBindAddress: String?
     /// The `[scheduler]` table applied over `SchedulerPolicy.default`.
     public var scheduler = SchedulerPolicy.default
 
@@ -74,6 +77,13 @@ public struct ConfigFile: Sendable, Hashable {
         c.graceSeconds = try reader.int("grace_seconds", 1...86_400)
         c.logLevel = try reader.string("log_level", oneOf: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         c.metrics = try reader.bool("metrics")
+        c.serveBindAddress = try reader.string("serve_bind_address")
+        if let address = c.serveBindAddress, !Self.isAddressLiteral(address) {
+            throw Error(path: path, line: reader.line(of: "serve_bind_address"), message: """
+                serve_bind_address: "\(address)" is not an IP address; write one such as 127.0.0.1 (this node only), \
+                0.0.0.0 (every interface) or ::1
+                """)
+        }
         if let lease = c.leaseSeconds, let beat = c.heartbeatSeconds, beat * 2 > Double(lease) {
             throw Error(path: path, line: reader.line(of: "heartbeat_seconds"),
                         message: "heartbeat_seconds (\(beat)) must be at most half of lease_seconds (\(lease)), or leases lapse between renewals")
@@ -105,6 +115,14 @@ public struct ConfigFile: Sendable, Hashable {
         }
         try reader.refuseUnknownKeys()
         return c
+    }
+}
+
+extension ConfigFile {
+    /// Whether `text` is an IPv4 or IPv6 address literal.
+    static func isAddressLiteral(_ text: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 }
 
