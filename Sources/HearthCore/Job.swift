@@ -66,6 +66,12 @@ public struct Job: Sendable, Hashable, Codable {
     public var gpuModel: String?
     /// Required memory per GPU (0 = any).
     public var gpuMemoryBytes: Int64 = 0
+    /// The array this job is an element of (its first element's id), if any.
+    public var arrayID: Int64?
+    /// Its index in that array (`HEARTH_ARRAY_INDEX` for a command job).
+    public var arrayIndex: Int?
+    /// Nodes it is never placed on again: an attempt's worker exited 3 there.
+    public var avoidNodes: [Int64] = []
 
     public init(
         id: Int64, kind: String, accountID: Int64, projectID: Int64? = nil, name: String = "",

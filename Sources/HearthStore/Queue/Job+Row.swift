@@ -7,7 +7,8 @@ extension Job {
         id, kind, account_id, project_id, name, spec::text AS spec, state, priority, qos, gpus, idempotency_key,
         attempt, failures, max_attempts, preemptions, lease_epoch, lease_expires_at, node_id, run_at,
         created_at, scheduled_at, started_at, finished_at, cancel_requested_at, preempt_requested_at,
-        last_error, result::text AS result, after_ok, time_limit_seconds, preemptible, gpu_model, gpu_memory_bytes
+        last_error, result::text AS result, after_ok, time_limit_seconds, preemptible, gpu_model, gpu_memory_bytes,
+        array_id, array_index, avoid_nodes
         """
 
     init(row: PostgresRow) throws {
@@ -33,6 +34,9 @@ extension Job {
         preemptible = try row.decode("preemptible")
         gpuModel = try row.decode("gpu_model")
         gpuMemoryBytes = try row.decode("gpu_memory_bytes")
+        arrayID = try row.decode("array_id")
+        arrayIndex = try row.decode("array_index")
+        avoidNodes = try row.decode("avoid_nodes")
     }
 }
 
