@@ -86,6 +86,8 @@ public struct DaemonConfiguration: Sendable {
     public var donor: String?
     /// Serve Prometheus metrics at `GET /metrics` on the control socket. Defaults to `false`.
     public var metrics: Bool = false
+    /// Who jobs run as and their cgroups' limits (Docs/isolation.md).
+    public var isolation = IsolationPolicy()
 
     public init(database: Database.Location, stateDirectory: URL, socketPath: String? = nil, adminGroup: String = "hearth-admin",
                 nodeName: String = ProcessInfo.processInfo.hostName, simulatedGPUs: Int = 0, slots: Int = 2,
