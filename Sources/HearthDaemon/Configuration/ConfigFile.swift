@@ -118,6 +118,7 @@ public struct ConfigFile: Sendable, Hashable {
             if let mib = try r.int("memory_max_mib", 16...(1 << 30)) { c.isolation.memoryMaxBytes = Int64(mib) << 20 }
             if let tasks = try r.int("tasks_max", 16...4_194_304) { c.isolation.tasksMax = tasks }
             if let cgroups = try r.bool("cgroups") { c.isolation.cgroups = cgroups }
+            if let cpu = try r.int("cpu_quota_percent", 1...100_000) { c.isolation.cpuQuotaPercent = cpu }
             try r.refuseUnknownKeys()
         }
         try reader.refuseUnknownKeys()

@@ -23,5 +23,19 @@ public struct IsolationPolicy: Sendable, Hashable {
     /// `/dev/nvidiactl` minor 255).
     public var gpuDeviceMajor: UInt32 = 195
 
+    /// Start each attempt as a transient systemd unit (hearthd under systemd: `NOTIFY_SOCKET`
+    /// set and systemd booted); the daemon sets it. Defaults to `false`: hearthd forks the job.
+    public var transientUnits = false
+    /// The slice the transient units run in. Defaults to `hearth-jobs.slice`.
+    public var slice = "hearth-jobs.slice"
+    /// CPU time an attempt may use per second of wall time, in percent of one CPU
+    /// (`CPUQuotaPerSecUSec=`, and `cpu.cfs_quota_us` is not set without systemd); `nil`: no limit.
+    public var cpuQuotaPercent: Int?
+
     public init() {}
+
+    /// Whether this process runs under systemd as PID 1 and was started by it (so transient units can be used).
+    public static func underSystemd(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        !(environment["NOTIFY_SOCKET"] ?? "").isEmpty && FileManager.default.fileExists(atPath: "/run/systemd/system")
+    }
 }

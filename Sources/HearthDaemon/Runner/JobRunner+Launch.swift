@@ -2,11 +2,12 @@ import Foundation
 import HearthCore
 import HearthProcess
 import HearthStore
+import HearthSystemd
 import Logging
 
 /// A started attempt: its process, the pipes from it, its log, and its cgroups.
 struct LaunchedAttempt: Sendable {
-    let child: ChildProcess
+    let process: JobProcess
     let reports: ReportPipe
     let output: ReportPipe
     let logFD: Int32
@@ -18,14 +19,14 @@ struct LaunchedAttempt: Sendable {
     /// SIGKILL goes to every process in the attempt's cgroup; SIGTERM to each of them too, as
     /// systemd does with KillMode=control-group, so a helper the job started may clean up.
     func stopper(state: JobRunner.SupervisionState) -> @Sendable (JobRunner.StopReason, Int32) -> Void {
-        let child = child, cgroup = cgroup
+        let process = process, cgroup = cgroup
         return { reason, signal in
             let first = state.withLock { s -> Bool in
                 if s.stop == nil { s.stop = reason }
                 return !s.signalled.contains(signal) && s.signalled.insert(signal).inserted
             }
             guard first else { return }
-            child.signal(signal)
+            process.signal(signal)
             if let cgroup {
                 if signal == SIGKILL {
                     DispatchQueue.global().async { cgroup.killAll() }
@@ -38,7 +39,7 @@ struct LaunchedAttempt: Sendable {
 
     /// Kills every process of the attempt at once.
     func killEverything() {
-        child.signal(SIGKILL)
+        process.signal(SIGKILL)
         cgroup?.killAll()
     }
 
@@ -47,7 +48,10 @@ struct LaunchedAttempt: Sendable {
     func killLeftovers() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
-                if let cgroup { cgroup.killAll() } else { kill(-child.pid, SIGKILL) }
+                switch process {
+                case .unit(let unit, _): unit.remove()
+                case .child(let child): if let cgroup { cgroup.killAll() } else { kill(-child.pid, SIGKILL) }
+                }
                 c.resume()
             }
         }
@@ -57,6 +61,7 @@ struct LaunchedAttempt: Sendable {
     func finish() {
         close(logFD)
         cgroup?.remove()
+        if case .unit(let unit, _) = process { unit.remove() }
     }
 }
 
@@ -68,6 +73,9 @@ extension JobRunner {
         var resolved = job
         resolved.specJSON = try await SpecReferences.resolve(job.specJSON, queue: queue)
         let account = try await queue.accountName(of: job.accountID) ?? "account \(job.accountID)"
+        if configuration.isolation.transientUnits {
+            return try await launchUnit(resolved, account: account, lease: lease, gpuIndices: gpuIndices, log: log)
+        }
         let user = try JobIdentity.resolve(account: account, accountID: job.accountID, policy: configuration.isolation)
         let directory = try JobDirectory.prepare(jobsDirectory: configuration.jobsDirectory, jobID: job.id, user: user)
         let resume = ["train", "distill"].contains(job.kind) ? try await queue.latestCheckpoint(jobID: job.id) : nil
@@ -106,7 +114,7 @@ extension JobRunner {
             close(output.writeFD)
             cgroup?.closeDescriptors()
             try? "\(child.pid)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
-            return LaunchedAttempt(child: child, reports: reports, output: output, logFD: logFD, cgroup: cgroup, user: user)
+            return LaunchedAttempt(process: .child(child), reports: reports, output: output, logFD: logFD, cgroup: cgroup, user: user)
         } catch {
             opened.forEach { close($0) }
             cgroup?.closeDescriptors()

@@ -1,5 +1,6 @@
 import Foundation
 import HearthStore
+import HearthSystemd
 import Logging
 
 extension JobRunner {
@@ -9,8 +10,16 @@ extension JobRunner {
     public func releaseOrphans(nodeID: Int64) async throws -> [JobQueue.RescuedJob] {
         let dirs = (try? FileManager.default.contentsOfDirectory(atPath: configuration.jobsDirectory.path)) ?? []
         for dir in dirs {
-            guard let id = Int64(dir), let text = try? String(contentsOf: pidFile(id), encoding: .utf8),
-                  let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), Self.isWorker(pid) else { continue }
+            guard let id = Int64(dir), let text = try? String(contentsOf: pidFile(id), encoding: .utf8) else { continue }
+            let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
+            if words.count == 2, words[1].hasPrefix("hearth-job-"), let unit = try? TransientUnit.existing(name: words[1]) {
+                // A transient unit outlives hearthd: stop it (SIGTERM to all of it, then SIGKILL; KillMode=control-group).
+                unit.remove()
+                try? FileManager.default.removeItem(at: pidFile(id))
+                logger.notice("stopped a job unit left by an earlier run", metadata: ["job.id": "\(id)", "unit": "\(words[1])"])
+                continue
+            }
+            guard let pid = words.first.flatMap({ pid_t($0) }), Self.isWorker(pid) else { continue }
             kill(-pid, SIGTERM)
             let deadline = ContinuousClock.now + configuration.stopGracePeriod
             while Self.isWorker(pid) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }

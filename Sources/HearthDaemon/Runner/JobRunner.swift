@@ -107,7 +107,7 @@ public struct JobRunner: Sendable {
             log.error("cannot start the worker: \(error)")
             return await settle(lease, failure: "this node could not start the job: \(error)", retryable: true, log)
         }
-        let child = attempt.child
+        let child = attempt.process
         log.debug("worker started", metadata: ["worker.pid": "\(child.pid)", "worker.uid": "\(attempt.user?.uid ?? geteuid())"])
         do {
             try await queue.start(lease)
@@ -124,7 +124,7 @@ public struct JobRunner: Sendable {
         let state = SupervisionState()
         let energy = EnergyBox(GPUEnergyMeter(indices: gpuIndices))
         let stop = attempt.stopper(state: state)
-        let (termination, rusage) = await withTaskCancellationHandler {
+        let (termination, rusage, unitResult) = await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 // The readers end by themselves at end of file, after the worker's last line:
                 // cancelling them could drop its final reports. They run as unstructured tasks
@@ -136,7 +136,7 @@ public struct JobRunner: Sendable {
                 let escalating = Task { await escalate(state: state, stop: stop) }
                 let metering = Task { await sampleEnergy(energy, gpuIndices: gpuIndices) }
                 let limiting = Task { await enforceTimeLimit(job.timeLimitSeconds, stop: stop) }
-                let end = await child.waitWithUsage()
+                let end = await child.wait()
                 state.withLock { $0.exited = true }
                 // Like systemd's KillMode=control-group: what the job left running (even a
                 // daemon that setsid()ed) ends with it, and so the pipes it held close.
@@ -152,7 +152,10 @@ public struct JobRunner: Sendable {
         } onCancel: {
             stop(.preempt, SIGTERM)
         }
-        let oomKilled = attempt.cgroup?.oomKilled ?? false
+        // Under systemd the unit's result says what stopped it: RuntimeMaxSec= or the OOM killer.
+        if unitResult == "timeout" { state.withLock { if $0.stop == nil { $0.stop = .timeLimit } } }
+        let oomKilled = attempt.cgroup?.oomKilled ?? (unitResult == "oom-kill")
+        let memoryLimit = attempt.cgroup?.memoryMaxBytes ?? configuration.isolation.memoryMaxBytes
         attempt.finish()
         try? FileManager.default.removeItem(at: pidFile(job.id))
         let s = state.withLock { $0 }
@@ -164,7 +167,7 @@ public struct JobRunner: Sendable {
             energyJoules: energy.withLock { $0.measuredJoules }, energySource: .measured)
         let end = AttemptEnd(
             termination: termination, stop: s.stop, serving: s.serving, lastError: s.lastError,
-            memoryMaxBytes: oomKilled ? attempt.cgroup?.memoryMaxBytes : nil, timeLimitSeconds: job.timeLimitSeconds)
+            memoryMaxBytes: oomKilled ? memoryLimit : nil, timeLimitSeconds: job.timeLimitSeconds)
         let outcome = await record(Self.disposition(of: end), resultJSON: s.resultJSON, lease: lease, usage: usage, log)
         Self.logOutcome(outcome, termination: termination, log)
         return outcome
