@@ -114,13 +114,16 @@ public final class TrainingRun {
         return (loss / Double(accum), lr, norm)
     }
 
-    /// Writes a checkpoint of the current state and reports it.
+    /// Writes a checkpoint of the current state and reports it. With `prune`, older ones beyond
+    /// `keep_checkpoints` go; the checkpoint written on a stop prunes nothing, since hearthd
+    /// resumes a job only from a checkpoint it recorded, and the newest recorded one may be older
+    /// than the newest written (a report still in flight when hearthd died).
     @discardableResult
-    public func checkpoint() throws(TrainerError) -> String {
+    public func checkpoint(prune: Bool = true) throws(TrainerError) -> String {
         let info = CheckpointInfo(model: model.config, optimizer: adam.config, step: step, samplerState: sampler.rng.state,
                                   seed: seed, threads: threads, tokensSeen: tokensSeen, modelSHA256: "", optimizerSHA256: "")
         let (path, sha) = try Checkpoint.save(root: job.checkpointDir, model: model, adam: adam, info: info)
-        Checkpoint.prune(root: job.checkpointDir, keep: job.keepCheckpoints ?? 2)
+        if prune { Checkpoint.prune(root: job.checkpointDir, keep: job.keepCheckpoints ?? 2) }
         reporter.emit("checkpoint", ["step": step, "path": path, "sha256": sha])
         return path
     }
@@ -136,7 +139,7 @@ public final class TrainingRun {
         var t0 = Date(), tok0 = tokensSeen
         while step < job.steps {
             if shouldStop() {
-                let path = try checkpoint()
+                let path = try checkpoint(prune: false)
                 reporter.emit("preempted", ["step": step, "path": path])
                 throw .preempted("stopped by signal at step \(step); checkpoint \(path)")
             }

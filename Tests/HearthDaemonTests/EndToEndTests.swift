@@ -118,6 +118,8 @@ import Testing
             try await Self.waitUntil("the orphaned worker exits by itself", timeout: 30) { kill(pid, 0) != 0 }
             let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("phoenix/jobs/1/work/checkpoints").path)
             #expect(checkpoints.contains { $0.hasPrefix("step-") }, "it checkpointed on the way out: \(checkpoints)")
+            // What attempt 2 must resume from: the newest checkpoint recorded before the daemon died.
+            let saved = try #require(try await JobQueue(client: client).latestCheckpoint(jobID: 1)).step
 
             // The lease (60 s) has not expired, yet the restarted node requeues and resumes it now.
             let second = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "phoenix", directory: dir,
@@ -132,7 +134,6 @@ import Testing
             #expect(try await JobQueue(client: client).allocations(jobID: 1).map(\.endReason) == [.lost, nil])
             let queue = JobQueue(client: client)
             try await Self.waitUntil("attempt 2 reports progress") { try await queue.metrics(jobID: 1).contains { $0.attempt == 2 } }
-            let saved = try #require(try await queue.latestCheckpoint(jobID: 1)).step
             let resumedAt = try #require(try await queue.metrics(jobID: 1).filter { $0.attempt == 2 }.map(\.step).min())
             #expect(resumedAt > saved, "attempt 2 continued from the recorded checkpoint at step \(saved), not from 0")
             #expect(await second.stop(SIGTERM) == .exited(0))
