@@ -42,14 +42,14 @@ struct BenchIsolation {
         }
         print("job start latency, \(samples) interleaved pairs, /bin/true as \(user) (isolated) vs as root (plain)")
         print("cgroups: \(policy.cgroups ? "on (memory.max 1 GiB, pids.max \(policy.tasksMax ?? 0), devices: GPU 0)" : "off")")
-        print(String(format: "%-28@ %10@ %10@ %10@ %10@", "" as NSString, "plain" as NSString, "isolated" as NSString,
-                     "extra" as NSString, "ratio" as NSString))
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+        print("".padding(toLength: 28, withPad: " ", startingAt: 0) + pad("plain", 12) + pad("isolated", 12) + pad("extra", 12) + pad("ratio", 11))
         for (name, key) in [("start (until exec'd), median", 0), ("start (until exec'd), p95", 1),
                             ("start+run+clean-up, median", 2), ("start+run+clean-up, p95", 3)] {
             let p = key < 2 ? stats(plain.map { ms($0.start) }) : stats(plain.map { ms($0.cycle) })
             let q = key < 2 ? stats(isolated.map { ms($0.start) }) : stats(isolated.map { ms($0.cycle) })
             let (a, b) = key % 2 == 0 ? (p.median, q.median) : (p.p95, q.p95)
-            print(String(format: "%-28@ %8.2f ms %8.2f ms %8.2f ms %9.2fx", name as NSString, a, b, b - a, b / a))
+            print(name.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: " %8.2f ms  %8.2f ms  %8.2f ms %9.2fx", a, b, b - a, b / a))
         }
     }
 }
