@@ -164,6 +164,7 @@ let package = Package(
         .executableTarget(
             name: "bench-store", dependencies: ["HearthCore", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
         .executableTarget(name: "bench-report", dependencies: ["HearthCore", "HearthStore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "bench-isolation", dependencies: ["HearthDaemon", "HearthProcess"], swiftSettings: swiftSettings),
 
         // MARK: Tests
         .testTarget(name: "HearthCoreTests", dependencies: ["HearthCore"], swiftSettings: swiftSettings),

@@ -22,8 +22,8 @@ struct Agent: Service {
     let status: DaemonStatus
     let faults: FaultInjection
     let logger: Logger
-    /// The kinds this node's worker can run (the donor's policy may narrow them).
-    static let kinds = ["train", "eval", "distill", "serve"]
+    /// The kinds this node runs: the worker's, and volunteers' own programs (the donor's policy may narrow them).
+    static let kinds = ["train", "eval", "distill", "serve", "command"]
 
     /// The attempts this agent runs now, by job id.
     private final class Running: Sendable {

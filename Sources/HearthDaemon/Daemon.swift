@@ -72,7 +72,11 @@ public enum Daemon {
                 workerPath: configuration.workerPath,
                 jobsDirectory: configuration.stateDirectory.appendingPathComponent("jobs"),
                 heartbeatInterval: configuration.heartbeatInterval, stopGracePeriod: configuration.stopGracePeriod,
-                measureEnergy: gpus.contains { !$0.simulated }, serveBindAddress: configuration.serveBindAddress),
+                measureEnergy: gpus.contains { !$0.simulated }, isolation: {
+                    var isolation = configuration.isolation
+                    isolation.transientUnits = IsolationPolicy.underSystemd()
+                    return isolation
+                }(), serveBindAddress: configuration.serveBindAddress),
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,

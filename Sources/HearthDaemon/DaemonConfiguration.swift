@@ -89,6 +89,8 @@ public struct DaemonConfiguration: Sendable {
     public var metrics: Bool = false
     /// The address serve jobs on this node listen on (`serve_bind_address`). Defaults to `127.0.0.1`.
     public var serveBindAddress = "127.0.0.1"
+    /// Who jobs run as and their cgroups' limits (Docs/isolation.md).
+    public var isolation = IsolationPolicy()
 
     public init(database: Database.Location, stateDirectory: URL, socketPath: String? = nil, adminGroup: String = "hearth-admin",
                 nodeName: String = ProcessInfo.processInfo.hostName, simulatedGPUs: Int = 0, slots: Int = 2,

@@ -2,10 +2,10 @@ import Foundation
 import HearthAPI
 
 /// Checks a submitted spec before it is queued, so a job that cannot run is refused with a
-/// sentence now rather than failing on a node later: the fields the worker requires, sizes
-/// within reason, and datasets that exist (a directory `hearth-worker prepare` wrote, with its
-/// `index.json`). Paths are checked on the node that takes the submission: in a fleet they
-/// must be on storage every node mounts at the same place.
+/// sentence now rather than failing on a node later: the fields the worker requires and sizes
+/// within reason. It opens no path the spec names: the job's own process opens them on the node,
+/// as the job's user, so file permissions decide (a check here would run with hearthd's rights,
+/// and would tell anybody whether any path exists).
 enum SpecCheck {
     /// The most a spec may ask for: far above what a donated node trains, far below overflow.
     static let limits: [(key: String, range: ClosedRange<Double>)] = [
@@ -16,6 +16,7 @@ enum SpecCheck {
         guard case .object(let s) = spec else { return }
         switch kind {
         case "train": try checkTraining(s)
+        case "command": try checkCommand(s)
         default: return
         }
     }
@@ -50,22 +51,38 @@ enum SpecCheck {
             try dataset(path, field: "spec.data[\(i)].path")
         }
         if case .string(let path)? = s["eval_data"] { try dataset(path, field: "spec.eval_data") }
-        if case .string(let path)? = s["init_from"], !path.hasPrefix("@"), !FileManager.default.isReadableFile(atPath: path) {
-            throw bad("spec.init_from: \(path) is not a readable file on this node")
+        if case .string(let path)? = s["init_from"] { try absolute(path, field: "spec.init_from") }
+        if case .string(let path)? = s["checkpoint_dir"] { try absolute(path, field: "spec.checkpoint_dir") }
+    }
+
+    /// A `command` job: `{"argv": ["/usr/bin/python3", "train.py"]}` or `{"shell": "make && ./run"}`.
+    private static func checkCommand(_ s: [String: JSONValue]) throws(APIError) {
+        let example = #"{"argv": ["/usr/bin/python3", "train.py"]} or {"shell": "cd ~/work && ./run.sh"}"#
+        switch (s["argv"], s["shell"]) {
+        case (.array(let argv)?, nil):
+            guard !argv.isEmpty else { throw bad("spec.argv must name a program, as in \(example)") }
+            for (i, a) in argv.enumerated() {
+                guard case .string(let word) = a, !word.contains("\0") else { throw bad("spec.argv[\(i)] must be a string") }
+                if i == 0 && word.isEmpty { throw bad("spec.argv[0] must name a program, as in \(example)") }
+            }
+        case (nil, .string(let line)?):
+            guard !line.trimmingCharacters(in: .whitespaces).isEmpty, !line.contains("\0") else {
+                throw bad("spec.shell must be a command line, as in \(example)")
+            }
+        case (nil, nil): throw bad("a command job's spec needs argv or shell, as in \(example)")
+        default: throw bad("a command job's spec has either argv (a list of strings) or shell (a string), not both; as in \(example)")
         }
     }
 
     private static func dataset(_ path: String, field: String) throws(APIError) {
         if path.hasPrefix("@") { return }  // another job's result, resolved when this one starts (SpecReferences)
+        try absolute(path, field: field)
+    }
+
+    private static func absolute(_ path: String, field: String) throws(APIError) {
+        if path.hasPrefix("@") { return }
         guard path.hasPrefix("/") else {
             throw bad("\(field) must be an absolute path (the worker runs in its own directory), not \"\(path)\"")
-        }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw bad("\(field): no dataset directory \(path) on this node; write one with `hearth-worker prepare TEXT... --out \(path)`")
-        }
-        guard FileManager.default.isReadableFile(atPath: path + "/index.json") else {
-            throw bad("\(field): \(path) has no index.json, so it is not a prepared dataset; write one with `hearth-worker prepare TEXT... --out DIR`")
         }
     }
 }

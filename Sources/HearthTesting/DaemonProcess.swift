@@ -10,7 +10,10 @@ public final class DaemonProcess: Sendable {
     public let nodeName: String
 
     /// Starts `hearthd run` against a test database and waits until its socket accepts.
-    public init(conninfo: String, database: String, nodeName: String, directory: URL, extraArguments: [String] = []) throws {
+    /// - Parameter allowRootJobs: run jobs root submits (the suites submit as the test process,
+    ///   root); the isolation tests turn it off and submit as other users. Defaults to `true`.
+    public init(conninfo: String, database: String, nodeName: String, directory: URL, extraArguments: [String] = [],
+                allowRootJobs: Bool = true) throws {
         guard let hearthd = BuiltProducts.path("hearthd") else { throw TestProcessError("hearthd is not built (swift build)") }
         self.nodeName = nodeName
         socketPath = directory.appendingPathComponent("\(nodeName).sock").path
@@ -20,7 +23,7 @@ public final class DaemonProcess: Sendable {
         child = try ChildProcess.spawn(hearthd, [
             "run", "--database-url", conninfo + " dbname=\(database)", "--state-dir", directory.appendingPathComponent(nodeName).path,
             "--socket", socketPath, "--node-name", nodeName,
-        ] + extraArguments, descriptors: [nil, fd, fd])
+        ] + (allowRootJobs ? ["--allow-root-jobs"] : []) + extraArguments, descriptors: [nil, fd, fd])
         let deadline = Date().addingTimeInterval(30)
         // "ready" is logged once the socket has its permissions and the node is registered.
         while !UnixSocket.accepts(socketPath) || !log.contains(" ready") {

@@ -26,6 +26,42 @@ public struct TrainJob: Codable, Sendable {
     public var logInterval: Int?
     /// Optional safetensors file with initial weights (used when no checkpoint exists yet).
     public var initFrom: String?
+    /// Where training resumes from. hearthd always sets it (a checkpoint this job recorded, or
+    /// none); absent (a job file written by hand), the newest checkpoint in `checkpoint_dir`.
+    public var resume: Resume?
+
+    /// Where a run resumes: `"none"`, `"latest"` (the newest in `checkpoint_dir`), or
+    /// `{"path": DIR, "sha256": HEX}`, a checkpoint whose `model.safetensors` must have that SHA-256.
+    public enum Resume: Codable, Sendable, Equatable {
+        case none
+        case latest
+        case recorded(path: String, sha256: String)
+
+        private struct Recorded: Codable { var path: String; var sha256: String }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let word = try? c.decode(String.self) {
+                switch word {
+                case "none": self = .none
+                case "latest": self = .latest
+                default: throw DecodingError.dataCorruptedError(in: c, debugDescription: "resume must be none, latest or {path, sha256}")
+                }
+                return
+            }
+            let r = try c.decode(Recorded.self)
+            self = .recorded(path: r.path, sha256: r.sha256)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .none: try c.encode("none")
+            case .latest: try c.encode("latest")
+            case .recorded(let path, let sha256): try c.encode(Recorded(path: path, sha256: sha256))
+            }
+        }
+    }
 
     /// Parses a job file; every problem is a one-line `badInput`.
     public static func load(_ path: String) throws(TrainerError) -> TrainJob {

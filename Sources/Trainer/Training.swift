@@ -1,6 +1,6 @@
 import Foundation
 
-/// Runs a `TrainJob`: resumes from the newest checkpoint in `checkpoint_dir` when there is one,
+/// Runs a `TrainJob`: resumes from the checkpoint its `resume` names (by default the newest in `checkpoint_dir`),
 /// reports progress as JSON lines, checkpoints every `checkpoint_interval` steps and on a stop
 /// request (SIGTERM), after which it throws `.preempted`.
 public final class TrainingRun {
@@ -43,7 +43,7 @@ public final class TrainingRun {
         } else {
             distiller = nil
         }
-        if let path = Checkpoint.latest(root: job.checkpointDir) {
+        if let path = try Self.resumePoint(job) {
             let info = try Checkpoint.load(path, into: model, adam: adam)
             guard info.threads == threads else {
                 throw .badInput("\(path) was written with \(info.threads) threads, the job asks for \(threads); exact resume needs the same")
@@ -55,6 +55,26 @@ public final class TrainingRun {
             try Checkpoint.loadWeights(initFrom, into: model)
         } else if let distiller, let layers = distill?.studentInitLayers {
             try distiller.initialise(model, layers: layers)
+        }
+    }
+
+    /// The checkpoint to resume from, if any. A recorded one must still be the very checkpoint
+    /// recorded: its sidecar's model hash is the recorded SHA-256, and loading it then checks the
+    /// file against that hash. One no longer on this node (another node wrote it) means a fresh start.
+    static func resumePoint(_ job: TrainJob) throws(TrainerError) -> String? {
+        switch job.resume ?? .latest {
+        case .none: return nil
+        case .latest: return Checkpoint.latest(root: job.checkpointDir)
+        case .recorded(let path, let sha256):
+            guard FileIO.exists(path + "/checkpoint.json") else {
+                FileHandle.standardError.write(Data("hearth-worker: the recorded checkpoint \(path) is not on this node; starting from step 0\n".utf8))
+                return nil
+            }
+            let info = try Checkpoint.info(path)
+            guard info.modelSHA256 == sha256 else {
+                throw .badInput("\(path) is not the checkpoint this job recorded (its model's SHA-256 is \(info.modelSHA256), the job recorded \(sha256)); not resuming from it")
+            }
+            return path
         }
     }
 
@@ -94,13 +114,16 @@ public final class TrainingRun {
         return (loss / Double(accum), lr, norm)
     }
 
-    /// Writes a checkpoint of the current state and reports it.
+    /// Writes a checkpoint of the current state and reports it. With `prune`, older ones beyond
+    /// `keep_checkpoints` go; the checkpoint written on a stop prunes nothing, since hearthd
+    /// resumes a job only from a checkpoint it recorded, and the newest recorded one may be older
+    /// than the newest written (a report still in flight when hearthd died).
     @discardableResult
-    public func checkpoint() throws(TrainerError) -> String {
+    public func checkpoint(prune: Bool = true) throws(TrainerError) -> String {
         let info = CheckpointInfo(model: model.config, optimizer: adam.config, step: step, samplerState: sampler.rng.state,
                                   seed: seed, threads: threads, tokensSeen: tokensSeen, modelSHA256: "", optimizerSHA256: "")
         let (path, sha) = try Checkpoint.save(root: job.checkpointDir, model: model, adam: adam, info: info)
-        Checkpoint.prune(root: job.checkpointDir, keep: job.keepCheckpoints ?? 2)
+        if prune { Checkpoint.prune(root: job.checkpointDir, keep: job.keepCheckpoints ?? 2) }
         reporter.emit("checkpoint", ["step": step, "path": path, "sha256": sha])
         return path
     }
@@ -116,7 +139,7 @@ public final class TrainingRun {
         var t0 = Date(), tok0 = tokensSeen
         while step < job.steps {
             if shouldStop() {
-                let path = try checkpoint()
+                let path = try checkpoint(prune: false)
                 reporter.emit("preempted", ["step": step, "path": path])
                 throw .preempted("stopped by signal at step \(step); checkpoint \(path)")
             }

@@ -54,6 +54,9 @@ struct Run: AsyncParsableCommand {
         valueName: "path"))
     var logLevelFile: String?
 
+    @Flag(help: "Run jobs submitted by root, as root (allow_root_jobs in hearthd.toml). Off by default.")
+    var allowRootJobs = false
+
     @Flag(help: .hidden)
     var allowTestHang = false
 
@@ -89,6 +92,8 @@ struct Run: AsyncParsableCommand {
         config.schedulerPolicy.preemptionGrace = Double(grace)
         config.metrics = metrics || file?.metrics == true
         if let address = file?.serveBindAddress { config.serveBindAddress = address }
+        config.isolation = file?.isolation ?? config.isolation
+        if allowRootJobs { config.isolation.allowRootJobs = true }
         config.logLevel = logLevel
         config.logLevelFile = logLevelFile
         config.configFile = database.config ?? ConfigFile.defaultPath

@@ -109,12 +109,19 @@ import Testing
             try Self.spec(data, steps: 50_000_000).write(to: specFile, atomically: true, encoding: .utf8)
             _ = try await CLI.run(["submit", "--kind", "train", specFile.path], socket: first.socketPath)
             try await Self.waitUntil("the job reports progress") { try await Self.job(1, via: first.socketPath).step != nil }
+            // A job resumes only from a checkpoint it recorded: wait for one (the one the worker
+            // writes on its way out, with no daemon to record it, is not used).
+            try await Self.waitUntil("a checkpoint is recorded", timeout: 60) {
+                try await JobQueue(client: client).latestCheckpoint(jobID: 1) != nil
+            }
             let pidFile = dir.appendingPathComponent("phoenix/jobs/1/worker.pid").path
             let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
             #expect(await first.stop(SIGKILL) == .signalled(SIGKILL))
             try await Self.waitUntil("the orphaned worker exits by itself", timeout: 30) { kill(pid, 0) != 0 }
-            let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("phoenix/jobs/1/checkpoints").path)
+            let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("phoenix/jobs/1/work/checkpoints").path)
             #expect(checkpoints.contains { $0.hasPrefix("step-") }, "it checkpointed on the way out: \(checkpoints)")
+            // What attempt 2 must resume from: the newest checkpoint recorded before the daemon died.
+            let saved = try #require(try await JobQueue(client: client).latestCheckpoint(jobID: 1)).step
 
             // The lease (60 s) has not expired, yet the restarted node requeues and resumes it now.
             let second = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "phoenix", directory: dir,
@@ -129,9 +136,8 @@ import Testing
             #expect(try await JobQueue(client: client).allocations(jobID: 1).map(\.endReason) == [.lost, nil])
             let queue = JobQueue(client: client)
             try await Self.waitUntil("attempt 2 reports progress") { try await queue.metrics(jobID: 1).contains { $0.attempt == 2 } }
-            let saved = try #require(checkpoints.compactMap { Int($0.dropFirst("step-".count)) }.max())
             let resumedAt = try #require(try await queue.metrics(jobID: 1).filter { $0.attempt == 2 }.map(\.step).min())
-            #expect(resumedAt > saved, "attempt 2 continued from the checkpoint at step \(saved), not from 0")
+            #expect(resumedAt > saved, "attempt 2 continued from the recorded checkpoint at step \(saved), not from 0")
             #expect(await second.stop(SIGTERM) == .exited(0))
         }
     }

@@ -38,7 +38,7 @@ import Testing
             #expect(results.allSatisfy { $0.checkpointSHA256 == ckpt.sha256 && $0.checkpointStep == 20 && $0.attempt == 1 })
             #expect(results.first { $0.task == "mc" }?.samples == 1)
             // The daemon gave the worker a results path in the job's directory; the file agrees.
-            let file = f.dir.appendingPathComponent("jobs/\(job.id)/results.json")
+            let file = f.dir.appendingPathComponent("jobs/\(job.id)/work/results.json")
             let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
             let bpb = ((json["results"] as? [String: Any])?["doc"] as? [String: Any])?["bits_per_byte,none"] as? Double
             // Equal up to the last bit or so: the file and the report are each printed and parsed

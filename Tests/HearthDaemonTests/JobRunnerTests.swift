@@ -24,7 +24,9 @@ import Testing
             var config = JobQueue.Configuration()
             config.leaseDuration = .seconds(3)
             queue = JobQueue(client: client, configuration: config)
-            account = try await AccountStore(client: client).ensure(name: "alice")
+            // These tests are about the worker's life, not isolation (IsolationTests): the jobs
+            // are root's, as the test process is, and root's jobs are allowed here.
+            account = try await AccountStore(client: client).ensure(name: "root")
             node = try await NodeStore(client: client).register(hostname: "runner-node", cpus: 1, memoryBytes: 0, gpus: [])
             dir = try BuiltProducts.temporaryDirectory("hearth-runner")
             let worker = try #require(BuiltProducts.path("hearth-worker"), "build hearth-worker first (swift build)")
@@ -32,8 +34,15 @@ import Testing
             runner = JobRunner(
                 queue: queue,
                 configuration: .init(workerPath: worker, jobsDirectory: dir.appendingPathComponent("jobs"),
-                                     heartbeatInterval: heartbeatInterval, stopGracePeriod: .seconds(20)),
+                                     heartbeatInterval: heartbeatInterval, stopGracePeriod: .seconds(20),
+                                     isolation: Self.rootAllowed),
                 logger: Logger(label: "test"))
+        }
+
+        static var rootAllowed: IsolationPolicy {
+            var p = IsolationPolicy()
+            p.allowRootJobs = true
+            return p
         }
 
         /// A small dataset made by the real `hearth-worker prepare`.

@@ -38,8 +38,13 @@ import Testing
             let who = try await CLI.run(["whoami"], socket: socket, asUser: Self.ann)
             #expect(who.stdout.hasPrefix("\(Self.ann) (uid \(getpwnam(Self.ann)!.pointee.pw_uid)), volunteer"), "\(who.stderr)")
 
-            // ann's job never runs (a command job: no node runs those without a policy allowing it), so it stays queued.
-            let submit = try await CLI.run(["submit", "--kind", "command", "--name", "anns"], socket: socket, asUser: Self.ann)
+            // ann's job never runs (it asks for a GPU and the node has none), so it stays queued.
+            let spec = URL(fileURLWithPath: "/var/tmp/hearth-peer-spec-\(getpid()).json")
+            try #"{"argv": ["/bin/true"]}"#.write(to: spec, atomically: true, encoding: .utf8)
+            chmod(spec.path, 0o644)
+            defer { try? FileManager.default.removeItem(at: spec) }
+            let submit = try await CLI.run(["submit", "--kind", "command", "--gpus", "1", "--name", "anns", spec.path], socket: socket,
+                                           asUser: Self.ann)
             #expect(submit.status == .exited(0), "\(submit.stderr)")
             let id = try #require(submit.stdout.split(separator: " ").last.map { String($0).trimmingCharacters(in: .newlines) })
 

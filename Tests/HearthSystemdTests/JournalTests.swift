@@ -33,7 +33,7 @@ import Testing
             let script = """
                 set -e
                 "$B/hearth-worker" prepare "$D/input.txt" --out "$D/data" >/dev/null 2>&1
-                "$B/hearthd" run --database-url "$DB" --state-dir "$D/state" --socket "$S" --node-name journal-node &
+                "$B/hearthd" run --database-url "$DB" --state-dir "$D/state" --socket "$S" --node-name journal-node --allow-root-jobs &
                 pid=$!
                 for i in $(seq 1 200); do [ -S "$S" ] && "$B/hearth" whoami --socket "$S" >/dev/null 2>&1 && break; sleep 0.1; done
                 "$B/hearth" submit --kind train --name broken --socket "$S" "$D/bad.json" > "$D/submitted"

@@ -20,6 +20,17 @@ echo "# $(systemctl --version | head -1); virt=$(systemd-detect-virt); PID 1=$(c
 check "user hearth and group hearth-admin exist (sysusers.d)" bash -c 'getent passwd hearth >/dev/null && getent group hearth-admin >/dev/null'
 check "/etc/hearth/log-level made by tmpfiles.d" test "$(cat /etc/hearth/log-level 2>/dev/null)" = info
 
+# Limits the transient units of the jobs must carry (checked with systemctl show below), and one
+# simulated GPU for a job to hold.
+mkdir -p /etc/hearth
+cat > /etc/hearth/hearthd.toml <<'TOML'
+simulated_gpus = 1
+
+[isolation]
+memory_max_mib = 512
+tasks_max = 256
+cpu_quota_percent = 150
+TOML
 systemctl start hearthd.socket
 check "hearthd.socket is listening" systemctl is-active -q hearthd.socket
 check "socket file: mode 0660, group hearth" test "$(stat -c '%a %G' /run/hearth/hearth.sock)" = "660 hearth"
@@ -55,9 +66,12 @@ cat > /srv/hearth-test/spec.json <<'SPEC'
 {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"path": "/srv/hearth-test/data"}], "batch_size": 4,
  "steps": 50000000, "seed": 7, "threads": 1, "checkpoint_interval": 5000, "log_interval": 1000}
 SPEC
-JOB=$(hearth submit --kind train --name nspawn /srv/hearth-test/spec.json | awk '/submitted job/ {print $3}')
+# hearthd.service runs as user hearth (no root, no capabilities): without transient units it
+# runs only its own user's jobs, so the job is hearth's (root's would be refused, saying why).
+JOB=$(runuser -u hearth -- hearth submit --kind train --name nspawn /srv/hearth-test/spec.json | awk '/submitted job/ {print $3}')
 echo "# submitted job ${JOB:-?}"
 check "job $JOB runs" waitfor 30 bash -c "[ \"\$(hearth show $JOB --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = running ]"
+[ "$(jobfield "$JOB" state)" = running ] || { hearth show "$JOB" 2>&1 | sed 's/^/# /'; jc -o cat | tail -25 | sed 's/^/# /'; }
 check "STATUS= counts the running job" waitfor 10 bash -c '[[ "$(prop StatusText)" == "1 job running;"* ]]'
 check "a checkpoint is recorded" waitfor 40 bash -c "journalctl --no-pager -u hearthd JOB_ID=$JOB HEARTH_EVENT=checkpoint -o cat | grep -q checkpoint"
 journalctl --sync
@@ -66,7 +80,7 @@ check "journalctl -u hearthd JOB_ID=$JOB: submitted and started" bash -c "
   jc JOB_ID=$JOB HEARTH_EVENT=started -o cat | grep -q 'job started'"
 check "entries carry NODE= and ACCOUNT=, PRIORITY= by level" bash -c "
   jc JOB_ID=$JOB NODE=nspawn -o cat | grep -q 'job started' &&
-  jc JOB_ID=$JOB ACCOUNT=root HEARTH_EVENT=submitted -o cat | grep -q submitted &&
+  jc JOB_ID=$JOB ACCOUNT=hearth HEARTH_EVENT=submitted -o cat | grep -q submitted &&
   jc JOB_ID=$JOB HEARTH_EVENT=started PRIORITY=6 -o cat | grep -q started"
 jc JOB_ID="$JOB" -o json | head -3 > /share/job-entries.json
 
@@ -88,6 +102,58 @@ check "systemd restarts it (NRestarts >= 1, new MainPID)" waitfor 30 bash -c \
 check "the job is requeued and runs again (a new attempt)" waitfor 60 bash -c \
   "[ \"\$(hearth show $JOB --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j[\"state\"], j[\"attempt\"] > $ATTEMPT1)')\" = 'running True' ]"
 check "the restarted daemon logged the requeue for that job" bash -c "jc JOB_ID=$JOB -o cat HEARTH_EVENT=orphan-requeued | grep -q requeued"
+
+# Isolation: each attempt is a transient unit in hearth-jobs.slice, as the volunteer's own uid,
+# with the computed limits; it cannot write /etc; cancel leaves no process; time limits hold.
+id hearth-t-alice >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin hearth-t-alice
+usermod -a -G hearth hearth-t-alice
+ALICE=$(id -u hearth-t-alice)
+cat > /srv/hearth-test/cmd.json <<'SPEC'
+{"shell": "touch /etc/hearth-t-evil; echo wrote-etc=$?; sleep 4242 & setsid sh -c 'sleep 4243 & sleep 4244' & sleep 4245"}
+SPEC
+chmod a+r /srv/hearth-test/cmd.json
+CJOB=$(runuser -u hearth-t-alice -- hearth submit --kind command --gpus 1 --time-limit 600 /srv/hearth-test/cmd.json | awk '/submitted job/ {print $3}')
+UNIT=hearth-job-$CJOB-1.service
+echo "# command job ${CJOB:-?} as hearth-t-alice (uid $ALICE), unit $UNIT"
+check "the command job runs as a transient unit" waitfor 30 systemctl is-active -q "$UNIT"
+echo "# $(systemctl show "$UNIT" -p Slice,User,DynamicUser,MemoryMax,TasksMax,CPUQuotaPerSecUSec,DeviceAllow,DevicePolicy,RuntimeMaxUSec,KillMode,ProtectSystem,NoNewPrivileges,PrivateTmp,ReadWritePaths | tr '\n' ' ')"
+check "unit in hearth-jobs.slice" test "$(systemctl show -P Slice "$UNIT")" = hearth-jobs.slice
+check "its main process runs as the volunteer's uid" waitfor 10 bash -c \
+  "grep -Eq \"^Uid:\s+$ALICE\s+$ALICE\s+$ALICE\s+$ALICE\" /proc/\$(systemctl show -P MainPID $UNIT)/status"
+check "User=, MemoryMax=, TasksMax=, CPU quota, RuntimeMaxSec= as computed" bash -c "
+  [ \"\$(systemctl show -P User $UNIT)\" = hearth-t-alice ] && [ \"\$(systemctl show -P MemoryMax $UNIT)\" = 536870912 ] &&
+  [ \"\$(systemctl show -P TasksMax $UNIT)\" = 256 ] && [ \"\$(systemctl show -P CPUQuotaPerSecUSec $UNIT)\" = 1.500000s ] &&
+  [ \"\$(systemctl show -P RuntimeMaxUSec $UNIT)\" = 10min ]"
+check "DeviceAllow= only its GPU (and the control devices), DevicePolicy=closed" bash -c "
+  systemctl show -P DeviceAllow $UNIT | grep -q '/dev/nvidia0 rw' && ! systemctl show -P DeviceAllow $UNIT | grep -q nvidia1 &&
+  [ \"\$(systemctl show -P DevicePolicy $UNIT)\" = closed ]"
+check "KillMode=control-group, ProtectSystem=strict, NoNewPrivileges, PrivateTmp" bash -c "
+  [ \"\$(systemctl show -P KillMode $UNIT)\" = control-group ] && [ \"\$(systemctl show -P ProtectSystem $UNIT)\" = strict ] &&
+  [ \"\$(systemctl show -P NoNewPrivileges $UNIT)\" = yes ] && [ \"\$(systemctl show -P PrivateTmp $UNIT)\" = yes ]"
+check "the job could not write /etc" bash -c "waitfor 20 bash -c 'hearth logs $CJOB 2>/dev/null | grep -q wrote-etc=1' && [ ! -e /etc/hearth-t-evil ]"
+check "its output reaches journald with the job's fields" bash -c "jc JOB_ID=$CJOB HEARTH_SOURCE=worker -o cat | grep -q wrote-etc"
+check "the setsid()ed processes run inside the unit" waitfor 10 bash -c "[ \$(pgrep -c -f 'sleep 424[2-5]') -ge 4 ]"
+hearth cancel "$CJOB" >/dev/null
+check "cancel: the job ends cancelled" waitfor 30 bash -c "[ \"\$(jobfield $CJOB state)\" = cancelled ]"
+check "cancel leaves no process of the job (not even the setsid()ed ones)" waitfor 10 bash -c "! pgrep -f 'sleep 424[2-5]' >/dev/null"
+check "the unit is gone" waitfor 10 bash -c "! systemctl is-active -q $UNIT"
+echo '{"argv": ["/bin/sleep", "300"]}' > /srv/hearth-test/sleep.json; chmod a+r /srv/hearth-test/sleep.json
+TJOB=$(runuser -u hearth-t-alice -- hearth submit --kind command --time-limit 2 /srv/hearth-test/sleep.json | awk '/submitted job/ {print $3}')
+check "a job past its time limit is stopped and reported so" waitfor 40 bash -c \
+  "[ \"\$(jobfield $TJOB state)\" = failed ] && hearth show $TJOB --json | grep -q 'time limit of 2 s reached'"
+# An account with no Unix user on the node runs under DynamicUser=: ghost submits while the node
+# is drained, then loses its user before the job starts.
+id hearth-t-ghost >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin hearth-t-ghost
+usermod -a -G hearth hearth-t-ghost
+hearth node drain nspawn >/dev/null
+GJOB=$(runuser -u hearth-t-ghost -- hearth submit --kind command /srv/hearth-test/sleep.json | awk '/submitted job/ {print $3}')
+userdel hearth-t-ghost
+hearth node resume nspawn >/dev/null
+GUNIT=hearth-job-$GJOB-1.service
+check "an account unknown to the node runs under DynamicUser= (a uid of systemd's range)" waitfor 30 bash -c "
+  systemctl is-active -q $GUNIT && [ \"\$(systemctl show -P DynamicUser $GUNIT)\" = yes ] &&
+  u=\$(awk '/^Uid:/ {print \$2}' /proc/\$(systemctl show -P MainPID $GUNIT)/status) && [ \$u -ge 61184 ] && [ \$u -le 65519 ]"
+hearth cancel "$GJOB" >/dev/null
 
 # Stop: graceful, Result=success, no worker left behind, and the job is requeued.
 check "systemctl stop" systemctl stop hearthd.service

@@ -14,4 +14,36 @@
 int hearth_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
                  int new_process_group, const char *cwd, pid_t *pid);
 
+/// The identity a child takes before exec: user, primary group and supplementary groups.
+struct hearth_credentials {
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int ngroups;
+};
+
+/// The step of `hearth_spawn_as` that failed in the child (for the error message).
+enum {
+    HEARTH_STAGE_CGROUP = 1,
+    HEARTH_STAGE_PGROUP = 2,
+    HEARTH_STAGE_FDS = 3,
+    HEARTH_STAGE_SETGROUPS = 4,
+    HEARTH_STAGE_SETGID = 5,
+    HEARTH_STAGE_SETUID = 6,
+    HEARTH_STAGE_CHDIR = 7,
+    HEARTH_STAGE_EXEC = 8,
+};
+
+/// Like `hearth_spawn` with a new process group, through fork and exec, for a job's process:
+/// in the child it first writes "0" to each of `cgroup_fds` (open `cgroup.procs` files, so the
+/// child and everything it starts is in the attempt's cgroups), then maps the descriptors, then
+/// drops to `cred` (setgroups, setresgid, setresuid; NULL keeps this process's identity) and
+/// checks root cannot be regained, changes to `cwd` (as the new user) and execs.
+///
+/// Returns 0 and sets *pid once the exec succeeded, or an errno value with *failed_stage set to
+/// the HEARTH_STAGE_ of the step that failed (0: fork itself); a child that failed is reaped.
+int hearth_spawn_as(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
+                    const char *cwd, const struct hearth_credentials *cred, const int *cgroup_fds, int ncgroup_fds,
+                    pid_t *pid, int *failed_stage);
+
 #endif

@@ -25,6 +25,8 @@ public struct ConfigFile: Sendable, Hashable {
     public var serveBindAddress: String?
     /// The `[scheduler]` table applied over `SchedulerPolicy.default`.
     public var scheduler = SchedulerPolicy.default
+    /// `allow_root_jobs` and the `[isolation]` table applied over `IsolationPolicy()`.
+    public var isolation = IsolationPolicy()
 
     public init() {}
 
@@ -112,6 +114,22 @@ public struct ConfigFile: Sendable, Hashable {
             if let v = try s.double("starvation_age_hours", 0.001...100_000) { p.starvationAge = v * 3600 }
             try s.refuseUnknownKeys()
             c.scheduler = p
+        }
+        if let allow = try reader.bool("allow_root_jobs") { c.isolation.allowRootJobs = allow }
+        if let iso = try reader.table("isolation") {
+            var r = Reader(table: iso, text: text, path: path, section: "isolation")
+            if let range = try r.string("transient_uids") {
+                let parts = range.split(separator: "-").compactMap { UInt32($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2, parts[0] >= 1000, parts[0] <= parts[1] else {
+                    throw r.error("transient_uids", "\"\(range)\" is not a range of uids such as \"61184-65519\" (from 1000 up, low-high)")
+                }
+                c.isolation.transientUIDs = parts[0]...parts[1]
+            }
+            if let mib = try r.int("memory_max_mib", 16...(1 << 30)) { c.isolation.memoryMaxBytes = Int64(mib) << 20 }
+            if let tasks = try r.int("tasks_max", 16...4_194_304) { c.isolation.tasksMax = tasks }
+            if let cgroups = try r.bool("cgroups") { c.isolation.cgroups = cgroups }
+            if let cpu = try r.int("cpu_quota_percent", 1...100_000) { c.isolation.cpuQuotaPercent = cpu }
+            try r.refuseUnknownKeys()
         }
         try reader.refuseUnknownKeys()
         return c
