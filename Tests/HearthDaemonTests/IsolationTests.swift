@@ -95,7 +95,7 @@ struct IsolationTests {
 
         /// Claims the next job and runs it in the background.
         func start(gpuIndices: [Int] = []) async throws -> Task<JobRunner.Outcome, Never> {
-            let (job, lease) = try #require(try await queue.claim(nodeID: node))
+            let (job, lease) = try #require(try await queue.placeNext(nodeID: node))
             let runner = self.runner
             return Task { await runner.run(job, lease: lease, gpuIndices: gpuIndices) }
         }

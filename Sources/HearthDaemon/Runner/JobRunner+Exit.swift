@@ -11,6 +11,9 @@ struct AttemptEnd: Sendable, Hashable {
     var stop: JobRunner.StopReason?
     /// It registered a serving endpoint.
     var serving = false
+    /// A volunteer's own program (`kind: command`): its exit status is its own, not the worker
+    /// contract's, so only 0 means anything (success), as with `sbatch`.
+    var command = false
     /// The message of its last `error` report.
     var lastError: String?
     /// Set when the kernel killed it for passing this memory limit.
@@ -48,6 +51,8 @@ extension JobRunner {
             // A server drains and exits 0 on SIGTERM; stopped for preemption, it serves again elsewhere.
             return .requeuePreempted
         case .exited(WorkerExit.success): return .succeed
+        case .exited(let code) where end.command:
+            return .fail(end.lastError ?? "the command exited with status \(code)", retryable: true)
         case .exited(WorkerExit.preempted): return .requeuePreempted
         case .exited(WorkerExit.badInput): return .fail(end.lastError ?? "the worker refused its input (exit 2)", retryable: false)
         case .exited(WorkerExit.nodeIOError):
