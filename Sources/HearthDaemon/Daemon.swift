@@ -64,7 +64,9 @@ public enum Daemon {
         }()
 
         let leaderFlag = LeaderFlag()
-        let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag)
+        let health = DatabaseHealth()
+        let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag, health: health)
+        health.onChange { _ in status.refresh() }
         let faults = FaultInjection(allowed: configuration.allowTestHang)
         let runner = JobRunner(
             queue: queue,
@@ -83,10 +85,11 @@ public enum Daemon {
             configuration: db.client.configuration, queue: queue, nodeDownAfter: configuration.leaseDuration,
             interval: .seconds(1), logger: log, isLeader: leaderFlag,
             scheduling: SchedulingPass(loader: snapshots, scheduler: scheduler, queue: queue, nodeID: nodeID, logger: log))
-        let control = ControlServer(
+        var control = ControlServer(
             queue: queue, accounts: accounts, queries: APIQueries(client: db.client),
             adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots,
             metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
+        control.health = HealthEndpoint(health: health, status: status, embedded: db.embedded != nil)
 
         let trapped = await SignalHandlers.trapping(faults: faults)
         let socketPath = configuration.socketPath
@@ -104,8 +107,14 @@ public enum Daemon {
             status.ready()
         }
         let signals = SignalHandlers(configuration: configuration, status: status, faults: faults, signals: trapped, logger: log)
+        // The database's watchers: the probe (any server) and the embedded cluster's supervisor,
+        // whose giving up ends the group with an error (hearthd exits non-zero; systemd restarts it).
+        var services: [any Service] = [leader, agent, signals, listener, DatabaseProbe(client: db.client, health: health, logger: log)]
+        if let cluster = db.embedded, let postmaster = db.postmaster {
+            services.append(DatabaseSupervisor(cluster: cluster, first: postmaster, client: db.client, health: health, logger: log))
+        }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [leader, agent, signals, listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: log)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: log)
         // The drain's bound: workers get the grace period to checkpoint, then 15 s for the rest.
         // hearthd.service's TimeoutStopSec= (75 s) stays above it and the database's shutdown.
         groupConfiguration.maximumGracefulShutdownDuration = configuration.stopGracePeriod + .seconds(15)

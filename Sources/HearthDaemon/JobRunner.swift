@@ -232,22 +232,25 @@ public struct JobRunner: Sendable {
     ) async -> Outcome {
         if s.stop == .fenced { return .fenced }
         if s.stop == .cancel {
-            return (try? await queue.finishCancelled(lease, usage: usage)) != nil ? .cancelled : .fenced
+            return (try? await retryingWhileUnreachable("the cancellation", log) { try await queue.finishCancelled(lease, usage: usage) }) != nil
+                ? .cancelled : .fenced
         }
         switch termination {
         case .exited(WorkerExit.success) where s.stop == .preempt && s.serving:
             // A server drains and exits 0 on SIGTERM; stopped for preemption, it serves again elsewhere.
-            return (try? await queue.requeuePreempted(lease, usage: usage)) != nil ? .preempted : .fenced
+            return (try? await retryingWhileUnreachable("the preemption", log) { try await queue.requeuePreempted(lease, usage: usage) }) != nil
+                ? .preempted : .fenced
         case .exited(WorkerExit.success):
             do {
-                try await queue.succeed(lease, resultJSON: s.resultJSON, usage: usage)
+                try await retryingWhileUnreachable("the success", log) { try await queue.succeed(lease, resultJSON: s.resultJSON, usage: usage) }
                 return .succeeded
             } catch {
                 log.info("could not record success: \(error)")
                 return .fenced
             }
         case .exited(WorkerExit.preempted):
-            return (try? await queue.requeuePreempted(lease, usage: usage)) != nil ? .preempted : .fenced
+            return (try? await retryingWhileUnreachable("the preemption", log) { try await queue.requeuePreempted(lease, usage: usage) }) != nil
+                ? .preempted : .fenced
         case .exited(WorkerExit.badInput):
             return await settle(
                 lease, failure: s.lastError ?? "the worker refused its input (exit 2)", retryable: false, usage: usage, log)
@@ -264,7 +267,9 @@ public struct JobRunner: Sendable {
         _ lease: Lease, failure: String, retryable: Bool, usage: AttemptUsage = .none, _ log: Logger
     ) async -> Outcome {
         do {
-            let outcome = try await queue.fail(lease, error: failure, retryable: retryable, usage: usage)
+            let outcome = try await retryingWhileUnreachable("the failure", log) {
+                try await queue.fail(lease, error: failure, retryable: retryable, usage: usage)
+            }
             return .failed(retrying: outcome.state == .queued)
         } catch {
             log.info("could not record the failure: \(error)")
@@ -290,19 +295,26 @@ public struct JobRunner: Sendable {
                         lease, step: report.step ?? 0, loss: report.loss, lr: report.lr, tokensPerSecond: report.tokensPerSecond)
                 case "checkpoint":
                     if let path = report.path, let step = report.step, let sha = report.sha256 {
-                        try await queue.recordCheckpoint(lease, step: step, path: path, bytes: Self.size(of: path), sha256: sha)
+                        // Retried through an outage: a checkpoint not recorded is a resume point lost.
+                        try await retryingWhileUnreachable("a checkpoint", log) {
+                            try await queue.recordCheckpoint(lease, step: step, path: path, bytes: Self.size(of: path), sha256: sha)
+                        }
                         log.info("checkpoint at step \(step)", metadata: ["hearth.event": "checkpoint", "checkpoint.path": "\(path)"])
                     }
                 case "serving":
                     if let url = report.url {
-                        try await queue.registerEndpoint(lease, url: url, model: report.model ?? "", parameters: report.parameters,
-                                                         context: report.context)
+                        try await retryingWhileUnreachable("the endpoint", log) {
+                            try await queue.registerEndpoint(lease, url: url, model: report.model ?? "", parameters: report.parameters,
+                                                             context: report.context)
+                        }
                         state.withLock { $0.serving = true }
                     }
                 case "eval_result":
                     if let task = report.task, let metrics = report.metrics, let c = report.checkpoint {
-                        try await queue.recordEvalResult(lease, task: task, samples: report.samples ?? 0, metrics: metrics,
-                                                         checkpoint: (c.step, c.path, c.sha256))
+                        try await retryingWhileUnreachable("an eval result", log) {
+                            try await queue.recordEvalResult(lease, task: task, samples: report.samples ?? 0, metrics: metrics,
+                                                             checkpoint: (c.step, c.path, c.sha256))
+                        }
                     }
                 case "done":
                     state.withLock { $0.resultJSON = line }

@@ -9,7 +9,7 @@ struct Hearth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Submit and watch jobs on a Hearth fleet (talks to the local hearthd).",
-        discussion: "Exit status: 0 success, 1 refused by the daemon, 3 daemon unreachable, 64 bad usage (EX_USAGE).",
+        discussion: "Exit status: 0 success, 1 refused by the daemon, 3 daemon (or its database) unreachable, 64 bad usage (EX_USAGE).",
         subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, PriorityCommand.self,
                       WhoAmICommand.self, Report.self, Usage.self, EvalCommand.self,
                       Endpoints.self, GenerateCommand.self])
@@ -51,7 +51,8 @@ struct GlobalOptions: ParsableArguments {
             let message = (try? APICoding.decoder().decode(APIError.self, from: reply.body))?.message
                 ?? "the daemon answered HTTP \(reply.status)"
             FileHandle.standardError.write(Data("hearth: \(message)\n".utf8))
-            throw ExitCode(1)
+            // 503: the daemon is up but cannot reach its database (GET /health says since when).
+            throw ExitCode(reply.status == 503 ? 3 : 1)
         }
         do {
             return (try APICoding.decoder().decode(T.self, from: reply.body), reply.body)
