@@ -20,6 +20,11 @@ struct HealthEndpoint: Sendable {
         var scheduler: String
         /// The status line systemd has (`systemctl status hearthd`).
         var statusLine: String
+
+        enum CodingKeys: String, CodingKey {
+            case status, node, database, scheduler
+            case jobsRunning = "jobs_running", statusLine = "status_line"
+        }
     }
 
     struct DatabaseReport: Codable, Sendable {
@@ -29,6 +34,11 @@ struct HealthEndpoint: Sendable {
         var detail: String?
         var outages: Int
         var lastOutageSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case reachable, kind, detail, outages
+            case unreachableSince = "unreachable_since", lastOutageSeconds = "last_outage_seconds"
+        }
     }
 
     func report() -> Report {

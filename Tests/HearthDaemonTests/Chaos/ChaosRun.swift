@@ -246,19 +246,19 @@ final class ChaosRun: @unchecked Sendable {
         return total
     }
 
-    /// While the node's database is cut: `/health` says degraded, and `hearth jobs` answers at
+    /// While the node's database is cut: `/health` says degraded, and `hearth queue` answers at
     /// once with the sentence. Returns what was seen, for the log.
     private func answersDegraded(_ node: ChaosNode) async throws -> String {
         try await waitUntil("\(node.name) reports its database unreachable", timeout: 10) { await self.health(node)?.reachable == false }
         let clock = ContinuousClock()
         let begin = clock.now
-        let r = try await CLI.run(["jobs"], socket: node.socketPath)
+        let r = try await CLI.run(["queue"], socket: node.socketPath)
         let took = clock.now - begin
         guard r.status != .exited(0), r.stderr.contains("unreachable since"), r.stderr.contains("running jobs continue") else {
-            throw TestProcessError("hearth jobs during the outage: \(r.status) \(r.stderr) \(r.stdout)")
+            throw TestProcessError("hearth queue during the outage: \(r.status) \(r.stderr) \(r.stdout)")
         }
-        guard took < .seconds(5) else { throw TestProcessError("hearth jobs took \(took) during the outage") }
-        return "hearth jobs answered in \(took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000) ms"
+        guard took < .seconds(5) else { throw TestProcessError("hearth queue took \(took) during the outage") }
+        return "hearth queue answered in \(took.components.seconds * 1000 + took.components.attoseconds / 1_000_000_000_000_000) ms"
     }
 
     /// The node's `GET /health`, decoded.

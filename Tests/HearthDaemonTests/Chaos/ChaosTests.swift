@@ -59,7 +59,7 @@ import Testing
     /// The short seeded chaos run: two nodes sharing one PostgreSQL, every fault kind once.
     @Test func aShortSeededChaosRunKeepsEveryInvariant() async throws {
         let seed = Self.seed
-        let run = try ChaosRun(.init(seed: seed, twoNodes: true, faultWindow: 40, trainingJobs: 4, trainingSteps: 15000))
+        let run = try ChaosRun(.init(seed: seed, twoNodes: true, faultWindow: 40, trainingJobs: 4, trainingSteps: 60000))
         let begin = Date()
         do {
             try await run.start()
@@ -83,7 +83,7 @@ import Testing
         let seed = Self.seed
         let minutes = try #require(Self.minutes)
         let run = try ChaosRun(.init(
-            seed: seed, twoNodes: true, faultWindow: minutes * 60, meanFaultGap: 20, trainingJobs: 4, trainingSteps: 20000,
+            seed: seed, twoNodes: true, faultWindow: minutes * 60, meanFaultGap: 20, trainingJobs: 4, trainingSteps: 100000,
             drainTimeout: 300))
         let begin = Date()
         do {
