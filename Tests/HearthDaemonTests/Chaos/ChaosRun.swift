@@ -45,9 +45,12 @@ final class ChaosRun: @unchecked Sendable {
         var fault: Fault
         var node: String
         var at: Date
+        /// When the fault was over: at once for a kill, at SIGCONT, when the disk was freed or
+        /// the connection restored.
+        var cleared: Date
         var detail: String
-        /// Seconds from the fault to the node doing work again (a progress report or a finished
-        /// attempt on that node); `nil` when it had nothing to do afterwards.
+        /// Seconds from the fault's end to the node doing work again (a progress report or a
+        /// finished attempt on that node); `nil` when it had nothing to do afterwards.
         var recovery: Double?
     }
 
@@ -169,7 +172,8 @@ final class ChaosRun: @unchecked Sendable {
             if due > clock.now { try await Task.sleep(until: due, clock: clock) }
             let node = nodes[Int(rng.next() % UInt64(nodes.count))]
             try await inject(step.fault, on: node, index: index)
-            if options.meanFaultGap != nil { try await topUp() }
+            // Work for every node after every fault, so that its recovery shows.
+            try await topUp()
         }
     }
 
@@ -184,6 +188,7 @@ final class ChaosRun: @unchecked Sendable {
     private func inject(_ fault: Fault, on chosen: ChaosNode, index: Int) async throws {
         var node = chosen
         let at = Date()
+        var cleared: Date?
         var detail = ""
         switch fault {
         case .killWorker:
@@ -208,6 +213,7 @@ final class ChaosRun: @unchecked Sendable {
             kill(node.pid, SIGSTOP)
             try await Task.sleep(for: .seconds(8))  // the lease is 6 s
             kill(node.pid, SIGCONT)
+            cleared = Date()
             detail = "hearthd pid \(node.pid) stopped 8 s"
         case .diskFull:
             node = nodes[1]
@@ -216,6 +222,7 @@ final class ChaosRun: @unchecked Sendable {
             let hold = 2 + rng.nextUnit() * 4
             try await Task.sleep(for: .milliseconds(Int(hold * 1000)))
             unlink(filler)
+            cleared = Date()
             detail = "\(written >> 20) MiB filler held \(String(format: "%.1f", hold)) s"
         case .dropDatabase:
             node = nodes[1]
@@ -225,9 +232,10 @@ final class ChaosRun: @unchecked Sendable {
             let seen = try await answersDegraded(node)
             try await Task.sleep(for: .milliseconds(Int(hold * 1000)))
             try relay?.restore()
+            cleared = Date()
             detail = "cut \(String(format: "%.1f", hold)) s; \(seen)"
         }
-        faults.append(FaultRecord(fault: fault, node: node.name, at: at, detail: detail, recovery: nil))
+        faults.append(FaultRecord(fault: fault, node: node.name, at: at, cleared: cleared ?? at, detail: detail, recovery: nil))
         log("chaos: \(String(format: "%6.1f", at.timeIntervalSince(faults.first?.at ?? at)))s \(fault.rawValue) on \(node.name): \(detail)")
     }
 
@@ -270,7 +278,7 @@ final class ChaosRun: @unchecked Sendable {
         return (reachable, status)
     }
 
-    /// Keeps a long run busy: as many training jobs waiting or running as at the start.
+    /// Keeps the run busy: as many training jobs waiting or running as at the start.
     private func topUp() async throws {
         let unfinished: Int = try await retrying {
             try await self.client.query("""
@@ -298,9 +306,9 @@ final class ChaosRun: @unchecked Sendable {
         for i in faults.indices { faults[i].recovery = try await recovery(after: faults[i]) }
     }
 
-    /// Seconds from the fault to the first progress report or finished attempt on its node.
+    /// Seconds from the fault's end to the first progress report or finished attempt on its node.
     private func recovery(after fault: FaultRecord) async throws -> Double? {
-        let at = fault.at.timeIntervalSince1970
+        let at = fault.cleared.timeIntervalSince1970
         let row = try await retrying {
             try await self.client.query("""
                 SELECT least(

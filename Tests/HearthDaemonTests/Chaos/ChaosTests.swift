@@ -59,7 +59,7 @@ import Testing
     /// The short seeded chaos run: two nodes sharing one PostgreSQL, every fault kind once.
     @Test func aShortSeededChaosRunKeepsEveryInvariant() async throws {
         let seed = Self.seed
-        let run = try ChaosRun(.init(seed: seed, twoNodes: true, faultWindow: 40, trainingJobs: 4, trainingSteps: 60000))
+        let run = try ChaosRun(.init(seed: seed, twoNodes: true, faultWindow: 40, trainingJobs: 3, trainingSteps: 40000))
         let begin = Date()
         do {
             try await run.start()
