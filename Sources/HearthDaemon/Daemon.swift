@@ -20,7 +20,7 @@ public enum Daemon {
         // Taken first: libsystemd unsets LISTEN_* and marks the descriptor close-on-exec.
         let activated = SocketActivation.takeControlSocket()
         notifier.extendTimeout(.seconds(120), status: "starting: opening the database")
-        let db = try await Database.open(configuration.database, maxConnections: 8, logger: logger)
+        let db = try await openWaiting(configuration.database, notifier: notifier, logger: logger)
         do {
             try await serve(configuration, db: db, notifier: notifier, activated: activated, logger: logger)
             // Only now is the daemon really exiting (systemd 252 treats STOPPING=1 as "stop now").
@@ -29,6 +29,32 @@ public enum Daemon {
         } catch {
             try? db.close()
             throw error
+        }
+    }
+
+    /// Opens the database; a fleet server that is down now (refused, timed out, starting up) is
+    /// waited for, with `STATUS=` saying so, rather than failing the start: the unit would only
+    /// be restarted into the same outage until systemd's start limit gave up on it. What waiting
+    /// cannot fix (a bad password, a missing database, the embedded cluster) fails at once.
+    static func openWaiting(_ location: Database.Location, notifier: Notifier, logger: Logger) async throws -> Database {
+        var pause: Duration = .milliseconds(500)
+        var since: Date?
+        while true {
+            do {
+                let db = try await Database.open(location, maxConnections: 8, logger: logger)
+                if since != nil { logger.notice("the database answers; starting", metadata: ["hearth.event": "database-reachable"]) }
+                return db
+            } catch let error as PostgresError where error.isServerDown {
+                if since == nil {
+                    since = Date()
+                    logger.error("the database is unreachable at start: \(error); waiting for it", metadata: [
+                        "hearth.event": "database-unreachable"])
+                }
+                let at = since.map { DatabaseHealth.clockTime($0) } ?? ""
+                notifier.extendTimeout(pause + .seconds(30), status: "starting: waiting for the database (unreachable since \(at))")
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(10))
+            }
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
 /// Faults at random instants against real daemons, then the invariants (ChaosRun.verify).
 /// The seed is printed; `HEARTH_CHAOS_SEED=N` replays a run. `./bench chaos --minutes N` runs
 /// the long form (``longRun()``).
-@Suite(.serialized, .timeLimit(.minutes(5))) struct ChaosTests {
+@Suite(.serialized) struct ChaosTests {
     static var seed: UInt64 {
         ProcessInfo.processInfo.environment["HEARTH_CHAOS_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
     }
@@ -17,7 +17,7 @@ import Testing
     /// The postmaster of a node's embedded PostgreSQL is killed while a job trains and another
     /// waits: the node does work again within 15 s without a restart of `hearthd`, and nothing
     /// is lost (one ledger row per job, closed, every job succeeded once).
-    @Test func aKilledPostmasterIsRestartedAndNothingIsLost() async throws {
+    @Test(.timeLimit(.minutes(3))) func aKilledPostmasterIsRestartedAndNothingIsLost() async throws {
         let run = try ChaosRun(.init(seed: 1, twoNodes: false, trainingJobs: 0, evalAndServe: false))
         try await run.start()
         defer { Task { _ = await run.finish() } }
@@ -57,7 +57,7 @@ import Testing
     }
 
     /// The short seeded chaos run: two nodes sharing one PostgreSQL, every fault kind once.
-    @Test func aShortSeededChaosRunKeepsEveryInvariant() async throws {
+    @Test(.timeLimit(.minutes(5))) func aShortSeededChaosRunKeepsEveryInvariant() async throws {
         let seed = Self.seed
         let run = try ChaosRun(.init(seed: seed, twoNodes: true, faultWindow: 40, trainingJobs: 3, trainingSteps: 40000))
         let begin = Date()

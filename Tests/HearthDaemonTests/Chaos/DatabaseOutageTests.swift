@@ -81,6 +81,32 @@ import Testing
         }
     }
 
+    /// Started while the fleet database is down, hearthd waits for it (STATUS= says so) instead of
+    /// failing into systemd's start limit, and serves once it answers.
+    @Test func aDaemonStartedDuringAnOutageWaitsForTheDatabase() async throws {
+        try await TestDatabase.with { _, info in
+            guard let host = info.conninfo.split(separator: " ").first(where: { $0.hasPrefix("host=/") })?.dropFirst(5) else { return }
+            let dir = try BuiltProducts.temporaryDirectory("hearth-outage-start")
+            let relay = try SocketRelay(targetSocket: "\(host)/.s.PGSQL.5432", directory: dir.appendingPathComponent("relay").path)
+            relay.cut()
+            Thread.detachNewThread {
+                sleep(4)
+                try? relay.restore()
+            }
+            let user = info.conninfo.split(separator: " ").first { $0.hasPrefix("user=") }.map { " \($0)" } ?? ""
+            let node = try ChaosNode(name: "late", directory: dir, stateDirectory: dir.appendingPathComponent("state"), arguments: [
+                "--database-url", "host=\(relay.directory) dbname=\(info.database)\(user)",
+            ])
+            defer { node.child.signal(SIGKILL) }
+            #expect(node.log.contains("the database is unreachable at start"), "\(node.log.suffix(2000))")
+            #expect(node.log.contains("the database answers; starting"))
+            let who = try await CLI.run(["whoami"], socket: node.socketPath)
+            #expect(who.status == .exited(0), "\(who.stderr)")
+            #expect(await node.stop() == .exited(0))
+            relay.cut()
+        }
+    }
+
     @Test func anEmbeddedClusterThatCannotBeRestartedMakesHearthdGiveUpLoudly() async throws {
         let dir = try BuiltProducts.temporaryDirectory("hearth-giveup")
         chmod(dir.path, 0o755)
