@@ -17,14 +17,14 @@ final class ChaosNode: @unchecked Sendable {
     private(set) var child: ChildProcess
     private(set) var starts = 0
 
-    init(name: String, directory: URL, stateDirectory: URL, arguments: [String]) throws {
+    init(name: String, directory: URL, stateDirectory: URL, arguments: [String], leaseSeconds: Int = 6) throws {
         self.name = name
         self.directory = directory
         self.stateDirectory = stateDirectory
         socketPath = directory.appendingPathComponent("\(name).sock").path
         logPath = directory.appendingPathComponent("\(name).log").path
-        self.arguments = arguments
-        child = try Self.spawn(name: name, stateDirectory: stateDirectory, socket: socketPath, log: logPath, arguments: arguments)
+        self.arguments = ["--lease-seconds", "\(leaseSeconds)"] + arguments
+        child = try Self.spawn(name: name, stateDirectory: stateDirectory, socket: socketPath, log: logPath, arguments: self.arguments)
         starts = 1
         try waitReady(previousReadies: 0)
     }
@@ -47,7 +47,7 @@ final class ChaosNode: @unchecked Sendable {
         for key in ["HEARTH_DATABASE_URL", "HEARTH_SOCKET", "NOTIFY_SOCKET", "HEARTH_LOG_LEVEL"] { environment[key] = nil }
         return try ChildProcess.spawn(hearthd, [
             "run", "--state-dir", stateDirectory.path, "--socket", socket, "--node-name", name,
-            "--simulated-gpus", "1", "--heartbeat-seconds", "0.5", "--lease-seconds", "6", "--grace-seconds", "5",
+            "--simulated-gpus", "1", "--heartbeat-seconds", "0.5", "--grace-seconds", "5",
         ] + arguments, environment: environment, descriptors: [nil, fd, fd])
     }
 
@@ -76,6 +76,19 @@ final class ChaosNode: @unchecked Sendable {
         child = try Self.spawn(name: name, stateDirectory: stateDirectory, socket: socketPath, log: logPath, arguments: arguments)
         starts += 1
         try waitReady(previousReadies: before)
+    }
+
+    /// What systemd's `Restart=on-failure` does: when the daemon exited on its own (the embedded
+    /// cluster's supervisor gave up), start it again. Returns how it had ended, or `nil` if it runs.
+    func restartIfExited() throws -> String? {
+        var status: Int32 = 0
+        guard waitpid(child.pid, &status, WNOHANG) == child.pid else { return nil }
+        let how = status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
+        let before = readies()
+        child = try Self.spawn(name: name, stateDirectory: stateDirectory, socket: socketPath, log: logPath, arguments: arguments)
+        starts += 1
+        try waitReady(previousReadies: before)
+        return how
     }
 
     /// Stops the daemon gracefully and returns how it ended.

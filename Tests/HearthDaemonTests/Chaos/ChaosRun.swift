@@ -39,6 +39,8 @@ final class ChaosRun: @unchecked Sendable {
         var drainTimeout: Double = 120
         /// Also an eval job and a serve job (cancelled at the drain).
         var evalAndServe = true
+        /// The nodes' lease (the SIGSTOP fault lasts this plus 2 s).
+        var leaseSeconds = 6
     }
 
     struct FaultRecord: Sendable {
@@ -84,7 +86,8 @@ final class ChaosRun: @unchecked Sendable {
         log("chaos: seed \(options.seed) (replay with HEARTH_CHAOS_SEED=\(options.seed)); directory \(directory.path)")
         let worker = try BuiltProducts.path("hearth-worker").orThrow("hearth-worker is not built")
         data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: directory)
-        let a = try ChaosNode(name: "chaos-a", directory: directory, stateDirectory: directory.appendingPathComponent("a"), arguments: [])
+        let a = try ChaosNode(name: "chaos-a", directory: directory, stateDirectory: directory.appendingPathComponent("a"), arguments: [],
+                              leaseSeconds: options.leaseSeconds)
         nodes = [a]
         let cluster = EmbeddedPostgres(configuration: .init(stateDirectory: a.stateDirectory))
         client = try PostgresClient(configuration: .init(conninfo: cluster.conninfo, maxConnections: 4, applicationName: "hearth-chaos"))
@@ -100,7 +103,7 @@ final class ChaosRun: @unchecked Sendable {
             if geteuid() == 0, mountTmpfs(state.path, size: "48m") { tmpfs = state.path }
             let b = try ChaosNode(name: "chaos-b", directory: directory, stateDirectory: state, arguments: [
                 "--database-url", "host=\(relayDirectory) dbname=hearth user=\(cluster.owner)",
-            ])
+            ], leaseSeconds: options.leaseSeconds)
             nodes.append(b)
         }
         account = try await retrying { try await AccountStore(client: self.client).ensure(name: "chaos", role: .volunteer) }
@@ -170,6 +173,7 @@ final class ChaosRun: @unchecked Sendable {
         for (index, step) in plan.enumerated() {
             let due = begin + .milliseconds(Int(step.at * 1000))
             if due > clock.now { try await Task.sleep(until: due, clock: clock) }
+            try reviveExited()
             let node = nodes[Int(rng.next() % UInt64(nodes.count))]
             try await inject(step.fault, on: node, index: index)
             // Work for every node after every fault, so that its recovery shows.
@@ -207,14 +211,27 @@ final class ChaosRun: @unchecked Sendable {
             guard let pid = node.postmasterPID else { throw TestProcessError("node \(node.name) has no postmaster.pid") }
             kill(pid, SIGKILL)
             detail = "postmaster pid \(pid)"
-            // The node serves again within 15 s of its database's death (the issue's bar).
-            try await waitUntil("\(node.name)'s database is back", timeout: 15) { await self.health(node)?.reachable == true }
+            // The node serves again within 15 s of its database's death (the issue's bar), unless
+            // its supervisor gave up by design (too many crashes): then "systemd" restarts it.
+            let exitsBefore = selfExits.count
+            let clock = ContinuousClock()
+            let killed = clock.now
+            try await waitUntil("\(node.name)'s database is back", timeout: 90) {
+                try self.reviveExited()
+                guard let now = node.postmasterPID, now != pid else { return false }
+                return await self.health(node)?.reachable == true
+            }
+            let took = clock.now - killed
+            detail += "; serving again in \(String(format: "%.2f", Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)) s"
+            if selfExits.count == exitsBefore && took > .seconds(15) {
+                throw TestProcessError("\(node.name)'s database took \(took) to come back after its postmaster was killed")
+            }
         case .stopDaemon:
             kill(node.pid, SIGSTOP)
-            try await Task.sleep(for: .seconds(8))  // the lease is 6 s
+            try await Task.sleep(for: .seconds(options.leaseSeconds + 2))
             kill(node.pid, SIGCONT)
             cleared = Date()
-            detail = "hearthd pid \(node.pid) stopped 8 s"
+            detail = "hearthd pid \(node.pid) stopped \(options.leaseSeconds + 2) s"
         case .diskFull:
             node = nodes[1]
             let filler = (tmpfs ?? "") + "/filler-\(index)"
@@ -237,6 +254,18 @@ final class ChaosRun: @unchecked Sendable {
         }
         faults.append(FaultRecord(fault: fault, node: node.name, at: at, cleared: cleared ?? at, detail: detail, recovery: nil))
         log("chaos: \(String(format: "%6.1f", at.timeIntervalSince(faults.first?.at ?? at)))s \(fault.rawValue) on \(node.name): \(detail)")
+    }
+
+    /// Daemons that exited on their own (by design only when the embedded cluster cannot be kept
+    /// up), restarted as systemd's `Restart=on-failure` would.
+    private(set) var selfExits: [String] = []
+    func reviveExited() throws {
+        for node in nodes {
+            if let how = try node.restartIfExited() {
+                selfExits.append("\(node.name) \(how)")
+                log("chaos: hearthd \(node.name) \(how) on its own; restarted (as systemd's Restart= would)")
+            }
+        }
     }
 
     /// Writes zeros until the disk is full; returns the bytes written.
@@ -297,6 +326,7 @@ final class ChaosRun: @unchecked Sendable {
         }
         let ids = jobs.map(\.id)
         try await waitUntil("every job ended", timeout: options.drainTimeout) {
+            try self.reviveExited()
             let states = try await self.retrying {
                 try await self.client.query("SELECT count(*)::int AS n FROM jobs WHERE id = ANY(\(ids)) AND state NOT IN ('succeeded', 'failed', 'cancelled')")[0]
                     .decode("n", as: Int.self)
@@ -391,7 +421,8 @@ final class ChaosRun: @unchecked Sendable {
     /// The summary printed at the end: faults, jobs, recovery per fault kind (median, worst).
     func summary(duration: Double) -> String {
         var lines = ["chaos: seed \(options.seed), \(nodes.count) node(s), \(String(format: "%.0f", duration)) s, "
-            + "\(faults.count) faults injected, \(jobs.count) jobs run"]
+            + "\(faults.count) faults injected, \(jobs.count) jobs run, "
+            + "\(selfExits.count) daemon exits on its own (restarted as systemd would)"]
         lines.append("fault kind                                   count  recovery median  worst")
         for kind in Fault.allCases {
             let these = faults.filter { $0.fault == kind }

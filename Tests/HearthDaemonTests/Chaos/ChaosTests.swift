@@ -18,7 +18,8 @@ import Testing
     /// waits: the node does work again within 15 s without a restart of `hearthd`, and nothing
     /// is lost (one ledger row per job, closed, every job succeeded once).
     @Test(.timeLimit(.minutes(3))) func aKilledPostmasterIsRestartedAndNothingIsLost() async throws {
-        let run = try ChaosRun(.init(seed: 1, twoNodes: false, trainingJobs: 0, evalAndServe: false))
+        // A 30 s lease (the default): a restart on a loaded machine must not cost the running job its lease.
+        let run = try ChaosRun(.init(seed: 1, twoNodes: false, trainingJobs: 0, evalAndServe: false, leaseSeconds: 30))
         try await run.start()
         defer { Task { _ = await run.finish() } }
         let node = run.nodes[0]
@@ -31,7 +32,10 @@ import Testing
         let clock = ContinuousClock()
         let killed = clock.now
         kill(postmaster, SIGKILL)
-        try await run.waitUntil("the node's database is back", timeout: 15) { await run.health(node)?.reachable == true }
+        try await run.waitUntil("the node's database is back", timeout: 15) {
+            guard let now = node.postmasterPID, now != postmaster else { return false }
+            return await run.health(node)?.reachable == true
+        }
         // Work again: a job submitted after the crash is placed and succeeds.
         let after = try await run.submitTraining(steps: 20)
         try await run.waitUntil("the new job succeeds", timeout: 120) { try await run.state(of: after) == .succeeded }
