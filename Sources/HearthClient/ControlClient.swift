@@ -259,7 +259,8 @@ extension ControlClient {
         guard !(200..<300).contains(status) else { return }
         let message = (try? APIDecoding.decoder().decode(ErrorBody.self, from: body))?.message
             ?? "the daemon answered HTTP \(status)"
-        throw CallFailure(exitCode: 1, message: message)
+        // 503: the daemon is up but cannot reach its database (GET /health says since when).
+        throw CallFailure(exitCode: status == 503 ? 3 : 1, message: message)
     }
 
     /// The `message` of the API's error body (HearthAPI's `APIError`; this target does not depend on it).

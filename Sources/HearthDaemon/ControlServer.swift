@@ -44,6 +44,8 @@ public struct ControlServer: Sendable {
     let snapshots: SnapshotLoader
     /// Prometheus metrics at `GET /metrics`, when enabled (`hearthd run --metrics`); not under /v1.
     var metrics: MetricsEndpoint? = nil
+    /// `GET /health` and the 503 gate while the database is unreachable (ControlServer+Health.swift).
+    var health: HealthEndpoint? = nil
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
@@ -58,6 +60,7 @@ public struct ControlServer: Sendable {
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
+        addHealthRoutes(to: router)
         router.get("/v1/endpoints") { request, context in
             try await respond(context) { who in try await endpoints(request, who: who) }
         }

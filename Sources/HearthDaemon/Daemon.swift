@@ -20,7 +20,7 @@ public enum Daemon {
         // Taken first: libsystemd unsets LISTEN_* and marks the descriptor close-on-exec.
         let activated = SocketActivation.takeControlSocket()
         notifier.extendTimeout(.seconds(120), status: "starting: opening the database")
-        let db = try await Database.open(configuration.database, maxConnections: 8, logger: logger)
+        let db = try await openWaiting(configuration.database, notifier: notifier, logger: logger)
         do {
             try await serve(configuration, db: db, notifier: notifier, activated: activated, logger: logger)
             // Only now is the daemon really exiting (systemd 252 treats STOPPING=1 as "stop now").
@@ -29,6 +29,32 @@ public enum Daemon {
         } catch {
             try? db.close()
             throw error
+        }
+    }
+
+    /// Opens the database; a fleet server that is down now (refused, timed out, starting up) is
+    /// waited for, with `STATUS=` saying so, rather than failing the start: the unit would only
+    /// be restarted into the same outage until systemd's start limit gave up on it. What waiting
+    /// cannot fix (a bad password, a missing database, the embedded cluster) fails at once.
+    static func openWaiting(_ location: Database.Location, notifier: Notifier, logger: Logger) async throws -> Database {
+        var pause: Duration = .milliseconds(500)
+        var since: Date?
+        while true {
+            do {
+                let db = try await Database.open(location, maxConnections: 8, logger: logger)
+                if since != nil { logger.notice("the database answers; starting", metadata: ["hearth.event": "database-reachable"]) }
+                return db
+            } catch let error as PostgresError where error.isServerDown {
+                if since == nil {
+                    since = Date()
+                    logger.error("the database is unreachable at start: \(error); waiting for it", metadata: [
+                        "hearth.event": "database-unreachable"])
+                }
+                let at = since.map { DatabaseHealth.clockTime($0) } ?? ""
+                notifier.extendTimeout(pause + .seconds(30), status: "starting: waiting for the database (unreachable since \(at))")
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(10))
+            }
         }
     }
 
@@ -64,7 +90,9 @@ public enum Daemon {
         }()
 
         let leaderFlag = LeaderFlag()
-        let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag)
+        let health = DatabaseHealth()
+        let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag, health: health)
+        health.onChange { _ in status.refresh() }
         let faults = FaultInjection(allowed: configuration.allowTestHang)
         let runner = JobRunner(
             queue: queue,
@@ -87,10 +115,11 @@ public enum Daemon {
             configuration: db.client.configuration, queue: queue, nodeDownAfter: configuration.leaseDuration,
             interval: .seconds(1), logger: log, isLeader: leaderFlag,
             scheduling: SchedulingPass(loader: snapshots, scheduler: scheduler, queue: queue, nodeID: nodeID, logger: log))
-        let control = ControlServer(
+        var control = ControlServer(
             queue: queue, accounts: accounts, queries: APIQueries(client: db.client),
             adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots,
             metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
+        control.health = HealthEndpoint(health: health, status: status, embedded: db.embedded != nil)
 
         let trapped = await SignalHandlers.trapping(faults: faults)
         let socketPath = configuration.socketPath
@@ -108,8 +137,14 @@ public enum Daemon {
             status.ready()
         }
         let signals = SignalHandlers(configuration: configuration, status: status, faults: faults, signals: trapped, logger: log)
+        // The database's watchers: the probe (any server) and the embedded cluster's supervisor,
+        // whose giving up ends the group with an error (hearthd exits non-zero; systemd restarts it).
+        var services: [any Service] = [leader, agent, signals, listener, DatabaseProbe(client: db.client, health: health, logger: log)]
+        if let cluster = db.embedded, let postmaster = db.postmaster {
+            services.append(DatabaseSupervisor(cluster: cluster, first: postmaster, client: db.client, health: health, logger: log))
+        }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [leader, agent, signals, listener], gracefulShutdownSignals: [.sigterm, .sigint], logger: log)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: log)
         // The drain's bound: workers get the grace period to checkpoint, then 15 s for the rest.
         // hearthd.service's TimeoutStopSec= (75 s) stays above it and the database's shutdown.
         groupConfiguration.maximumGracefulShutdownDuration = configuration.stopGracePeriod + .seconds(15)

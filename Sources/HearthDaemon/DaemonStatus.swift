@@ -4,6 +4,10 @@ import Synchronization
 /// What the daemon tells systemd about itself: `READY=1` once it serves, a one-line `STATUS=`
 /// (jobs running, node state, scheduler role), and `WATCHDOG=1` from the agent's work loop, so a
 /// wedged loop (a stuck database call, a deadlock) stops the pings and systemd restarts the daemon.
+///
+/// While the database is unreachable the loop still turns (its calls fail fast), so the watchdog
+/// is still fed — a restart would not bring the database back — and the line starts with
+/// `degraded: database unreachable since …`, which `systemctl status` shows.
 final class DaemonStatus: Sendable {
     private struct State: Sendable {
         var ready = false
@@ -15,19 +19,28 @@ final class DaemonStatus: Sendable {
     let notifier: Notifier
     let nodeName: String
     let leader: LeaderFlag
+    /// The database's reachability; `nil` = not tracked (always shown healthy).
+    let health: DatabaseHealth?
     private let state = Mutex(State())
 
-    init(notifier: Notifier, nodeName: String, leader: LeaderFlag) {
+    init(notifier: Notifier, nodeName: String, leader: LeaderFlag, health: DatabaseHealth? = nil) {
         self.notifier = notifier
         self.nodeName = nodeName
         self.leader = leader
+        self.health = health
     }
+
+    /// Jobs running now (as of the work loop's last turn).
+    var running: Int { state.withLock { $0.running } }
 
     /// The status line, e.g. `1 job running; node gpu-3 up; scheduler leader`.
     var line: String {
         let s = state.withLock { $0 }
         let jobs = s.running == 1 ? "1 job running" : "\(s.running) jobs running"
-        return "\(jobs); node \(nodeName) \(s.nodeState); scheduler \(leader.get() ? "leader" : "standby")"
+        let line = "\(jobs); node \(nodeName) \(s.nodeState); scheduler \(leader.get() ? "leader" : "standby")"
+        guard let h = health?.snapshot, !h.reachable else { return line }
+        let since = h.since.map { " since \(DatabaseHealth.clockTime($0))" } ?? ""
+        return "degraded: database unreachable\(since); \(line)"
     }
 
     /// The control socket accepts and migrations are applied: `READY=1`.

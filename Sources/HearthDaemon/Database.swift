@@ -16,6 +16,9 @@ public struct Database: Sendable {
     public let client: PostgresClient
     /// The embedded cluster, if this database is one; stop it with ``close()``.
     public let embedded: EmbeddedPostgres?
+    /// The embedded cluster's server as first started (``DatabaseSupervisor`` watches it and
+    /// starts the next one when it dies).
+    public var postmaster: EmbeddedPostgres.Postmaster? = nil
 
     /// Opens the database: starts the embedded cluster when needed, then checks the connection.
     /// - Parameters:
@@ -34,10 +37,10 @@ public struct Database: Sendable {
         case .embedded(let stateDirectory):
             let cluster = EmbeddedPostgres(configuration: .init(stateDirectory: stateDirectory))
             logger.debug("starting embedded PostgreSQL", metadata: ["db.directory": "\(stateDirectory.path)/postgres"])
-            let conninfo = try await cluster.start()
+            let postmaster = try await cluster.launch()
             let client = try PostgresClient(configuration: .init(
-                conninfo: conninfo, maxConnections: maxConnections, applicationName: applicationName))
-            return Database(client: client, embedded: cluster)
+                conninfo: cluster.conninfo, maxConnections: maxConnections, applicationName: applicationName))
+            return Database(client: client, embedded: cluster, postmaster: postmaster)
         }
     }
 

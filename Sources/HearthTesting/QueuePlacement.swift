@@ -43,18 +43,21 @@ public enum LedgerHistory {
         _ client: PostgresClient, accountID: Int64, projectID: Int64? = nil, name: String = "", gpus: Int, nodeID: Int64,
         attempt: Int = 1
     ) async throws -> Int64 {
-        let id: Int64 = try await client.query("""
-            INSERT INTO jobs (kind, account_id, project_id, name, gpus, spec_sha256)
-            VALUES ('train', \(accountID), \(projectID), \(name), \(gpus), 'x') RETURNING id
-            """)[0].decode("id")
-        try await client.query("""
-            UPDATE jobs SET state = 'scheduled', node_id = \(nodeID), lease_expires_at = now(), attempt = \(attempt)
-            WHERE id = \(id)
-            """)
-        try await client.query("UPDATE jobs SET state = 'running', started_at = now() WHERE id = \(id)")
-        try await client.query("""
-            UPDATE jobs SET state = 'succeeded', node_id = NULL, lease_expires_at = NULL, finished_at = now() WHERE id = \(id)
-            """)
-        return id
+        // One transaction: a live leader never sees the row before it is finished.
+        try await client.withTransaction { c in
+            let id: Int64 = try await c.query("""
+                INSERT INTO jobs (kind, account_id, project_id, name, gpus, spec_sha256)
+                VALUES ('train', \(accountID), \(projectID), \(name), \(gpus), 'x') RETURNING id
+                """)[0].decode("id")
+            try await c.query("""
+                UPDATE jobs SET state = 'scheduled', node_id = \(nodeID), lease_expires_at = now(), attempt = \(attempt)
+                WHERE id = \(id)
+                """)
+            try await c.query("UPDATE jobs SET state = 'running', started_at = now() WHERE id = \(id)")
+            try await c.query("""
+                UPDATE jobs SET state = 'succeeded', node_id = NULL, lease_expires_at = NULL, finished_at = now() WHERE id = \(id)
+                """)
+            return id
+        }
     }
 }

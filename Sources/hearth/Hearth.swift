@@ -12,7 +12,7 @@ struct Hearth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Submit and watch jobs on a Hearth fleet (talks to the local hearthd).",
-        discussion: "Exit status: 0 success, 1 refused by the daemon, 3 daemon unreachable, 64 bad usage (EX_USAGE).",
+        discussion: "Exit status: 0 success, 1 refused by the daemon, 3 daemon (or its database) unreachable, 64 bad usage (EX_USAGE).",
         subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, PriorityCommand.self,
                       WhoAmICommand.self, ReportCommand.self, UsageCommand.self, EvalCommand.self,
                       Endpoints.self, GenerateCommand.self, GrantCommand.self, RevokeCommand.self, GrantsCommand.self])

@@ -43,15 +43,12 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Flag, then environment, then file; unset everywhere = the embedded cluster.
     func location(_ file: ConfigFile?) -> Database.Location {
-        if let url = databaseURL ?? ProcessInfo.processInfo.environment["HEARTH_DATABASE_URL"] ?? file?.databaseURL {
-            return .server(url)
-        }
-        return .embedded(stateDirectory: directory(file))
+        DaemonConfiguration.databaseLocation(flag: databaseURL, stateDirectory: stateDirectory, file: file)
     }
 
     /// The state directory: flag, then file, then the default.
     func directory(_ file: ConfigFile?) -> URL {
-        (stateDirectory ?? file?.stateDirectory).map { URL(fileURLWithPath: $0) } ?? StateDirectory.default()
+        DaemonConfiguration.stateDirectory(flag: stateDirectory, file: file)
     }
 }
 

@@ -60,6 +60,8 @@ struct Run: AsyncParsableCommand {
     @Flag(help: .hidden)
     var allowTestHang = false
 
+    /// Only the flags' own ranges; everything else is checked after the merge, where the
+    /// message can say which source (flag, environment, file) a bad value came from.
     func validate() throws {
         if let n = simulatedGpus, n < 0 || n > 64 { throw ValidationError("--simulated-gpus must be between 0 and 64") }
         if let n = slots, n < 1 { throw ValidationError("--slots must be at least 1") }
@@ -69,35 +71,30 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let file = try database.file()
         let logger = makeLogger(level: file?.logLevel)
-        let env = ProcessInfo.processInfo.environment
-        let location = database.location(file)
-        let lease = leaseSeconds ?? file?.leaseSeconds ?? 30
-        let heartbeat = heartbeatSeconds ?? file?.heartbeatSeconds ?? 5
-        if heartbeat * 2 > Double(lease) {
-            throw ValidationError("the heartbeat (\(heartbeat) s) must be at most half of the lease (\(lease) s), or leases lapse between renewals")
+        var flags = DaemonConfiguration.Flags()
+        flags.databaseURL = database.databaseURL
+        flags.stateDirectory = database.stateDirectory
+        flags.socket = socket
+        flags.nodeName = nodeName
+        flags.donor = donor
+        flags.simulatedGPUs = simulatedGpus
+        flags.slots = slots
+        flags.adminGroup = adminGroup
+        flags.worker = worker
+        flags.leaseSeconds = leaseSeconds
+        flags.heartbeatSeconds = heartbeatSeconds
+        flags.graceSeconds = graceSeconds
+        flags.metrics = metrics
+        flags.logLevelFile = logLevelFile
+        flags.allowTestHang = allowTestHang
+        flags.allowRootJobs = allowRootJobs
+        var config: DaemonConfiguration
+        do {
+            config = try DaemonConfiguration.resolve(flags: flags, file: file, configFile: database.config ?? ConfigFile.defaultPath)
+        } catch {
+            throw ValidationError(error.description)
         }
-        let grace = graceSeconds ?? file?.graceSeconds ?? 30
-        var config = DaemonConfiguration(
-            database: location, stateDirectory: database.directory(file),
-            socketPath: socket ?? env["HEARTH_SOCKET"].flatMap { $0.isEmpty ? nil : $0 } ?? file?.socket,
-            adminGroup: adminGroup ?? file?.adminGroup ?? "hearth-admin",
-            nodeName: nodeName ?? file?.nodeName ?? ProcessInfo.processInfo.hostName,
-            simulatedGPUs: simulatedGpus ?? file?.simulatedGPUs ?? 0, slots: slots ?? file?.slots ?? 2,
-            workerPath: worker ?? file?.worker, leaseDuration: .seconds(lease),
-            heartbeatInterval: .milliseconds(Int(heartbeat * 1000)), stopGracePeriod: .seconds(grace))
-        config.donor = donor ?? file?.donor
-        if let file {
-            config.schedulerPolicy = file.scheduler
-        }
-        config.schedulerPolicy.preemptionGrace = Double(grace)
-        config.metrics = metrics || file?.metrics == true
-        if let address = file?.serveBindAddress { config.serveBindAddress = address }
-        config.isolation = file?.isolation ?? config.isolation
-        if allowRootJobs { config.isolation.allowRootJobs = true }
         config.logLevel = logLevel
-        config.logLevelFile = logLevelFile
-        config.configFile = database.config ?? ConfigFile.defaultPath
-        config.allowTestHang = allowTestHang
         if let level = try config.readLogLevel() { logLevel.level = level }
         try await Daemon.run(config, logger: logger)
     }

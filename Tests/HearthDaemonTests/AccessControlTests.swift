@@ -145,9 +145,9 @@ import Testing
             Self.refused(try await hearth.dave(["eval", "show", "\(train)"]), "only its owner and admins may read its evaluation results")
             // ...nor cancel, nor use its checkpoint through a reference, alone or in a pipeline.
             let queuedSpec = dir.appendingPathComponent("queued.json")
-            try #"{"never": "runs"}"#.write(to: queuedSpec, atomically: true, encoding: .utf8)
+            try #"{"argv": ["/bin/true"]}"#.write(to: queuedSpec, atomically: true, encoding: .utf8)
             chmod(queuedSpec.path, 0o644)
-            let carolsQueued = try hearth.submitted(try await hearth.carol(["submit", "--kind", "command", "--name", "waits", queuedSpec.path]))
+            let carolsQueued = try hearth.submitted(try await hearth.carol(["submit", "--kind", "command", "--gpus", "64", "--name", "waits", queuedSpec.path]))
             before = try await Self.snapshot(client)
             Self.refused(try await hearth.dave(["cancel", "\(carolsQueued)"]), "only its owner or an admin can cancel it")
             let stealing = dir.appendingPathComponent("steal.json")

@@ -165,6 +165,50 @@ check "the worker's own output is in the journal with its job's fields" bash -c 
   "jc JOB_ID=$JOB HEARTH_SOURCE=worker -o cat | grep -q 'hearth-worker: '"
 check "the socket stays (owned by hearthd.socket)" bash -c 'systemctl is-active -q hearthd.socket && [ -S /run/hearth/hearth.sock ]'
 
+# Degraded, not dead: a fleet database of its own (a second PostgreSQL, as user hearth) that the
+# test stops under the running daemon. The unit must stay active (the watchdog, 6 s here, keeps
+# being fed), STATUS= must say "degraded", hearth must answer at once, and all must come back
+# on their own when the database returns.
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+mkdir -p /srv/fleetdb /run/fleetdb && chown hearth:hearth /srv/fleetdb /run/fleetdb
+runuser -u hearth -- "$PGBIN/initdb" -D /srv/fleetdb/data -U hearth --auth-local=trust --no-sync >/dev/null 2>&1
+fleetdb() { runuser -u hearth -- "$PGBIN/pg_ctl" -D /srv/fleetdb/data -l /srv/fleetdb/server.log -w "$@" >/dev/null 2>&1; }
+fleetdb -o "-k /run/fleetdb -c listen_addresses=''" start
+runuser -u hearth -- "$PGBIN/createdb" -h /run/fleetdb hearth
+echo 'HEARTH_DATABASE_URL=host=/run/fleetdb dbname=hearth user=hearth' > /etc/default/hearthd
+systemctl restart hearthd.service
+check "hearthd runs on the fleet database" waitfor 30 bash -c 'systemctl is-active -q hearthd.service && hearth whoami >/dev/null 2>&1'
+RESTARTS=$(prop NRestarts); MAIN=$(prop MainPID)
+fleetdb -m immediate stop
+check "STATUS= says degraded: database unreachable" waitfor 15 bash -c '[[ "$(prop StatusText)" == "degraded: database unreachable since "* ]]'
+HEALTH=$(python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_UNIX); s.connect("/run/hearth/hearth.sock")
+s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while chunk := s.recv(65536): data += chunk
+head, body = data.decode().split("\r\n\r\n", 1)
+import json; doc = json.loads(body)
+print(head.split("\r\n")[0], "status=" + doc["status"], "reachable=" + str(doc["database"]["reachable"]), doc["status_line"][:60])
+PY
+)
+echo "# /health: $HEALTH"
+check "GET /health answers 503 degraded" bash -c "grep -q ' 503 .*status=degraded reachable=False degraded: database unreachable' <<<'$HEALTH'"
+START=$(date +%s%N); OUT=$(hearth queue 2>&1); RC=$?; END=$(date +%s%N)
+echo "# hearth queue during the outage (rc $RC, $(( (END - START) / 1000000 )) ms): $OUT"
+check "hearth answers at once with the sentence (exit 3)" bash -c "[ $RC = 3 ] && [ $(( (END - START) / 1000000 )) -lt 3000 ] && grep -q 'the fleet database is unreachable since' <<<'$OUT'"
+sleep 8
+check "the unit stays active through the outage (no watchdog restart)" bash -c \
+  "systemctl is-active -q hearthd.service && [ \"\$(prop NRestarts)\" = $RESTARTS ] && [ \"\$(prop MainPID)\" = $MAIN ]"
+fleetdb -o "-k /run/fleetdb -c listen_addresses=''" start
+check "it recovers on its own when the database returns" waitfor 20 bash -c \
+  '[[ "$(prop StatusText)" != degraded* ]] && hearth whoami >/dev/null 2>&1'
+check "the outage and its end are in the journal" bash -c \
+  "jc -o cat HEARTH_EVENT=database-unreachable | grep -q unreachable && jc -o cat HEARTH_EVENT=database-reachable | grep -q reachable"
+systemctl stop hearthd.service
+fleetdb -m fast stop
+rm -f /etc/default/hearthd
+
 systemctl status hearthd.service --no-pager -n 0 > /share/status.txt 2>&1
 jc JOB_ID="$JOB" -o verbose > /share/job-journal.txt 2>&1
 jc -o short-precise > /share/hearthd-journal.txt 2>&1

@@ -72,12 +72,16 @@ extension JobRunner {
         switch disposition {
         case .fenced: return .fenced
         case .finishCancelled:
-            return (try? await queue.finishCancelled(lease, usage: usage)) != nil ? .cancelled : .fenced
+            return (try? await retryingWhileUnreachable("the cancellation", log) { try await queue.finishCancelled(lease, usage: usage) })
+                != nil ? .cancelled : .fenced
         case .requeuePreempted:
-            return (try? await queue.requeuePreempted(lease, usage: usage)) != nil ? .preempted : .fenced
+            return (try? await retryingWhileUnreachable("the preemption", log) { try await queue.requeuePreempted(lease, usage: usage) })
+                != nil ? .preempted : .fenced
         case .succeed:
             do {
-                try await queue.succeed(lease, resultJSON: resultJSON, usage: usage)
+                try await retryingWhileUnreachable("the success", log) {
+                    try await queue.succeed(lease, resultJSON: resultJSON, usage: usage)
+                }
                 return .succeeded
             } catch {
                 log.info("could not record success: \(error)")
@@ -92,7 +96,9 @@ extension JobRunner {
         _ lease: Lease, failure: String, retryable: Bool, avoidNode: Bool = false, usage: AttemptUsage = .none, _ log: Logger
     ) async -> Outcome {
         do {
-            let outcome = try await queue.fail(lease, error: failure, retryable: retryable, avoidNode: avoidNode, usage: usage)
+            let outcome = try await retryingWhileUnreachable("the failure", log) {
+                try await queue.fail(lease, error: failure, retryable: retryable, avoidNode: avoidNode, usage: usage)
+            }
             return .failed(retrying: outcome.state == .queued)
         } catch {
             log.info("could not record the failure: \(error)")

@@ -66,19 +66,26 @@ extension JobRunner {
                 case "checkpoint":
                     if let path = report.path, let step = report.step, let sha = report.sha256 {
                         // The size is not looked up: hearthd opens no path a job names (the job may not own it).
-                        try await queue.recordCheckpoint(lease, step: step, path: path, bytes: 0, sha256: sha)
+                        // Retried through an outage: a checkpoint not recorded is a resume point lost.
+                        try await retryingWhileUnreachable("a checkpoint", log) {
+                            try await queue.recordCheckpoint(lease, step: step, path: path, bytes: 0, sha256: sha)
+                        }
                         log.info("checkpoint at step \(step)", metadata: ["hearth.event": "checkpoint", "checkpoint.path": "\(path)"])
                     }
                 case "serving":
                     if let url = report.url {
-                        try await queue.registerEndpoint(lease, url: url, model: report.model ?? "", parameters: report.parameters,
-                                                         context: report.context)
+                        try await retryingWhileUnreachable("the endpoint", log) {
+                            try await queue.registerEndpoint(lease, url: url, model: report.model ?? "", parameters: report.parameters,
+                                                             context: report.context)
+                        }
                         state.withLock { $0.serving = true }
                     }
                 case "eval_result":
                     if let task = report.task, let metrics = report.metrics, let c = report.checkpoint {
-                        try await queue.recordEvalResult(lease, task: task, samples: report.samples ?? 0, metrics: metrics,
-                                                         checkpoint: (c.step, c.path, c.sha256))
+                        try await retryingWhileUnreachable("an eval result", log) {
+                            try await queue.recordEvalResult(lease, task: task, samples: report.samples ?? 0, metrics: metrics,
+                                                             checkpoint: (c.step, c.path, c.sha256))
+                        }
                     }
                 case "done":
                     state.withLock { $0.resultJSON = line }

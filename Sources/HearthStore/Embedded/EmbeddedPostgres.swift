@@ -145,7 +145,7 @@ public struct EmbeddedPostgres: Sendable {
             """)
     }
 
-    private func prepareDirectories() throws {
+    func prepareDirectories() throws {
         let fm = FileManager.default
         let socketPath = socketDirectory.appendingPathComponent(".s.PGSQL.5432").path
         if socketPath.utf8.count > 100 {
@@ -176,7 +176,7 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
-    private func writeSettings() throws {
+    func writeSettings() throws {
         var lines = [
             "# Written by Hearth at every start; edit hearth-local.conf instead.",
             "listen_addresses = ''",

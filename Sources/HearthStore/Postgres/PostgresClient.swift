@@ -94,6 +94,17 @@ public final class PostgresClient: Sendable {
         waiters.forEach { $0.resume(returning: nil) }
     }
 
+    /// Closes the idle connections, which a server restart left broken (a broken connection
+    /// shows only when used); the next lends open fresh ones. Lent connections are not touched.
+    public func discardIdleConnections() {
+        let idle = state.withLock { s -> [PostgresConnection] in
+            defer { s.idle = [] }
+            s.open -= s.idle.count
+            return s.idle
+        }
+        idle.forEach { $0.close() }
+    }
+
     // MARK: Lending
 
     private enum Lease {

@@ -76,8 +76,14 @@ public final class PostgresConnection: @unchecked Sendable {
     ) throws -> PostgresConnection {
         // expand_dbname=1: the first "dbname" value may be a whole conninfo string or URL; the
         // keywords after it override it (a later plain "dbname") or fill gaps (application name).
-        var keywords = ["dbname", "fallback_application_name", "client_encoding"]
-        var values = [conninfo, applicationName, "UTF8"]
+        // Keywords before "dbname" are defaults the conninfo may override: a server that went
+        // away (a partition, a failed-over host) must fail a connect or a statement in seconds,
+        // not after TCP's 15-minute retransmission limit. (Unix sockets ignore the TCP ones.)
+        var keywords = [
+            "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+            "dbname", "fallback_application_name", "client_encoding",
+        ]
+        var values = ["5", "1", "5", "2", "3", "10000", conninfo, applicationName, "UTF8"]
         if let database {
             keywords.append("dbname")
             values.append(database)
