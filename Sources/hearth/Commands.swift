@@ -170,7 +170,8 @@ struct Queue: ParsableCommand {
             let message = (try? APICoding.decoder().decode(APIError.self, from: Data(errorBody)))?.message
                 ?? "the daemon answered HTTP \(status)"
             Stdio.error("hearth: \(message)\n")
-            throw ExitCode(1)
+            // 503: the daemon is up but cannot reach its database, as for every other command.
+            throw ExitCode(status == 503 ? 3 : 1)
         }
         if global.json { Stdio.out("\n") }
         if let next {

@@ -158,7 +158,7 @@ import Testing
                          "the spec refers to job \(train), which belongs to \(Self.carol)")
             let stealPipeline = dir.appendingPathComponent("steal-pipeline.json")
             try #"""
-                {"steps": [{"name": "ok", "kind": "command", "spec": {}},
+                {"steps": [{"name": "ok", "kind": "command", "spec": {"argv": ["/bin/true"]}},
                            {"name": "steal", "kind": "eval", "spec": {"checkpoint": "@job:\#(train):path", "tasks": ["lambada"]}}]}
                 """#.write(to: stealPipeline, atomically: true, encoding: .utf8)
             chmod(stealPipeline.path, 0o644)
@@ -178,8 +178,8 @@ import Testing
                          "(preemptible: false) is not granted to \(Self.dave)", "hearth grant non-preemptible")
             let greedyPipeline = dir.appendingPathComponent("greedy.json")
             try #"""
-                {"steps": [{"name": "a", "kind": "command", "spec": {}},
-                           {"name": "b", "kind": "command", "qos": "high", "after": ["a"], "spec": {}}]}
+                {"steps": [{"name": "a", "kind": "command", "spec": {"argv": ["/bin/true"]}},
+                           {"name": "b", "kind": "command", "qos": "high", "after": ["a"], "spec": {"argv": ["/bin/true"]}}]}
                 """#.write(to: greedyPipeline, atomically: true, encoding: .utf8)
             chmod(greedyPipeline.path, 0o644)
             Self.refused(try await hearth.dave(["submit", greedyPipeline.path]), "step \"b\": QOS high is not granted")

@@ -48,6 +48,8 @@ final class ChaosNode: @unchecked Sendable {
         return try ChildProcess.spawn(hearthd, [
             "run", "--state-dir", stateDirectory.path, "--socket", socket, "--node-name", name,
             "--simulated-gpus", "1", "--heartbeat-seconds", "0.5", "--grace-seconds", "5",
+            // The tests submit as root through the CLI (the chaos harness submits as an account with no Unix user).
+            "--allow-root-jobs",
         ] + arguments, environment: environment, descriptors: [nil, fd, fd])
     }
 
