@@ -70,7 +70,7 @@ SPEC
 # runs only its own user's jobs, so the job is hearth's (root's would be refused, saying why).
 JOB=$(runuser -u hearth -- hearth submit --kind train --name nspawn /srv/hearth-test/spec.json | awk '/submitted job/ {print $3}')
 echo "# submitted job ${JOB:-?}"
-check "job $JOB runs" waitfor 30 bash -c "[ \"\$(hearth show $JOB --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = running ]"
+check "job $JOB runs" waitfor 90 bash -c "[ \"\$(hearth show $JOB --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = running ]"
 [ "$(jobfield "$JOB" state)" = running ] || { hearth show "$JOB" 2>&1 | sed 's/^/# /'; jc -o cat | tail -25 | sed 's/^/# /'; }
 check "STATUS= counts the running job" waitfor 10 bash -c '[[ "$(prop StatusText)" == "1 job running;"* ]]'
 check "a checkpoint is recorded" waitfor 40 bash -c "journalctl --no-pager -u hearthd JOB_ID=$JOB HEARTH_EVENT=checkpoint -o cat | grep -q checkpoint"
@@ -99,7 +99,7 @@ kill -USR2 "$PID1"
 check "the watchdog fires on the wedged daemon" waitfor 30 bash -c "journalctl --no-pager -u hearthd -o cat | grep -qi 'watchdog timeout'"
 check "systemd restarts it (NRestarts >= 1, new MainPID)" waitfor 30 bash -c \
   "[ \"\$(systemctl show -P NRestarts hearthd.service)\" -ge 1 ] && systemctl is-active -q hearthd.service && [ \"\$(systemctl show -P MainPID hearthd.service)\" != $PID1 ]"
-check "the job is requeued and runs again (a new attempt)" waitfor 60 bash -c \
+check "the job is requeued and runs again (a new attempt)" waitfor 90 bash -c \
   "[ \"\$(hearth show $JOB --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j[\"state\"], j[\"attempt\"] > $ATTEMPT1)')\" = 'running True' ]"
 check "the restarted daemon logged the requeue for that job" bash -c "jc JOB_ID=$JOB -o cat HEARTH_EVENT=orphan-requeued | grep -q requeued"
 
@@ -115,7 +115,7 @@ chmod a+r /srv/hearth-test/cmd.json
 CJOB=$(runuser -u hearth-t-alice -- hearth submit --kind command --gpus 1 --time-limit 600 /srv/hearth-test/cmd.json | awk '/submitted job/ {print $3}')
 UNIT=hearth-job-$CJOB-1.service
 echo "# command job ${CJOB:-?} as hearth-t-alice (uid $ALICE), unit $UNIT"
-check "the command job runs as a transient unit" waitfor 30 systemctl is-active -q "$UNIT"
+check "the command job runs as a transient unit" waitfor 90 systemctl is-active -q "$UNIT"
 echo "# $(systemctl show "$UNIT" -p Slice,User,DynamicUser,MemoryMax,TasksMax,CPUQuotaPerSecUSec,DeviceAllow,DevicePolicy,RuntimeMaxUSec,KillMode,ProtectSystem,NoNewPrivileges,PrivateTmp,ReadWritePaths | tr '\n' ' ')"
 check "unit in hearth-jobs.slice" test "$(systemctl show -P Slice "$UNIT")" = hearth-jobs.slice
 check "its main process runs as the volunteer's uid" waitfor 10 bash -c \
@@ -134,12 +134,12 @@ check "the job could not write /etc" bash -c "waitfor 20 bash -c 'hearth logs $C
 check "its output reaches journald with the job's fields" bash -c "jc JOB_ID=$CJOB HEARTH_SOURCE=worker -o cat | grep -q wrote-etc"
 check "the setsid()ed processes run inside the unit" waitfor 10 bash -c "[ \$(pgrep -c -f 'sleep 424[2-5]') -ge 4 ]"
 hearth cancel "$CJOB" >/dev/null
-check "cancel: the job ends cancelled" waitfor 30 bash -c "[ \"\$(jobfield $CJOB state)\" = cancelled ]"
+check "cancel: the job ends cancelled" waitfor 90 bash -c "[ \"\$(jobfield $CJOB state)\" = cancelled ]"
 check "cancel leaves no process of the job (not even the setsid()ed ones)" waitfor 10 bash -c "! pgrep -f 'sleep 424[2-5]' >/dev/null"
 check "the unit is gone" waitfor 10 bash -c "! systemctl is-active -q $UNIT"
 echo '{"argv": ["/bin/sleep", "300"]}' > /srv/hearth-test/sleep.json; chmod a+r /srv/hearth-test/sleep.json
 TJOB=$(runuser -u hearth-t-alice -- hearth submit --kind command --time-limit 2 /srv/hearth-test/sleep.json | awk '/submitted job/ {print $3}')
-check "a job past its time limit is stopped and reported so" waitfor 40 bash -c \
+check "a job past its time limit is stopped and reported so" waitfor 90 bash -c \
   "[ \"\$(jobfield $TJOB state)\" = failed ] && hearth show $TJOB --json | grep -q 'time limit of 2 s reached'"
 # An account with no Unix user on the node runs under DynamicUser=: ghost submits while the node
 # is drained, then loses its user before the job starts.
@@ -150,7 +150,7 @@ GJOB=$(runuser -u hearth-t-ghost -- hearth submit --kind command /srv/hearth-tes
 userdel hearth-t-ghost
 hearth node resume nspawn >/dev/null
 GUNIT=hearth-job-$GJOB-1.service
-check "an account unknown to the node runs under DynamicUser= (a uid of systemd's range)" waitfor 30 bash -c "
+check "an account unknown to the node runs under DynamicUser= (a uid of systemd's range)" waitfor 90 bash -c "
   systemctl is-active -q $GUNIT && [ \"\$(systemctl show -P DynamicUser $GUNIT)\" = yes ] &&
   u=\$(awk '/^Uid:/ {print \$2}' /proc/\$(systemctl show -P MainPID $GUNIT)/status) && [ \$u -ge 61184 ] && [ \$u -le 65519 ]"
 hearth cancel "$GJOB" >/dev/null
