@@ -111,8 +111,10 @@ extension ControlServer {
         }
     }
 
-    /// A submission as the queue takes it, checked field by field (as `POST /v1/jobs` checks one).
-    func newJob(_ submit: SubmitRequest, specJSON: String, spec: JSONValue, who: Identity) throws -> NewJob {
+    /// A submission as the queue takes it, checked field by field, then against what the caller
+    /// may ask for (grants, references: ``authorizeSubmission(_:spec:who:label:)``). Every
+    /// submission path — one job, a batch, an array — goes through it.
+    func newJob(_ submit: SubmitRequest, specJSON: String, spec: JSONValue, who: Identity) async throws -> NewJob {
         if let mib = submit.gpuMemoryMiB, mib < 0 { throw APIFailure.badRequest("gpu_memory_mib cannot be negative") }
         let new = NewJob(
             kind: submit.kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
@@ -122,7 +124,7 @@ extension ControlServer {
             gpuMemoryBytes: Int64(max(0, min(submit.gpuMemoryMiB ?? 0, 1 << 30))) << 20)
         do { try new.validate() } catch { throw APIFailure.badRequest(error.message) }
         do { try SpecCheck.check(kind: submit.kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
-        return new
+        return try await authorizeSubmission(new, spec: spec, who: who)
     }
 
     private func enqueue(_ jobs: [NewJob], array: JobQueue.ArrayShape?, who: Identity) async throws -> [Int64] {
@@ -143,7 +145,7 @@ extension ControlServer {
             let spec = submit.spec ?? .object([:])
             guard spec.objectKeys != nil else { throw APIFailure.badRequest("job \(i + 1): \"spec\" must be a JSON object") }
             let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
-            do { jobs.append(try newJob(submit, specJSON: specJSON, spec: spec, who: who)) } catch let failure as APIFailure {
+            do { jobs.append(try await newJob(submit, specJSON: specJSON, spec: spec, who: who)) } catch let failure as APIFailure {
                 var f = failure
                 f.error.message = "job \(i + 1) of the batch: " + f.error.message
                 throw f
@@ -183,7 +185,7 @@ extension ControlServer {
             }
             let specJSON = substitutes ? ArraySpec.substitute(template, index: index) : template
             let elementSpec = substitutes ? try JSONDecoder().decode(JSONValue.self, from: Data(specJSON.utf8)) : spec
-            do { jobs.append(try newJob(element, specJSON: specJSON, spec: elementSpec, who: who)) } catch let failure as APIFailure {
+            do { jobs.append(try await newJob(element, specJSON: specJSON, spec: elementSpec, who: who)) } catch let failure as APIFailure {
                 var f = failure
                 f.error.message = "element \(index): " + f.error.message
                 throw f

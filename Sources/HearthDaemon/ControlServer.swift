@@ -157,17 +157,8 @@ public struct ControlServer: Sendable {
         let spec = submit.spec ?? .object([:])
         guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
         let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
-        var new = NewJob(
-            kind: submit.kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
-            priority: submit.priority ?? 0, qos: submit.qos ?? "normal", gpus: submit.gpus ?? 0,
-            idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3, afterOK: submit.afterOK ?? [],
-            timeLimitSeconds: submit.timeLimit, preemptible: submit.preemptible, gpuModel: submit.gpuModel,
-            gpuMemoryBytes: Int64(max(0, min(submit.gpuMemoryMiB ?? 0, 1 << 30))) << 20)
-        if let mib = submit.gpuMemoryMiB, mib < 0 { throw APIFailure.badRequest("gpu_memory_mib cannot be negative") }
-        // Field checks first (cheap, and they name the field), then what the spec needs on disk.
-        do { try new.validate() } catch { throw APIFailure.badRequest(error.message) }
-        do { try SpecCheck.check(kind: submit.kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
-        new = try await authorizeSubmission(new, spec: spec, who: who)
+        // Field checks first (cheap, and they name the field), then the spec's form, then grants.
+        let new = try await newJob(submit, specJSON: specJSON, spec: spec, who: who)
         let result: JobQueue.Submission
         do { result = try await queue.enqueue(new) } catch let error as QueueError {
             switch error.code {

@@ -183,6 +183,11 @@ import Testing
                 """#.write(to: greedyPipeline, atomically: true, encoding: .utf8)
             chmod(greedyPipeline.path, 0o644)
             Self.refused(try await hearth.dave(["submit", greedyPipeline.path]), "step \"b\": QOS high is not granted")
+            // Arrays and batches go through the same checks, element by element.
+            Self.refused(try await hearth.dave(["submit", "--kind", "command", "--qos", "high", "--array", "0-3", queuedSpec.path]),
+                         "element 0: QOS high is not granted to \(Self.dave)")
+            Self.refused(try await hearth.dave(["submit", "--kind", "command", "--priority", "5", "--array", "0-3", queuedSpec.path]),
+                         "priority 5 is above 0")
             Self.refused(try await hearth.dave(["grant", "qos", "high", "--account", Self.dave]), "only admins can grant privileges")
             #expect(try await Self.snapshot(client) == before, "a refused submission changed the queue or the grants")
             // Lowering is always allowed.
