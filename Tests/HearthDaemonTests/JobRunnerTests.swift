@@ -141,9 +141,10 @@ import Testing
     /// is killed and nothing more is written for it.
     @Test func aWorkerThatLostItsLeaseIsKilledAndFenced() async throws {
         try await TestDatabase.with { client, _ in
-            // Heartbeats every 30 s: none renews the lease between the expiry and the rescue
-            // below; the runner learns it was fenced from its next progress record instead.
-            let f = try await Fixture(client: client, heartbeatInterval: .seconds(30))
+            // Heartbeats every 10 minutes: none renews the lease between the expiry and the rescue
+            // below, however slowly a loaded machine reaches them (at 30 s, the first heartbeat
+            // could land there); the runner learns it was fenced from its next progress record.
+            let f = try await Fixture(client: client, heartbeatInterval: .seconds(600))
             let job = try await f.submit(steps: 5_000_000)
             let (_, _, task) = try await f.claimAndRun()
             try await f.waitFor("progress", job: job.id, attempt: 1)
