@@ -13,22 +13,22 @@ extension JobQueue {
     public func placeNext(nodeID: Int64, freeGPUIndices: [Int] = [], kinds: [String] = []) async throws -> (Job, Lease)? {
         // Other placers may take the candidates first (SKIP LOCKED): look again, a bounded number of times.
         for _ in 0..<10 {
-        let candidates = try await client.query("""
-            SELECT id, gpus FROM jobs
-            WHERE state = 'queued' AND run_at <= now() AND gpus <= \(freeGPUIndices.count)::int
-              AND (cardinality(\(PostgresTextArray(kinds))::text[]) = 0 OR kind = ANY(\(PostgresTextArray(kinds))::text[]))
-            ORDER BY priority DESC, run_at, id
-            LIMIT 20
-            """)
-        for row in candidates {
-            let id: Int64 = try row.decode("id")
-            let gpus: Int = try row.decode("gpus")
-            if let lease = try await assign(jobID: id, nodeID: nodeID, gpuIndices: Array(freeGPUIndices.prefix(gpus))),
-               let job = try await job(id) {
-                return (job, lease)
+            let candidates = try await client.query("""
+                SELECT id, gpus FROM jobs
+                WHERE state = 'queued' AND run_at <= now() AND gpus <= \(freeGPUIndices.count)::int
+                  AND (cardinality(\(PostgresTextArray(kinds))::text[]) = 0 OR kind = ANY(\(PostgresTextArray(kinds))::text[]))
+                ORDER BY priority DESC, run_at, id
+                LIMIT 20
+                """)
+            for row in candidates {
+                let id: Int64 = try row.decode("id")
+                let gpus: Int = try row.decode("gpus")
+                if let lease = try await assign(jobID: id, nodeID: nodeID, gpuIndices: Array(freeGPUIndices.prefix(gpus))),
+                   let job = try await job(id) {
+                    return (job, lease)
+                }
             }
-        }
-        if candidates.isEmpty { return nil }
+            if candidates.isEmpty { return nil }
         }
         return nil
     }
