@@ -72,15 +72,16 @@ import Testing
     /// `lost` at that instant, and the old attempt is fenced off if it comes back.
     @Test func expiredLeasesAreRescuedAndStaleEpochsRefused() async throws {
         try await TestDatabase.with { client, _ in
-            var config = JobQueue.Configuration()
-            config.leaseDuration = .milliseconds(500)
-            let f = try await QueueFixture(client: client, configuration: config)
+            // The default lease (tens of seconds) stays live however loaded the machine is.
+            let f = try await QueueFixture(client: client)
             let job = try await f.submit()
             let (_, lease) = try #require(try await f.place())
             try await f.queue.start(lease)
             #expect(try await f.queue.rescueExpired().isEmpty, "a live lease is left alone")
+            // The node goes silent: its lease runs out 300 ms from now, after the attempt started.
+            try await client.query("UPDATE jobs SET lease_expires_at = now() + interval '300 ms' WHERE id = \(job.id)")
             let expiredAt = try #require(try await f.queue.job(job.id)?.leaseExpiresAt)
-            try await Task.sleep(for: .milliseconds(1500))
+            try await Task.sleep(for: .seconds(1))
 
             let rescued = try await f.queue.rescueExpired()
             #expect(rescued.map(\.jobID) == [job.id] && rescued[0].state == .queued && rescued[0].nodeID == f.node)
