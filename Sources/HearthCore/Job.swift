@@ -8,8 +8,8 @@ import Foundation
 public struct Job: Sendable, Hashable, Codable {
     /// The queue's id for the job.
     public var id: Int64
-    /// What the job does: `train`, `eval`, `serve`, `distill`, `command`, or a later kind.
-    public var kind: String
+    /// What the job does.
+    public var kind: JobKind
     /// The account that submitted it.
     public var accountID: Int64
     /// The project it is charged to, if any.
@@ -22,8 +22,8 @@ public struct Job: Sendable, Hashable, Codable {
     public var state: JobState
     /// Submitter-chosen priority in -1000...1000; higher claims first.
     public var priority: Int
-    /// Quality of service: `low`, `normal`, `high` or `serving`.
-    public var qos: String
+    /// Quality of service: the priority factor and preemption tier.
+    public var qos: QOS
     /// GPUs the job needs, all on one node.
     public var gpus: Int
     /// The submitter's idempotency key, if one was given.
@@ -74,8 +74,8 @@ public struct Job: Sendable, Hashable, Codable {
     public var avoidNodes: [Int64] = []
 
     public init(
-        id: Int64, kind: String, accountID: Int64, projectID: Int64? = nil, name: String = "",
-        specJSON: String = "{}", state: JobState = .queued, priority: Int = 0, qos: String = "normal",
+        id: Int64, kind: JobKind, accountID: Int64, projectID: Int64? = nil, name: String = "",
+        specJSON: String = "{}", state: JobState = .queued, priority: Int = 0, qos: QOS = .normal,
         gpus: Int = 0, idempotencyKey: String? = nil, attempt: Int = 0, failures: Int = 0, maxAttempts: Int = 3,
         preemptions: Int = 0, leaseEpoch: Int64 = 0, leaseExpiresAt: Date? = nil, nodeID: Int64? = nil,
         runAt: Date, createdAt: Date, scheduledAt: Date? = nil, startedAt: Date? = nil,

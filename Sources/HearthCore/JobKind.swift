@@ -1,6 +1,7 @@
 /// What a job does: the queue's `jobs.kind` (a row of the `job_kinds` table). Donors allow or
 /// refuse jobs by kind, nodes offer the kinds their software runs, and the kind sets whether a
-/// job is preemptible by default. Still a plain string on the wire and in the database.
+/// job is preemptible by default. A plain string on the wire and in the database;
+/// ``init(validating:)`` turns a submitted string into a kind or a sentence.
 public enum JobKind: String, Sendable, Codable, CaseIterable, Hashable, CustomStringConvertible {
     /// Training with the built-in trainer: checkpoints on SIGTERM, so preemptible by default.
     case train
@@ -22,5 +23,15 @@ public enum JobKind: String, Sendable, Codable, CaseIterable, Hashable, CustomSt
     public static var sentenceList: String {
         let names = allCases.map(\.rawValue)
         return names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+}
+
+extension JobKind {
+    /// The kind a submission names, or an error that lists the kinds there are.
+    public init(validating text: String) throws(JobValidationError) {
+        guard let kind = JobKind(rawValue: text) else {
+            throw JobValidationError("unknown job kind \"\(text)\"; known kinds are \(JobKind.sentenceList)")
+        }
+        self = kind
     }
 }

@@ -13,13 +13,12 @@ public struct NewJob: Sendable, Hashable, Codable {
         public static let maxGPUs = 64
         public static let priorityRange = -1000...1000
         public static let attemptsRange = 1...100
-        public static let qosValues = ["low", "normal", "high", "serving"]
         public static let maxDependencies = 64
         /// A time limit of at most 366 days.
         public static let timeLimitRange = 1...31_622_400
     }
 
-    public var kind: String
+    public var kind: JobKind
     public var accountID: Int64
     public var projectID: Int64?
     public var name: String
@@ -27,8 +26,8 @@ public struct NewJob: Sendable, Hashable, Codable {
     public var specJSON: String
     /// Defaults to `0`.
     public var priority: Int
-    /// Defaults to `"normal"`.
-    public var qos: String
+    /// Defaults to `.normal`.
+    public var qos: QOS
     /// Defaults to `0` (CPU only).
     public var gpus: Int
     /// Submitting twice with the same key (per account) returns the first job instead of a second.
@@ -50,8 +49,8 @@ public struct NewJob: Sendable, Hashable, Codable {
     public var gpuMemoryBytes: Int64
 
     public init(
-        kind: String, accountID: Int64, projectID: Int64? = nil, name: String = "", specJSON: String = "{}",
-        priority: Int = 0, qos: String = "normal", gpus: Int = 0, idempotencyKey: String? = nil,
+        kind: JobKind, accountID: Int64, projectID: Int64? = nil, name: String = "", specJSON: String = "{}",
+        priority: Int = 0, qos: QOS = .normal, gpus: Int = 0, idempotencyKey: String? = nil,
         maxAttempts: Int = 3, runAt: Date? = nil, afterOK: [Int64] = [], timeLimitSeconds: Int? = nil,
         preemptible: Bool? = nil, gpuModel: String? = nil, gpuMemoryBytes: Int64 = 0
     ) {
@@ -86,9 +85,6 @@ public struct NewJob: Sendable, Hashable, Codable {
         }
         if !Limits.attemptsRange.contains(maxAttempts) {
             throw JobValidationError("max attempts must be between 1 and 100, not \(maxAttempts)")
-        }
-        if !Limits.qosValues.contains(qos) {
-            throw JobValidationError("unknown QOS \"\(qos)\"; use one of \(Limits.qosValues.joined(separator: ", "))")
         }
         if let key = idempotencyKey, key.isEmpty || key.count > Limits.maxIdempotencyKeyLength {
             throw JobValidationError("an idempotency key must be 1 to \(Limits.maxIdempotencyKeyLength) characters")

@@ -1,4 +1,5 @@
-/// Quality of service: a priority factor and a preemption tier (`jobs.qos`; a string on the wire).
+/// Quality of service: a priority factor and a preemption tier (`jobs.qos`; a string on the wire,
+/// checked by ``init(validating:)``).
 ///
 /// A pending job may preempt running jobs only of a strictly lower tier (Slurm's
 /// `PreemptType=preempt/qos`): fair share reorders the queue but never evicts work.
@@ -28,4 +29,15 @@ public enum QOS: String, Sendable, Codable, CaseIterable, Hashable, Comparable, 
     public var description: String { rawValue }
 
     public static func < (a: QOS, b: QOS) -> Bool { a.tier < b.tier }
+}
+
+extension QOS {
+    /// The QOS a submission names (`nil`: `normal`), or an error that lists the QOS there are.
+    public init(validating text: String?) throws(JobValidationError) {
+        guard let text else { self = .normal; return }
+        guard let qos = QOS(rawValue: text) else {
+            throw JobValidationError("unknown QOS \"\(text)\"; use one of \(QOS.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = qos
+    }
 }

@@ -33,7 +33,7 @@ extension ControlServer {
     func authorizeSubmission(_ new: NewJob, spec: JSONValue, who: Identity, label: String? = nil) async throws -> NewJob {
         let prefix = label.map { "\($0): " } ?? ""
         var new = new
-        if new.kind == "serve", case .object(let fields) = spec {
+        if new.kind == .serve, case .object(let fields) = spec {
             if fields["host"] != nil {
                 throw APIFailure.badRequest("""
                     \(prefix)a serve job cannot choose its bind address ("host"): the node's admin sets it \
@@ -58,11 +58,9 @@ extension ControlServer {
                 """)
         }
         if let needed = GrantStore.Privilege.forQOS(new.qos), !held.contains(needed) {
-            let allowed = ["low", "normal"] + ["high", "serving"].filter {
-                GrantStore.Privilege.forQOS($0).map(held.contains) ?? false
-            }
+            let allowed = QOS.allCases.filter { GrantStore.Privilege.forQOS($0).map(held.contains) ?? true }
             throw APIFailure.forbidden("""
-                \(prefix)QOS \(new.qos) is not granted to \(who.account); you may use \(allowed.joined(separator: ", ")); \
+                \(prefix)QOS \(new.qos) is not granted to \(who.account); you may use \(allowed.map(\.rawValue).joined(separator: ", ")); \
                 \(how) `hearth grant qos \(new.qos) --account \(who.account)` (or --project NAME)
                 """)
         }
@@ -74,7 +72,7 @@ extension ControlServer {
                 """)
         }
         // A serve job is not preemptible by default; without the grant it is, like any other job.
-        if new.preemptible == nil && new.kind == "serve" && !nonPreemptible { new.preemptible = true }
+        if new.preemptible == nil && new.kind == .serve && !nonPreemptible { new.preemptible = true }
         return new
     }
 

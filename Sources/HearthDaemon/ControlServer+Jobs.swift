@@ -116,14 +116,18 @@ extension ControlServer {
     /// submission path — one job, a batch, an array — goes through it.
     func newJob(_ submit: SubmitRequest, specJSON: String, spec: JSONValue, who: Identity) async throws -> NewJob {
         if let mib = submit.gpuMemoryMiB, mib < 0 { throw APIFailure.badRequest("gpu_memory_mib cannot be negative") }
+        let kind: JobKind, qos: QOS
+        do { (kind, qos) = (try JobKind(validating: submit.kind), try QOS(validating: submit.qos)) } catch {
+            throw APIFailure.badRequest(error.message)
+        }
         let new = NewJob(
-            kind: submit.kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
-            priority: submit.priority ?? 0, qos: submit.qos ?? "normal", gpus: submit.gpus ?? 0,
+            kind: kind, accountID: who.accountID, name: submit.name ?? "", specJSON: specJSON,
+            priority: submit.priority ?? 0, qos: qos, gpus: submit.gpus ?? 0,
             idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3, afterOK: submit.afterOK ?? [],
             timeLimitSeconds: submit.timeLimit, preemptible: submit.preemptible, gpuModel: submit.gpuModel,
             gpuMemoryBytes: Int64(max(0, min(submit.gpuMemoryMiB ?? 0, 1 << 30))) << 20)
         do { try new.validate() } catch { throw APIFailure.badRequest(error.message) }
-        do { try SpecCheck.check(kind: submit.kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
+        do { try SpecCheck.check(kind: kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
         return try await authorizeSubmission(new, spec: spec, who: who)
     }
 

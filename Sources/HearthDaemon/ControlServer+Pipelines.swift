@@ -43,7 +43,7 @@ extension ControlServer {
 
         // Check everything first: names, order, references, fields, specs.
         var seen: Set<String> = []
-        var plans: [(step: PipelineRequest.Step, after: [String], preemptible: Bool?)] = []
+        var plans: [(step: PipelineRequest.Step, after: [String], preemptible: Bool?, kind: JobKind, qos: QOS)] = []
         for step in pipeline.steps {
             let label = "step \"\(step.name)\""
             if step.name.isEmpty || seen.contains(step.name) {
@@ -56,17 +56,21 @@ extension ControlServer {
             if let unknown = after.first(where: { !seen.contains($0) }) {
                 throw APIFailure.badRequest("\(label) refers to \"\(unknown)\", which is not an earlier step; list steps in the order they run")
             }
-            let probe = NewJob(kind: step.kind, accountID: who.accountID, name: step.name, priority: step.priority ?? 0,
-                               qos: step.qos ?? "normal", gpus: step.gpus ?? 0, afterOK: after.map { _ in 1 },
+            let kind: JobKind, qos: QOS
+            do { (kind, qos) = (try JobKind(validating: step.kind), try QOS(validating: step.qos)) } catch {
+                throw APIFailure.badRequest("\(label): \(error.message)")
+            }
+            let probe = NewJob(kind: kind, accountID: who.accountID, name: step.name, priority: step.priority ?? 0,
+                               qos: qos, gpus: step.gpus ?? 0, afterOK: after.map { _ in 1 },
                                timeLimitSeconds: step.timeLimit, preemptible: step.preemptible)
             do { try probe.validate() } catch { throw APIFailure.badRequest("\(label): \(error.message)") }
-            do { try SpecCheck.check(kind: step.kind, spec: spec) } catch {
+            do { try SpecCheck.check(kind: kind, spec: spec) } catch {
                 throw APIFailure(status: .badRequest, error: .init(code: error.code, message: "\(label): \(error.message)"))
             }
             // Every step within the caller's grants, or nothing is queued.
             let allowed = try await authorizeSubmission(probe, spec: spec, who: who, label: label)
             seen.insert(step.name)
-            plans.append((step, after, allowed.preemptible))
+            plans.append((step, after, allowed.preemptible, kind, qos))
         }
 
         // Queue in order, in one transaction: all steps or none (never some queued, then cancelled).
@@ -74,13 +78,13 @@ extension ControlServer {
         do {
             let steps = plans
             queued = try await queue.enqueueAll(count: steps.count) { earlier in
-                let (step, after, preemptible) = steps[earlier.count]
+                let (step, after, preemptible, kind, qos) = steps[earlier.count]
                 let ids = Dictionary(uniqueKeysWithValues: zip(steps.prefix(earlier.count).map(\.0.name), earlier))
                 let spec = PipelineRequest.rewrite(step.spec ?? .object([:]), ids: ids)
                 let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
                 return NewJob(
-                    kind: step.kind, accountID: who.accountID, name: step.name, specJSON: specJSON,
-                    priority: step.priority ?? 0, qos: step.qos ?? "normal", gpus: step.gpus ?? 0,
+                    kind: kind, accountID: who.accountID, name: step.name, specJSON: specJSON,
+                    priority: step.priority ?? 0, qos: qos, gpus: step.gpus ?? 0,
                     afterOK: after.compactMap { ids[$0] }, timeLimitSeconds: step.timeLimit, preemptible: preemptible)
             }.map(\.id)
         } catch let q as QueueError {

@@ -1,5 +1,6 @@
 import Foundation
 import HearthAPI
+import HearthCore
 
 /// Checks a submitted spec before it is queued, so a job that cannot run is refused with a
 /// sentence now rather than failing on a node later: the fields the worker requires and sizes
@@ -12,11 +13,11 @@ enum SpecCheck {
         ("layers", 1...512), ("heads", 1...512), ("width", 1...65_536), ("context", 1...1_048_576), ("vocab", 1...1_048_576),
     ]
 
-    static func check(kind: String, spec: JSONValue) throws(APIError) {
+    static func check(kind: JobKind, spec: JSONValue) throws(APIError) {
         guard case .object(let s) = spec else { return }
         switch kind {
-        case "train": try checkTraining(s)
-        case "command": try checkCommand(s)
+        case .train: try checkTraining(s)
+        case .command: try checkCommand(s)
         default: return
         }
     }

@@ -198,7 +198,7 @@ import Testing
             let granted = try await hearth.root(["grant", "qos", "high", "--account", Self.carol])
             #expect(granted.status == .exited(0) && granted.stdout.contains("qos-high to account \(Self.carol) (by root)"), "\(granted.stderr)")
             let high = try hearth.submitted(try await hearth.carol(["submit", "--kind", "command", "--qos", "high", queuedSpec.path]))
-            #expect(try await queue.job(high)?.qos == "high")
+            #expect(try await queue.job(high)?.qos == .high)
             Self.refused(try await hearth.dave(["submit", "--kind", "command", "--qos", "high", queuedSpec.path]), "QOS high is not granted")
             let carolsGrants = try await hearth.carol(["grants"])
             #expect(carolsGrants.stdout.contains("qos-high") && carolsGrants.stdout.contains("root"), "\(carolsGrants.stderr)")
@@ -220,7 +220,7 @@ import Testing
             }
             let nlp: Int64 = try await client.query("SELECT id FROM projects WHERE name = 'nlp'")[0].decode("id")
             let carolID = try #require(try await AccountStore(client: client).id(named: Self.carol))
-            let shared = try await queue.enqueue(NewJob(kind: "command", accountID: carolID, projectID: nlp, name: "shared")).job.id
+            let shared = try await queue.enqueue(NewJob(kind: .command, accountID: carolID, projectID: nlp, name: "shared")).job.id
             #expect(try await hearth.dave(["show", "\(shared)"]).status == .exited(0))
             #expect(try await hearth.dave(["logs", "\(shared)"]).status == .exited(0))
             Self.refused(try await hearth.dave(["show", "\(train)"]), "only its owner and admins may read its details")
@@ -234,7 +234,7 @@ import Testing
             // either: it fails as it starts, saying why.
             let daveID = try #require(try await AccountStore(client: client).id(named: Self.dave))
             let sneaky = try await queue.enqueue(NewJob(
-                kind: "eval", accountID: daveID, specJSON: #"{"checkpoint": "@job:\#(train):path", "tasks": ["lambada"]}"#)).job.id
+                kind: .eval, accountID: daveID, specJSON: #"{"checkpoint": "@job:\#(train):path", "tasks": ["lambada"]}"#)).job.id
             try await EndToEndTests.waitUntil("the sneaky job failed") { try await queue.job(sneaky)?.state == .failed }
             #expect(try await queue.job(sneaky)?.lastError?.contains("belongs to \(Self.carol)") == true)
 

@@ -27,7 +27,7 @@ import Testing
                  "tasks": [{"name": "doc", "type": "perplexity", "path": "\(doc)"},
                            {"name": "mc", "type": "multiple_choice", "path": "\(mc)"}]}
                 """
-            let job = try await f.queue.enqueue(NewJob(kind: "eval", accountID: f.account, specJSON: spec)).job
+            let job = try await f.queue.enqueue(NewJob(kind: .eval, accountID: f.account, specJSON: spec)).job
             let (claimed, lease, evaluating) = try await f.claimAndRun()
             #expect(claimed.id == job.id)
             #expect(await outcome(of: evaluating) == .succeeded)
@@ -63,7 +63,7 @@ import Testing
                 {"checkpoint": "\(f.dir.path)/nope", "tokenizer": "\(f.data)/tokenizer.json", "text_start": " ",
                  "tasks": [{"name": "doc", "type": "perplexity", "path": "/nonexistent.txt"}]}
                 """
-            let job = try await f.queue.enqueue(NewJob(kind: "eval", accountID: f.account, specJSON: spec)).job
+            let job = try await f.queue.enqueue(NewJob(kind: .eval, accountID: f.account, specJSON: spec)).job
             let (_, _, task) = try await f.claimAndRun()
             #expect(await outcome(of: task) == .failed(retrying: false))
             let failed = try #require(try await f.queue.job(job.id))
@@ -139,9 +139,9 @@ import Testing
                  "steps": 30, "seed": 7, "threads": 1, "log_interval": 10, "teacher": "\(teacher.path)", "alpha": 0.5,
                  "temperature": 2, "student_init_layers": [0]}
                 """
-            let job = try await f.queue.enqueue(NewJob(kind: "distill", accountID: f.account, specJSON: spec)).job
+            let job = try await f.queue.enqueue(NewJob(kind: .distill, accountID: f.account, specJSON: spec)).job
             let (claimed, _, distilling) = try await f.claimAndRun()
-            #expect(claimed.id == job.id && claimed.kind == "distill")
+            #expect(claimed.id == job.id && claimed.kind == .distill)
             #expect(await outcome(of: distilling) == .succeeded)
             #expect(try await f.queue.metrics(jobID: job.id).map(\.step) == [10, 20, 30])
             let student = try #require(try await f.queue.latestCheckpoint(jobID: job.id))

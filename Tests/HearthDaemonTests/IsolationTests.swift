@@ -87,7 +87,7 @@ struct IsolationTests {
             """
         }
 
-        func submit(_ kind: String, as account: String, spec: String, timeLimit: Int? = nil, maxAttempts: Int = 3) async throws -> Job {
+        func submit(_ kind: JobKind, as account: String, spec: String, timeLimit: Int? = nil, maxAttempts: Int = 3) async throws -> Job {
             let new = NewJob(kind: kind, accountID: try await self.account(account), specJSON: spec, maxAttempts: maxAttempts,
                              timeLimitSeconds: timeLimit)
             return try await queue.enqueue(new).job
@@ -145,7 +145,7 @@ struct IsolationTests {
             let f = try await Fixture(client: client)
             defer { f.cleanUp() }
             let alice = try #require(UnixUser.lookup(name: Self.alice))
-            let job = try await f.submit("train", as: Self.alice, spec: f.trainSpec(steps: 50_000_000))
+            let job = try await f.submit(.train, as: Self.alice, spec: f.trainSpec(steps: 50_000_000))
             let task = try await f.start()
             try await f.waitFor("progress") { try await !f.queue.metrics(jobID: job.id).isEmpty }
             let pid = try f.workerPID(job.id)
@@ -171,7 +171,7 @@ struct IsolationTests {
             let f = try await Fixture(client: client)
             defer { f.cleanUp() }
             let target = "/etc/hearth-t-evil-\(getpid())"
-            let job = try await f.submit("train", as: Self.alice, spec: f.trainSpec(steps: 300, extra: #", "checkpoint_dir": "\#(target)""#),
+            let job = try await f.submit(.train, as: Self.alice, spec: f.trainSpec(steps: 300, extra: #", "checkpoint_dir": "\#(target)""#),
                                          maxAttempts: 1)
             #expect(try await f.run() == .failed(retrying: false))
             let failed = try #require(try await f.queue.job(job.id))
@@ -179,7 +179,7 @@ struct IsolationTests {
                     "\(failed.lastError ?? "")")
             #expect(!FileManager.default.fileExists(atPath: target))
             // The same as a shell line: the volunteer's program writes as the volunteer, too.
-            _ = try await f.submit("command", as: Self.alice, spec: #"{"shell": "touch \#(target)-cmd"}"#, maxAttempts: 1)
+            _ = try await f.submit(.command, as: Self.alice, spec: #"{"shell": "touch \#(target)-cmd"}"#, maxAttempts: 1)
             #expect(try await f.run() == .failed(retrying: false))
             #expect(!FileManager.default.fileExists(atPath: target + "-cmd"))
         }
@@ -189,19 +189,19 @@ struct IsolationTests {
         try await TestDatabase.with { client, _ in
             let f = try await Fixture(client: client)
             defer { f.cleanUp() }
-            let bobs = try await f.submit("train", as: Self.bob, spec: f.trainSpec(steps: 200))
+            let bobs = try await f.submit(.train, as: Self.bob, spec: f.trainSpec(steps: 200))
             #expect(try await f.run() == .succeeded)
             let checkpoint = try #require(try await f.queue.latestCheckpoint(jobID: bobs.id))
             let before = try FileManager.default.contentsOfDirectory(atPath: (checkpoint.path as NSString).deletingLastPathComponent)
 
             // Resume from (checkpoint_dir) and write into bob's checkpoints: refused by the file system.
             let dirSpec = f.trainSpec(steps: 400, extra: #", "checkpoint_dir": "\#((checkpoint.path as NSString).deletingLastPathComponent)""#)
-            let intoBobs = try await f.submit("train", as: Self.alice, spec: dirSpec, maxAttempts: 1)
+            let intoBobs = try await f.submit(.train, as: Self.alice, spec: dirSpec, maxAttempts: 1)
             #expect(try await f.run() == .failed(retrying: false))
             #expect(try await f.queue.job(intoBobs.id)?.lastError?.contains("ermission") == true)
             // Start from bob's weights: the same.
             let initSpec = f.trainSpec(steps: 10, extra: #", "init_from": "\#(checkpoint.path)/model.safetensors""#)
-            let fromBobs = try await f.submit("train", as: Self.alice, spec: initSpec, maxAttempts: 1)
+            let fromBobs = try await f.submit(.train, as: Self.alice, spec: initSpec, maxAttempts: 1)
             #expect(try await f.run() == .failed(retrying: false))
             #expect(try await f.queue.job(fromBobs.id)?.lastError?.contains("ermission") == true)
             let after = try FileManager.default.contentsOfDirectory(atPath: (checkpoint.path as NSString).deletingLastPathComponent)
@@ -215,7 +215,7 @@ struct IsolationTests {
         try await TestDatabase.with { client, _ in
             let f = try await Fixture(client: client)
             defer { f.cleanUp() }
-            let job = try await f.submit("train", as: Self.alice, spec: f.trainSpec(steps: 50_000_000))
+            let job = try await f.submit(.train, as: Self.alice, spec: f.trainSpec(steps: 50_000_000))
             let first = try await f.start()
             try await f.waitFor("a checkpoint") { try await f.queue.latestCheckpoint(jobID: job.id) != nil }
             #expect(try await f.queue.requestPreemption(jobID: job.id, reason: "test"))
@@ -238,7 +238,7 @@ struct IsolationTests {
         try await TestDatabase.with { client, _ in
             let f = try await Fixture(client: client)
             defer { f.cleanUp() }
-            let job = try await f.submit("command", as: "hearth-t-nouser", spec: #"{"shell": "echo uid=$(id -u) gid=$(id -g)"}"#)
+            let job = try await f.submit(.command, as: "hearth-t-nouser", spec: #"{"shell": "echo uid=$(id -u) gid=$(id -g)"}"#)
             #expect(try await f.run() == .succeeded)
             let uid = IsolationPolicy().transientUIDs.lowerBound + UInt32(job.accountID)
             #expect(f.log(job.id).contains("uid=\(uid) gid=\(uid)"), "\(f.log(job.id))")
@@ -249,7 +249,7 @@ struct IsolationTests {
         try await TestDatabase.with { client, _ in
             let f = try await Fixture(client: client)
             defer { f.cleanUp() }
-            let job = try await f.submit("command", as: "root", spec: #"{"argv": ["/bin/true"]}"#)
+            let job = try await f.submit(.command, as: "root", spec: #"{"argv": ["/bin/true"]}"#)
             #expect(try await f.run() == .failed(retrying: false))
             #expect(try await f.queue.job(job.id)?.lastError?.contains("set allow_root_jobs = true in hearthd.toml") == true)
         }
@@ -259,7 +259,7 @@ struct IsolationTests {
         try await TestDatabase.with { client, _ in
             let f = try await Fixture(client: client, grace: .seconds(2))
             defer { f.cleanUp() }
-            let job = try await f.submit("command", as: Self.alice, spec: #"{"argv": ["/bin/sleep", "300"]}"#, timeLimit: 1)
+            let job = try await f.submit(.command, as: Self.alice, spec: #"{"argv": ["/bin/sleep", "300"]}"#, timeLimit: 1)
             let started = Date()
             #expect(try await f.run() == .failed(retrying: false))
             #expect(Date().timeIntervalSince(started) < 15)
@@ -274,7 +274,7 @@ struct IsolationTests {
             defer { f.cleanUp() }
             let marker = "\(4_000 + Int(getpid() % 1000)).25"
             let spec = #"{"shell": "setsid sh -c 'sleep \#(marker) & sleep \#(marker)' & sleep \#(marker)"}"#
-            let job = try await f.submit("command", as: Self.alice, spec: spec)
+            let job = try await f.submit(.command, as: Self.alice, spec: spec)
             let task = try await f.start()
             try await f.waitFor("the escaped process") { Self.processes(containing: "sleep \(marker)").count >= 3 }
             _ = try await f.queue.cancel(jobID: job.id)
@@ -292,7 +292,7 @@ struct IsolationTests {
             let f = try await Fixture(client: client, policy: policy)
             defer { f.cleanUp() }
             // tail keeps a line with no end in memory: it grows until the limit stops it.
-            let job = try await f.submit("command", as: Self.alice, spec: #"{"argv": ["/usr/bin/tail", "/dev/zero"]}"#)
+            let job = try await f.submit(.command, as: Self.alice, spec: #"{"argv": ["/usr/bin/tail", "/dev/zero"]}"#)
             #expect(try await f.run() == .failed(retrying: false))
             let failed = try #require(try await f.queue.job(job.id))
             #expect(failed.lastError?.contains("memory limit of 64 MiB") == true, "\(failed.lastError ?? "")")
@@ -309,7 +309,7 @@ struct IsolationTests {
             let marker = "hearthbomb\(getpid())"
             // The shell gives up once it cannot fork any more (or the time limit stops it): either
             // way the job fails, once, and none of its processes outlives it.
-            let bomb = try await f.submit("command", as: Self.alice, spec: #"{"shell": "\#(marker)() { \#(marker) | \#(marker) & }; \#(marker); sleep 30"}"#,
+            let bomb = try await f.submit(.command, as: Self.alice, spec: #"{"shell": "\#(marker)() { \#(marker) | \#(marker) & }; \#(marker); sleep 30"}"#,
                                           timeLimit: 3, maxAttempts: 1)
             let started = Date()
             #expect(try await f.run() == .failed(retrying: false))
@@ -321,7 +321,7 @@ struct IsolationTests {
                 .filter { Self.status($0, "Uid").first == "\(aliceUID)" && Self.status($0, "State").first != "Z" }
             #expect(left.isEmpty, "processes of \(Self.alice) left: \(left)")
             // The node still starts and finishes the next job.
-            let next = try await f.submit("command", as: Self.alice, spec: #"{"argv": ["/bin/echo", "still here"]}"#)
+            let next = try await f.submit(.command, as: Self.alice, spec: #"{"argv": ["/bin/echo", "still here"]}"#)
             #expect(try await f.run() == .succeeded)
             #expect(f.log(next.id).contains("still here"))
         }
@@ -338,11 +338,11 @@ struct IsolationTests {
             try FileManager.default.createDirectory(atPath: devices, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             for minor in [0, 1] { #expect(mknod(devices + "/nvidia\(minor)", S_IFCHR | 0o666, dev_t((195 << 8) | minor)) == 0) }
             let probe = #"{"shell": "cat \#(devices)/nvidia0; cat \#(devices)/nvidia1; true"}"#
-            let holding0 = try await f.submit("command", as: Self.alice, spec: probe)
+            let holding0 = try await f.submit(.command, as: Self.alice, spec: probe)
             #expect(try await f.run(gpuIndices: [0]) == .succeeded)
             let log0 = f.log(holding0.id)
             #expect(log0.contains("nvidia0: No such device or address") && log0.contains("nvidia1: Operation not permitted"), "\(log0)")
-            let holding1 = try await f.submit("command", as: Self.alice, spec: probe)
+            let holding1 = try await f.submit(.command, as: Self.alice, spec: probe)
             #expect(try await f.run(gpuIndices: [1]) == .succeeded)
             let log1 = f.log(holding1.id)
             #expect(log1.contains("nvidia0: Operation not permitted") && log1.contains("nvidia1: No such device or address"), "\(log1)")

@@ -226,9 +226,9 @@ import Testing
             let queue = JobQueue(client: client)
             let account = try await AccountStore(client: client).ensure(name: "ann", uid: 1001)
             let node = try await NodeStore(client: client).register(hostname: "n", cpus: 4, memoryBytes: 8 << 30, gpus: [])
-            let element = NewJob(kind: "eval", accountID: account)
+            let element = NewJob(kind: .eval, accountID: account)
             let jobs = try await queue.enqueueBatch(Array(repeating: element, count: 5), array: .init(indexes: [0, 1, 2, 3, 4], parallel: 2))
-            let plain = try await queue.enqueue(NewJob(kind: "eval", accountID: account)).job
+            let plain = try await queue.enqueue(NewJob(kind: .eval, accountID: account)).job
             let loader = SnapshotLoader(client: client, halfLife: 3600)
             func pending() async throws -> [Int64] { try await loader.load().snapshot.pending.map(\.id).sorted() }
             #expect(try await pending() == [jobs[0], jobs[1], plain.id], "two elements of %2, and the plain job")

@@ -63,7 +63,7 @@ import Testing
                 {"model": \(model), "data": [{"path": "\(data)"}], "batch_size": 4, "steps": \(steps), "seed": 7,
                  "threads": 1, "checkpoint_interval": 200, "log_interval": 100}
                 """
-            return try await queue.enqueue(NewJob(kind: "train", accountID: account, specJSON: spec)).job
+            return try await queue.enqueue(NewJob(kind: .train, accountID: account, specJSON: spec)).job
         }
 
         func claimAndRun() async throws -> (Job, Lease, Task<JobRunner.Outcome, Never>) {

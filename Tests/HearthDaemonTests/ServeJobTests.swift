@@ -22,7 +22,7 @@ import Testing
             let spec = """
                 {"checkpoint": "\(checkpoint.path)", "tokenizer": "\(f.data)/tokenizer.json", "port": 0, "max_concurrent": 2}
                 """
-            let job = try await f.queue.enqueue(NewJob(kind: "serve", accountID: f.account, specJSON: spec)).job
+            let job = try await f.queue.enqueue(NewJob(kind: .serve, accountID: f.account, specJSON: spec)).job
             let (_, lease, task) = try await f.claimAndRun()
             var endpoints: [EndpointRecord] = []
             for _ in 0..<300 where endpoints.isEmpty {

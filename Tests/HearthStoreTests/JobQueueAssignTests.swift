@@ -87,17 +87,17 @@ import Testing
             let f = try await QueueFixture(client: client)
             let train = try await f.submit()
             let eval = try await f.queue.enqueue(NewJob(
-                kind: "eval", accountID: f.account, gpus: 1, afterOK: [train.id], timeLimitSeconds: 600, preemptible: false,
+                kind: .eval, accountID: f.account, gpus: 1, afterOK: [train.id], timeLimitSeconds: 600, preemptible: false,
                 gpuModel: "simulated-A100", gpuMemoryBytes: 40 << 30)).job
             #expect(eval.afterOK == [train.id] && eval.timeLimitSeconds == 600 && eval.preemptible == false)
             #expect(eval.gpuModel == "simulated-A100" && eval.gpuMemoryBytes == 40 << 30)
             let error = await #expect(throws: QueueError.self) {
-                try await f.queue.enqueue(NewJob(kind: "eval", accountID: f.account, afterOK: [train.id, 999, 998]))
+                try await f.queue.enqueue(NewJob(kind: .eval, accountID: f.account, afterOK: [train.id, 999, 998]))
             }
             #expect(error?.code == .invalidJob)
             #expect(error?.message.contains("998, 999") == true, "\(error?.message ?? "")")
             let bad = await #expect(throws: QueueError.self) {
-                try await f.queue.enqueue(NewJob(kind: "train", accountID: f.account, gpus: 0, gpuModel: "H100"))
+                try await f.queue.enqueue(NewJob(kind: .train, accountID: f.account, gpus: 0, gpuModel: "H100"))
             }
             #expect(bad?.message.contains("asks for no GPUs") == true)
         }

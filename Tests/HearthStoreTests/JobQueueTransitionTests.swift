@@ -163,7 +163,7 @@ import Testing
             let f = try await QueueFixture(client: client)
             let big = try await f.submit(gpus: 4, priority: 100)
             let low = try await f.submit(gpus: 1, priority: 1)
-            let evalJob = try await f.submit("eval", gpus: 0, priority: 50)
+            let evalJob = try await f.submit(.eval, gpus: 0, priority: 50)
             // Two free GPUs: the 4-GPU job does not fit; the eval job outranks the low one.
             #expect(try await f.place(gpus: [0, 1])?.0.id == evalJob.id)
             #expect(try await f.queue.placeNext(nodeID: f.node, freeGPUIndices: [0, 1], kinds: ["eval"]) == nil)
@@ -178,11 +178,11 @@ import Testing
     @Test func idempotentSubmission() async throws {
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)
-            let first = try await f.queue.enqueue(NewJob(kind: "train", accountID: f.account, specJSON: #"{"a": 1}"#, idempotencyKey: "k1"))
-            let again = try await f.queue.enqueue(NewJob(kind: "train", accountID: f.account, specJSON: #"{"a":1}"#, idempotencyKey: "k1"))
+            let first = try await f.queue.enqueue(NewJob(kind: .train, accountID: f.account, specJSON: #"{"a": 1}"#, idempotencyKey: "k1"))
+            let again = try await f.queue.enqueue(NewJob(kind: .train, accountID: f.account, specJSON: #"{"a":1}"#, idempotencyKey: "k1"))
             #expect(first.created && !again.created && first.job.id == again.job.id)
             let error = await #expect(throws: QueueError.self) {
-                try await f.queue.enqueue(NewJob(kind: "train", accountID: f.account, specJSON: #"{"a": 2}"#, idempotencyKey: "k1"))
+                try await f.queue.enqueue(NewJob(kind: .train, accountID: f.account, specJSON: #"{"a": 2}"#, idempotencyKey: "k1"))
             }
             #expect(error?.code == .idempotencyConflict)
             #expect(try await f.count("SELECT count(*) AS n FROM jobs") == 1)
@@ -191,10 +191,9 @@ import Testing
     }
 
     @Test("bad submissions are refused and write nothing", arguments: [
-        (NewJob(kind: "paint", accountID: 0), "unknown job kind \"paint\""),
-        (NewJob(kind: "train", accountID: 0, gpus: 500), "0 to 64 GPUs"),
-        (NewJob(kind: "train", accountID: 0, specJSON: "not json"), "JSON object"),
-        (NewJob(kind: "train", accountID: 424_242), "no account with id 424242"),
+        (NewJob(kind: .train, accountID: 0, gpus: 500), "0 to 64 GPUs"),
+        (NewJob(kind: .train, accountID: 0, specJSON: "not json"), "JSON object"),
+        (NewJob(kind: .train, accountID: 424_242), "no account with id 424242"),
     ])
     func badSubmissions(new: NewJob, message: String) async throws {
         try await TestDatabase.with { client, _ in

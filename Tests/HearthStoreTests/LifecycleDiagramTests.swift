@@ -152,7 +152,7 @@ import Testing
             let refused = await #expect(throws: QueueError.self) {
                 _ = try await f.queue.enqueueAll(count: 3) { earlier in
                     // The third step names a project that does not exist: refused by the database.
-                    NewJob(kind: "train", accountID: f.account, projectID: earlier.count == 2 ? 424_242 : nil,
+                    NewJob(kind: .train, accountID: f.account, projectID: earlier.count == 2 ? 424_242 : nil,
                            name: "step\(earlier.count)", afterOK: earlier)
                 }
             }
@@ -161,7 +161,7 @@ import Testing
             let events: Int = try await client.query("SELECT count(*) AS n FROM job_events")[0].decode("n")
             #expect(jobs == 0 && events == 0)
             let queued = try await f.queue.enqueueAll(count: 2) { earlier in
-                NewJob(kind: "train", accountID: f.account, name: "step\(earlier.count)", afterOK: earlier)
+                NewJob(kind: .train, accountID: f.account, name: "step\(earlier.count)", afterOK: earlier)
             }
             #expect(queued.map(\.afterOK) == [[], [queued[0].id]])
         }

@@ -21,7 +21,7 @@ struct QueueFixture {
         self.otherNode = try await nodes.register(hostname: "node-b", cpus: 2, memoryBytes: 8 << 30, gpus: (0..<4).map(gpu))
     }
 
-    func submit(_ kind: String = "train", gpus: Int = 1, priority: Int = 0, maxAttempts: Int = 3, key: String? = nil,
+    func submit(_ kind: JobKind = .train, gpus: Int = 1, priority: Int = 0, maxAttempts: Int = 3, key: String? = nil,
                 spec: String = #"{"steps": 10}"#) async throws -> Job {
         try await queue.enqueue(NewJob(
             kind: kind, accountID: account, specJSON: spec, priority: priority, gpus: gpus, idempotencyKey: key,

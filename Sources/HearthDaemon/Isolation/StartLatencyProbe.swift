@@ -41,7 +41,7 @@ public enum StartLatencyProbe {
         let reports = try ReportPipe.make(), output = try ReportPipe.make()
         let dir = try JobDirectory.prepare(jobsDirectory: jobsDirectory, jobID: jobID, user: user)
         let cgroup = policy.cgroups ? try AttemptCgroup.create(name: "bench-\(getpid())-\(jobID)", policy: policy, gpuIndices: [0]) : nil
-        let env = JobRunner.environment(job: .init(id: jobID, kind: "command", accountID: accountID, runAt: Date(), createdAt: Date()),
+        let env = JobRunner.environment(job: .init(id: jobID, kind: .command, accountID: accountID, runAt: Date(), createdAt: Date()),
                                         attempt: 1, user: user, gpuIndices: [0], workDirectory: dir.work.path)
         let child = try ChildProcess.spawnIsolated("/bin/true", [], environment: env,
                                                    descriptors: [nil, output.writeFD, output.writeFD, reports.writeFD], user: user,

@@ -78,7 +78,7 @@ extension JobRunner {
         }
         let user = try JobIdentity.resolve(account: account, accountID: job.accountID, policy: configuration.isolation)
         let directory = try JobDirectory.prepare(jobsDirectory: configuration.jobsDirectory, jobID: job.id, user: user)
-        let resume = ["train", "distill"].contains(job.kind) ? try await queue.latestCheckpoint(jobID: job.id) : nil
+        let resume = [.train, .distill].contains(job.kind) ? try await queue.latestCheckpoint(jobID: job.id) : nil
         let jobFile = try writeJobFile(resolved, directory: directory, user: user,
                                        resume: resume.map { ($0.path, $0.sha256) })
         let program = try Self.program(for: resolved, workerPath: configuration.workerPath, jobFile: jobFile.path)
@@ -132,9 +132,9 @@ extension JobRunner {
 
     /// What to execute: the worker in the job's mode, or a `command` job's own program.
     static func program(for job: Job, workerPath: String, jobFile: String) throws -> (executable: String, arguments: [String]) {
-        guard job.kind == "command" else {
+        guard job.kind == .command else {
             // The worker mode is the job kind: train, eval, distill and serve.
-            return (workerPath, [job.kind, "--job", jobFile, "--report-fd", "3"])
+            return (workerPath, [job.kind.rawValue, "--job", jobFile, "--report-fd", "3"])
         }
         let spec = (try? JSONSerialization.jsonObject(with: Data(job.specJSON.utf8))) as? [String: Any] ?? [:]
         if let argv = spec["argv"] as? [String], let first = argv.first {
@@ -181,10 +181,10 @@ extension JobRunner {
             throw Error(message: "job \(job.id)'s spec is not a JSON object")
         }
         if spec["checkpoint_dir"] == nil { spec["checkpoint_dir"] = directory.work.appendingPathComponent("checkpoints").path }
-        if job.kind == "eval" && spec["results_path"] == nil {
+        if job.kind == .eval && spec["results_path"] == nil {
             spec["results_path"] = directory.work.appendingPathComponent("results.json").path
         }
-        if ["train", "distill"].contains(job.kind) {
+        if [.train, .distill].contains(job.kind) {
             spec["resume"] = resume.map { ["path": $0.path, "sha256": $0.sha256] as [String: Any] } ?? "none"
         }
         let file = directory.root.appendingPathComponent("job.json")

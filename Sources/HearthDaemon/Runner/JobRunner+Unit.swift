@@ -39,8 +39,8 @@ extension JobRunner {
             throw Error(message: "job \(job.id)'s spec is not a JSON object")
         }
         if spec["checkpoint_dir"] == nil { spec["checkpoint_dir"] = work + "/checkpoints" }
-        if job.kind == "eval" && spec["results_path"] == nil { spec["results_path"] = work + "/results.json" }
-        if ["train", "distill"].contains(job.kind) {
+        if job.kind == .eval && spec["results_path"] == nil { spec["results_path"] = work + "/results.json" }
+        if [.train, .distill].contains(job.kind) {
             let resume = try await queue.latestCheckpoint(jobID: job.id)
             spec["resume"] = resume.map { ["path": $0.path, "sha256": $0.sha256] as [String: Any] } ?? "none"
         }
@@ -124,9 +124,9 @@ extension JobRunner {
     /// The unit's `ExecStart=`: the worker reads its job file from the credentials directory
     /// (whose path systemd knows only at start, hence the shell); a command job's own program.
     static func unitCommand(for job: Job, workerPath: String) throws -> (path: String, argv: [String]) {
-        guard job.kind == "command" else {
+        guard job.kind == .command else {
             return ("/bin/sh", ["/bin/sh", "-c", #"exec "$0" "$1" --job "$CREDENTIALS_DIRECTORY/job.json" --report-fd 0"#,
-                                workerPath, job.kind])
+                                workerPath, job.kind.rawValue])
         }
         let (executable, arguments) = try program(for: job, workerPath: workerPath, jobFile: "")
         var path = executable

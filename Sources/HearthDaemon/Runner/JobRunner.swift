@@ -171,7 +171,7 @@ public struct JobRunner: Sendable {
             cpuSeconds: rusage?.cpuSeconds, peakRSSBytes: rusage?.maxRSSBytes,
             energyJoules: energy.withLock { $0.measuredJoules }, energySource: .measured)
         let end = AttemptEnd(
-            termination: termination, stop: s.stop, serving: s.serving, command: job.kind == JobKind.command.rawValue,
+            termination: termination, stop: s.stop, serving: s.serving, command: job.kind == .command,
             lastError: s.lastError,
             memoryMaxBytes: oomKilled ? memoryLimit : nil, timeLimitSeconds: job.timeLimitSeconds)
         let outcome = await record(Self.disposition(of: end), resultJSON: s.resultJSON, lease: lease, usage: usage, log)

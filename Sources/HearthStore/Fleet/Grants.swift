@@ -1,4 +1,5 @@
 import Foundation
+import HearthCore
 
 /// What an admin has granted beyond the defaults (migration 0008), and the facts access checks
 /// need: who owns a job, and who belongs to which project. The callers decide; this only reads
@@ -9,11 +10,11 @@ public struct GrantStore: Sendable {
         case qosHigh = "qos-high", qosServing = "qos-serving", nonPreemptible = "non-preemptible"
 
         /// The privilege that allows submitting at `qos`; `nil` when every account may.
-        public static func forQOS(_ qos: String) -> Privilege? {
+        public static func forQOS(_ qos: QOS) -> Privilege? {
             switch qos {
-            case "high": .qosHigh
-            case "serving": .qosServing
-            default: nil
+            case .high: .qosHigh
+            case .serving: .qosServing
+            case .low, .normal: nil
             }
         }
     }

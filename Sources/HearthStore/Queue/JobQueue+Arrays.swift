@@ -112,13 +112,13 @@ private struct BatchRow: Encodable {
 
     init(_ job: NewJob, ord: Int, index: Int?) {
         self.ord = ord
-        kind = job.kind
+        kind = job.kind.rawValue
         account_id = job.accountID
         project_id = job.projectID
         name = job.name
         spec = job.specJSON
         priority = job.priority
-        qos = job.qos
+        qos = job.qos.rawValue
         gpus = job.gpus
         max_attempts = job.maxAttempts
         run_at = job.runAt.map { $0.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }

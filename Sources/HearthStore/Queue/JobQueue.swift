@@ -86,7 +86,7 @@ public struct JobQueue: Sendable {
     private static func explainRefusal(_ error: PostgresError, _ new: NewJob) -> String {
         if error.sqlState == "22P02" { return "the job spec is not valid JSON" }
         if error.message.contains("jobs_kind_fkey") {
-            return "unknown job kind \"\(new.kind)\"; known kinds are train, eval, serve, distill and command"
+            return "job kind \"\(new.kind)\" is not in this database's job_kinds; migrate it (hearthd migrate)"
         }
         if error.message.contains("jobs_project_id_fkey") { return "no project with id \(new.projectID ?? 0)" }
         return "no account with id \(new.accountID)"

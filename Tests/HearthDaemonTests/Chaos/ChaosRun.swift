@@ -63,7 +63,7 @@ final class ChaosRun: @unchecked Sendable {
     private var relay: SocketRelay?
     private var tmpfs: String?
     private(set) var faults: [FaultRecord] = []
-    private(set) var jobs: [(id: Int64, kind: String, steps: Int?)] = []
+    private(set) var jobs: [(id: Int64, kind: JobKind, steps: Int?)] = []
     private var client: PostgresClient!
     private var queue: JobQueue!
     private var account: Int64 = 0
@@ -115,11 +115,11 @@ final class ChaosRun: @unchecked Sendable {
         guard options.evalAndServe else { return }
         let doc = directory.appendingPathComponent("doc.txt").path
         try "the quick brown fox jumps over a lazy dog".write(toFile: doc, atomically: true, encoding: .utf8)
-        _ = try await submit(kind: "eval", steps: nil, spec: """
+        _ = try await submit(kind: .eval, steps: nil, spec: """
             {"checkpoint": "\(seedCheckpoint)", "tokenizer": "\(data)/tokenizer.json", "text_start": " ",
              "tasks": [{"name": "doc", "type": "perplexity", "path": "\(doc)"}]}
             """)
-        serveJob = try await submit(kind: "serve", steps: nil, spec: """
+        serveJob = try await submit(kind: .serve, steps: nil, spec: """
             {"checkpoint": "\(seedCheckpoint)", "tokenizer": "\(data)/tokenizer.json", "port": 0}
             """)
     }
@@ -134,13 +134,13 @@ final class ChaosRun: @unchecked Sendable {
 
     @discardableResult
     func submitTraining(steps: Int) async throws -> Int64 {
-        try await submit(kind: "train", steps: steps, gpus: 1, spec: """
+        try await submit(kind: .train, steps: steps, gpus: 1, spec: """
             {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"path": "\(data)"}], "batch_size": 4,
              "steps": \(steps), "seed": 7, "threads": 1, "checkpoint_interval": \(max(10, steps / 6)), "log_interval": \(max(5, steps / 30))}
             """)
     }
 
-    private func submit(kind: String, steps: Int?, gpus: Int = 0, spec: String) async throws -> Int64 {
+    private func submit(kind: JobKind, steps: Int?, gpus: Int = 0, spec: String) async throws -> Int64 {
         let new = NewJob(kind: kind, accountID: account, name: "chaos-\(kind)", specJSON: spec, gpus: gpus, maxAttempts: 100)
         let id = try await retrying { try await self.queue.enqueue(new).job.id }
         jobs.append((id, kind, steps))
