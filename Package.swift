@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "HearthReports", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
 
         // MARK: The API's request and response types (no sockets), shared by daemon and CLI
-        .target(name: "HearthAPI", swiftSettings: swiftSettings),
+        .target(name: "HearthAPI", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
 
         // MARK: The client side of the control socket (CLI and tests)
         .target(name: "HearthClient", swiftSettings: swiftSettings),

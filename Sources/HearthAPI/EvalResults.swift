@@ -3,17 +3,18 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HearthCore
 
 /// `GET /v1/jobs/{id}/eval`: what an eval job measured, one entry per task and metric.
 public struct EvalResultsView: Sendable, Hashable, Codable {
     public var job: Int64
     public var name: String
-    public var kind: String
-    public var state: String
+    public var kind: JobKind
+    public var state: JobState
     /// By task, then metric.
     public var results: [EvalMetricView]
 
-    public init(job: Int64, name: String, kind: String, state: String, results: [EvalMetricView]) {
+    public init(job: Int64, name: String, kind: JobKind, state: JobState, results: [EvalMetricView]) {
         self.job = job; self.name = name; self.kind = kind; self.state = state; self.results = results
     }
 }

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HearthCore
 
 /// `GET /v1/jobs/{id}/log`: a job's history as one stream — its events, its training progress and
 /// what its worker printed — in time order, from a cursor on.
@@ -39,11 +40,11 @@ public struct LogPage: Sendable, Hashable, Codable {
     /// Pass back as `cursor` to get only what came after this page.
     public var cursor: String
     /// The job's state now: a follower stops once it is final and a page comes back empty.
-    public var state: String
+    public var state: JobState
     /// The training steps the job asked for, when its spec says (for progress bars).
     public var steps: Int?
 
-    public init(entries: [Entry], cursor: String, state: String, steps: Int?) {
+    public init(entries: [Entry], cursor: String, state: JobState, steps: Int?) {
         self.entries = entries
         self.cursor = cursor
         self.state = state

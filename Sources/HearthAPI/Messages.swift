@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import HearthCore
 
 /// The body of every error response: a stable code for scripts and a sentence for people.
 public struct APIError: Sendable, Hashable, Codable, Error, CustomStringConvertible {
@@ -86,13 +87,13 @@ public struct SubmitRequest: Sendable, Hashable, Codable {
 /// A job as the API shows it.
 public struct JobView: Sendable, Hashable, Codable {
     public var id: Int64
-    public var kind: String
+    public var kind: JobKind
     public var name: String
     public var account: String
-    public var state: String
+    public var state: JobState
     public var gpus: Int
     public var priority: Int
-    public var qos: String
+    public var qos: QOS
     public var attempt: Int
     public var failures: Int
     public var maxAttempts: Int
@@ -147,8 +148,8 @@ public struct JobView: Sendable, Hashable, Codable {
         case timeLimit = "time_limit"
     }
 
-    public init(id: Int64, kind: String, name: String, account: String, state: String, gpus: Int, priority: Int,
-                qos: String, attempt: Int, failures: Int, maxAttempts: Int, preemptions: Int, node: String?,
+    public init(id: Int64, kind: JobKind, name: String, account: String, state: JobState, gpus: Int, priority: Int,
+                qos: QOS, attempt: Int, failures: Int, maxAttempts: Int, preemptions: Int, node: String?,
                 createdAt: Date, startedAt: Date?, finishedAt: Date?, cancelRequested: Bool, lastError: String?,
                 step: Int?, loss: Double?, duplicate: Bool? = nil) {
         self.id = id
@@ -180,8 +181,8 @@ public struct CancelResponse: Sendable, Hashable, Codable {
     public var id: Int64
     /// `cancelled` (done now), `requested` (the node is stopping the worker) or `already-finished`.
     public var outcome: String
-    public var state: String
-    public init(id: Int64, outcome: String, state: String) {
+    public var state: JobState
+    public init(id: Int64, outcome: String, state: JobState) {
         self.id = id
         self.outcome = outcome
         self.state = state
@@ -208,7 +209,7 @@ public struct NodeView: Sendable, Hashable, Codable {
     }
     public var id: Int64
     public var hostname: String
-    public var state: String
+    public var state: NodeState
     public var cpus: Int
     public var memoryBytes: Int64
     public var gpus: [GPU]
@@ -222,7 +223,7 @@ public struct NodeView: Sendable, Hashable, Codable {
         case lastHeartbeatAt = "last_heartbeat_at"
     }
 
-    public init(id: Int64, hostname: String, state: String, cpus: Int, memoryBytes: Int64, gpus: [GPU],
+    public init(id: Int64, hostname: String, state: NodeState, cpus: Int, memoryBytes: Int64, gpus: [GPU],
                 runningJobs: Int, lastHeartbeatAt: Date) {
         self.id = id
         self.hostname = hostname

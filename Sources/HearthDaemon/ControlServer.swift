@@ -181,7 +181,7 @@ public struct ControlServer: Sendable {
             throw APIFailure.forbidden("job \(id) belongs to another account; only its owner or an admin can cancel it")
         }
         let outcome = try await queue.cancel(jobID: id)
-        let state = try await queue.job(id)?.state.rawValue ?? "unknown"
+        let state = try await queue.job(id)?.state ?? job.state
         switch outcome {
         case .cancelled: return CancelResponse(id: id, outcome: "cancelled", state: state)
         case .requested: return CancelResponse(id: id, outcome: "requested", state: state)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import HearthAPI
+import HearthCore
 import HearthClient
 
 struct Submit: ParsableCommand {
@@ -191,7 +192,7 @@ struct Show: ParsableCommand {
         let (j, raw) = try global.call("GET", "/v1/jobs/\(job)", as: JobView.self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
         let rows: [(String, String?)] = [
-            ("Job", "\(j.id) \(j.name)"), ("Kind", j.kind), ("User", j.account), ("State", j.state),
+            ("Job", "\(j.id) \(j.name)"), ("Kind", j.kind.rawValue), ("User", j.account), ("State", j.state.rawValue),
             ("GPUs", "\(j.gpus)"), ("Priority", "\(j.priority) (\(j.qos))"), ("Node", j.node),
             ("Attempt", "\(j.attempt), \(j.failures) failed of \(j.maxAttempts) allowed, \(j.preemptions) preemptions"),
             ("Submitted", LocalTime.iso8601(j.createdAt)), ("Started", j.startedAt.map(LocalTime.iso8601)),
@@ -262,7 +263,7 @@ struct Nodes: ParsableCommand {
         for n in nodes {
             let sim = n.gpus.contains(where: \.simulated) ? " (simulated)" : ""
             let gpus = n.gpus.isEmpty ? "0" : "\(n.gpus.count)× \(n.gpus[0].model)\(sim)"
-            table.add([n.hostname, n.state, "\(n.cpus)", "\(n.memoryBytes >> 30) GiB", gpus, "\(n.runningJobs)",
+            table.add([n.hostname, n.state.rawValue, "\(n.cpus)", "\(n.memoryBytes >> 30) GiB", gpus, "\(n.runningJobs)",
                        Table.duration(Date().timeIntervalSince(n.lastHeartbeatAt)) + " ago"])
         }
         print(table.render(), terminator: "")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import HearthAPI
+import HearthCore
 
 /// `hearth eval`: what eval jobs measured.
 struct EvalCommand: ParsableCommand {
@@ -19,7 +20,7 @@ struct EvalShow: ParsableCommand {
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
         print("Job \(view.job) \(view.name) (\(view.kind), \(view.state))")
         guard let first = view.results.first else {
-            print(view.kind == "eval" ? "no results yet" : "job \(view.job) is a \(view.kind) job; only eval jobs record results")
+            print(view.kind == .eval ? "no results yet" : "job \(view.job) is a \(view.kind) job; only eval jobs record results")
             return
         }
         print("Checkpoint step \(first.checkpointStep), \(first.checkpointPath) (sha256 \(first.checkpointSHA256.prefix(12)))")

@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import Glibc
 import HearthAPI
+import HearthCore
 
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +35,7 @@ struct Logs: ParsableCommand {
                 if let bar, live { print("\r\u{1B}[2K" + bar, terminator: ""); fflush(nil) }
             }
             cursor = page.cursor
-            let finished = ["succeeded", "failed", "cancelled"].contains(page.state)
+            let finished = page.state.isTerminal
             if !follow || (finished && page.entries.isEmpty) { break }
             sleep(seconds: 1)
         }

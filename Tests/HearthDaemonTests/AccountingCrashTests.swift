@@ -35,7 +35,7 @@ import Testing
                                            extraArguments: args)
             defer { second.child.signal(SIGKILL) }
             try await E2E.waitUntil("job 1 succeeds after the crash", timeout: 120) {
-                try await E2E.job(1, via: second.socketPath).state == "succeeded"
+                try await E2E.job(1, via: second.socketPath).state == .succeeded
             }
             let ledger = try await JobQueue(client: client).allocations(jobID: 1)
             #expect(ledger.map(\.endReason) == [.lost, .succeeded])

@@ -45,7 +45,7 @@ import Testing
             try Self.spec(data, steps: 1500).write(to: specFile, atomically: true, encoding: .utf8)
             let submitted = try await CLI.run(["submit", "--kind", "train", "--name", "short", specFile.path], socket: daemon.socketPath)
             #expect(submitted.status == .exited(0) && submitted.stdout == "submitted job 1\n", "\(submitted.stderr)")
-            try await Self.waitUntil("job 1 succeeded") { try await Self.job(1, via: daemon.socketPath).state == "succeeded" }
+            try await Self.waitUntil("job 1 succeeded") { try await Self.job(1, via: daemon.socketPath).state == .succeeded }
             let done = try await Self.job(1, via: daemon.socketPath)
             #expect(done.step == 1500 && done.node == nil && done.attempt == 1)
             let history = try await CLI.run(["logs", "1"], socket: daemon.socketPath)
@@ -77,7 +77,7 @@ import Testing
             #expect(lines.dropFirst().first?.prefix(7) == ["2", "long", "root", "train", "running", "0", "e2e-a"], "\(queue.stdout)")
             let cancel = try await CLI.run(["cancel", "2"], socket: daemon.socketPath)
             #expect(cancel.stdout.contains("job 2: cancel requested"))
-            try await Self.waitUntil("job 2 cancelled") { try await Self.job(2, via: daemon.socketPath).state == "cancelled" }
+            try await Self.waitUntil("job 2 cancelled") { try await Self.job(2, via: daemon.socketPath).state == .cancelled }
 
             let events = try await JobQueue(client: client).events(jobID: 2).map(\.event)
             #expect(events.prefix(3) == ["submitted", "placed", "started"] && events.last == "cancelled")
@@ -129,7 +129,7 @@ import Testing
             defer { second.child.signal(SIGKILL) }
             try await Self.waitUntil("attempt 2 runs", timeout: 20) {
                 let j = try await Self.job(1, via: second.socketPath)
-                return j.state == "running" && j.attempt == 2
+                return j.state == .running && j.attempt == 2
             }
             let events = try await JobQueue(client: client).events(jobID: 1).map(\.event)
             #expect(events.contains("orphaned"))
@@ -160,9 +160,9 @@ import Testing
             try await Self.waitUntil("hearth priority explains job 1 with the drained node", timeout: 30) {
                 try await CLI.run(["priority", "1"], socket: daemon.socketPath).stdout.contains("Unsatisfiable")
             }
-            #expect(try await Self.job(1, via: daemon.socketPath).state == "queued", "a draining node is given nothing")
+            #expect(try await Self.job(1, via: daemon.socketPath).state == .queued, "a draining node is given nothing")
             #expect(try await CLI.run(["node", "resume", "drainee"], socket: daemon.socketPath).status == .exited(0))
-            try await Self.waitUntil("the job runs after resume") { try await Self.job(1, via: daemon.socketPath).state == "succeeded" }
+            try await Self.waitUntil("the job runs after resume") { try await Self.job(1, via: daemon.socketPath).state == .succeeded }
             let missing = try await CLI.run(["node", "drain", "nowhere"], socket: daemon.socketPath)
             #expect(missing.status == .exited(1) && missing.stderr.contains("no node named \"nowhere\""))
         }
@@ -209,7 +209,7 @@ import Testing
                 let open: Int = try await client.query(
                     "SELECT count(*) AS n FROM allocations WHERE job_id = \(jobOnA) AND ended_at IS NULL")[0].decode("n")
                 maxOpen = max(maxOpen, open)
-                return try await Self.job(jobOnA, via: b.socketPath).state == "queued"
+                return try await Self.job(jobOnA, via: b.socketPath).state == .queued
             }
             _ = try await CLI.run(["cancel", "\(other)"], socket: b.socketPath)
             try await Self.waitUntil("the orphan runs on node-b", timeout: 30) {
@@ -217,7 +217,7 @@ import Testing
                     "SELECT count(*) AS n FROM allocations WHERE job_id = \(jobOnA) AND ended_at IS NULL")[0].decode("n")
                 maxOpen = max(maxOpen, open)
                 let j = try await Self.job(jobOnA, via: b.socketPath)
-                return j.state == "running" && j.node == "node-b"
+                return j.state == .running && j.node == "node-b"
             }
             #expect(maxOpen <= 1)
             let ledger = try await JobQueue(client: client).allocations(jobID: jobOnA)

@@ -89,7 +89,7 @@ import Testing
                  "steps": 200, "seed": 7, "threads": 1, "checkpoint_interval": 100, "log_interval": 100, "checkpoint_dir": "\(ckpts)"}
                 """.write(to: train, atomically: true, encoding: .utf8)
             #expect(try await CLI.run(["submit", "--kind", "train", train.path], socket: socket).stdout == "submitted job 1\n")
-            try await EndToEndTests.waitUntil("job 1 succeeded") { try await EndToEndTests.job(1, via: socket).state == "succeeded" }
+            try await EndToEndTests.waitUntil("job 1 succeeded") { try await EndToEndTests.job(1, via: socket).state == .succeeded }
 
             let doc = dir.appendingPathComponent("doc.txt").path
             try "the quick brown fox jumps over a lazy dog to be or not to be".write(toFile: doc, atomically: true, encoding: .utf8)
@@ -103,7 +103,7 @@ import Testing
                 #expect(r.status == .exited(0), "\(r.stderr)")
             }
             for id: Int64 in [2, 3] {
-                try await EndToEndTests.waitUntil("job \(id) succeeded") { try await EndToEndTests.job(id, via: socket).state == "succeeded" }
+                try await EndToEndTests.waitUntil("job \(id) succeeded") { try await EndToEndTests.job(id, via: socket).state == .succeeded }
             }
             let show = try await CLI.run(["eval", "show", "3"], socket: socket)
             #expect(show.status == .exited(0), "\(show.stderr)")

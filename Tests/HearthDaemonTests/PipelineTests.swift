@@ -51,7 +51,7 @@ import Testing
             let second = try await E2E.job(2, via: socket)
             #expect(second.afterOK == [1])
 
-            try await E2E.waitUntil("finetune succeeds", timeout: 90) { try await E2E.job(2, via: socket).state == "succeeded" }
+            try await E2E.waitUntil("finetune succeeds", timeout: 90) { try await E2E.job(2, via: socket).state == .succeeded }
             let queue = JobQueue(client: client)
             let first = try #require(try await queue.job(1))
             let finetune = try #require(try await queue.job(2))
@@ -63,7 +63,7 @@ import Testing
             let path = try #require((try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any])?["path"] as? String)
             #expect(jobFile.contains(path.replacingOccurrences(of: "/", with: "\\/") + "\\/model.safetensors")
                     || jobFile.contains(path + "/model.safetensors"), "\(jobFile)")
-            try await E2E.waitUntil("broken fails", timeout: 30) { try await E2E.job(3, via: socket).state == "failed" }
+            try await E2E.waitUntil("broken fails", timeout: 30) { try await E2E.job(3, via: socket).state == .failed }
             let broken = try await E2E.job(3, via: socket)
             #expect(broken.lastError?.contains("has no \"nothing\"") == true, "\(broken.lastError ?? "")")
             #expect(broken.attempt == 1, "a spec that cannot be resolved is not retried")

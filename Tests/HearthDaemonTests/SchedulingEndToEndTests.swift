@@ -59,7 +59,7 @@ import Testing
                 ["submit", "--kind", "train", "--gpus", "1", "--qos", "high", "--name", "urgent", short.path], socket: socket)
             let urgentOut = urgent.stdout
             #expect(urgentOut == "submitted job 3\n", Comment(rawValue: urgent.stderr))
-            try await E2E.waitUntil("job 3 succeeds", timeout: 90) { try await E2E.job(3, via: socket).state == "succeeded" }
+            try await E2E.waitUntil("job 3 succeeds", timeout: 90) { try await E2E.job(3, via: socket).state == .succeeded }
             let queue = JobQueue(client: client)
             let events = try await queue.events(jobID: 1).map(\.event)
             #expect(events.contains("preempt-requested") && events.contains("preempted"), "\(events)")
@@ -123,7 +123,7 @@ import Testing
             try await E2E.waitUntil("hearth priority explains job 1 with KindNotAllowed", timeout: 30) {
                 try await CLI.run(["priority", "1"], socket: socket).stdout.contains("KindNotAllowed")
             }
-            #expect(try await E2E.job(1, via: socket).state == "queued")
+            #expect(try await E2E.job(1, via: socket).state == .queued)
             let open = dir.appendingPathComponent("open.json")
             try "{}".write(to: open, atomically: true, encoding: .utf8)
             #expect(try await CLI.run(["node", "policy", "lent", open.path], socket: socket).status == .exited(0))
@@ -135,12 +135,12 @@ import Testing
             #expect(reclaimOut.contains("job(s) 1 are checkpointing"), Comment(rawValue: reclaim.stdout + reclaim.stderr))
             try await E2E.waitUntil("job 1 is back in the queue", timeout: 30) {
                 let j = try await E2E.job(1, via: socket)
-                return j.state == "queued" && j.preemptions == 1
+                return j.state == .queued && j.preemptions == 1
             }
             try await E2E.waitUntil("hearth priority explains job 1 with the reclaimed node", timeout: 30) {
                 try await CLI.run(["priority", "1"], socket: socket).stdout.contains("OutsideDonorWindow")
             }
-            #expect(try await E2E.job(1, via: socket).state == "queued", "nothing starts on a reclaimed node")
+            #expect(try await E2E.job(1, via: socket).state == .queued, "nothing starts on a reclaimed node")
             #expect(try await JobQueue(client: client).allocations(jobID: 1).map(\.endReason) == [.preempted])
             #expect(try await CLI.run(["node", "release", "lent"], socket: socket).status == .exited(0))
             try await E2E.waitUntil("job 1 runs again after release") { try await E2E.job(1, via: socket).attempt == 2 }

@@ -22,7 +22,7 @@ import Testing
             let trainSpec = dir.appendingPathComponent("train.json")
             try EndToEndTests.spec(data, steps: 20).write(to: trainSpec, atomically: true, encoding: .utf8)
             _ = try await CLI.run(["submit", "--kind", "train", trainSpec.path], socket: socket)
-            try await EndToEndTests.waitUntil("job 1 succeeded") { try await EndToEndTests.job(1, via: socket).state == "succeeded" }
+            try await EndToEndTests.waitUntil("job 1 succeeded") { try await EndToEndTests.job(1, via: socket).state == .succeeded }
             let checkpoint = try #require(try await JobQueue(client: client).latestCheckpoint(jobID: 1))
 
             let none = try await CLI.run(["generate", "2", "the"], socket: socket)
@@ -56,7 +56,7 @@ import Testing
             #expect(again.stdout == generated.stdout, "greedy output repeats")
 
             _ = try await CLI.run(["cancel", "2"], socket: socket)
-            try await EndToEndTests.waitUntil("job 2 cancelled") { try await EndToEndTests.job(2, via: socket).state == "cancelled" }
+            try await EndToEndTests.waitUntil("job 2 cancelled") { try await EndToEndTests.job(2, via: socket).state == .cancelled }
             let after = try await CLI.run(["endpoints", "--json"], socket: socket)
             #expect(after.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
             #expect(await daemon.stop(SIGTERM) == .exited(0))

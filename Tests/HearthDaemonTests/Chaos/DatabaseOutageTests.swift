@@ -37,7 +37,7 @@ import Testing
                 """.write(to: spec, atomically: true, encoding: .utf8)
             let submitted = try await CLI.run(["submit", "--kind", "train", "--gpus", "1", spec.path], socket: node.socketPath)
             #expect(submitted.stdout == "submitted job 1\n", "\(submitted.stderr)")
-            try await EndToEndTests.waitUntil("job 1 runs") { try await EndToEndTests.job(1, via: node.socketPath).state == "running" }
+            try await EndToEndTests.waitUntil("job 1 runs") { try await EndToEndTests.job(1, via: node.socketPath).state == .running }
             let workers = node.workerPIDs
             #expect(workers.count == 1)
 
@@ -69,7 +69,7 @@ import Testing
             }
             print("outage of \(clock.now - cut) seen and recovered")
             try await EndToEndTests.waitUntil("job 1 succeeds", timeout: 120) {
-                try await EndToEndTests.job(1, via: node.socketPath).state == "succeeded"
+                try await EndToEndTests.job(1, via: node.socketPath).state == .succeeded
             }
             let ledger = try await JobQueue(client: client).allocations(jobID: 1)
             #expect(ledger.map(\.endReason) == [.succeeded], "one attempt, through the outage: \(ledger)")
@@ -77,7 +77,7 @@ import Testing
             let second = try await CLI.run(["submit", "--kind", "train", spec.path], socket: node.socketPath)
             #expect(second.status == .exited(0), "\(second.stderr)")
             try await EndToEndTests.waitUntil("job 2 succeeds", timeout: 60) {
-                try await EndToEndTests.job(2, via: node.socketPath).state == "succeeded"
+                try await EndToEndTests.job(2, via: node.socketPath).state == .succeeded
             }
             #expect(node.log.contains("the database is reachable again"))
             #expect(await node.stop() == .exited(0))
