@@ -34,7 +34,7 @@ public enum FileIO {
     public static func writeAtomically(_ path: String, _ chunks: [UnsafeRawBufferPointer]) throws(TrainerError) {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw .io("cannot create \(tmp): \(errnoText())") }
+        guard fd >= 0 else { throw pathRefusal("cannot create \(tmp)") }
         do throws(TrainerError) {
             for chunk in chunks { try writeAll(fd, chunk, path: tmp) }
             guard fsync(fd) == 0 else { throw TrainerError.io("cannot fsync \(tmp): \(errnoText())") }
@@ -70,6 +70,20 @@ public enum FileIO {
         }
     }
 
+    /// The error for a path the system refused, from `errno`: a path the job may not use (no
+    /// permission, read-only, not a directory) is bad input, exit 2, since retrying on another
+    /// node cannot help; anything else (disk full, an I/O error) is this node's problem, exit 3.
+    static func pathRefusal(_ what: String) -> TrainerError {
+        let code = errno
+        let message = "\(what): \(String(cString: strerror(code)))"
+        switch code {
+        case EACCES, EPERM, EROFS, ENOTDIR, ENOENT, ENAMETOOLONG, ELOOP, EISDIR:
+            return .badInput(message + "; the job runs as its submitter, so choose a path that user may write")
+        default:
+            return .io(message)
+        }
+    }
+
     /// fsyncs the directory holding `path` so a rename survives a crash.
     public static func syncDirectory(of path: String) {
         let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
@@ -83,7 +97,7 @@ public enum FileIO {
         for part in path.split(separator: "/") {
             current += "/" + part
             if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw .io("cannot create directory \(current): \(errnoText())")
+                throw pathRefusal("cannot create directory \(current)")
             }
         }
     }

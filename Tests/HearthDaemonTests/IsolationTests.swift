@@ -171,12 +171,15 @@ struct IsolationTests {
             let f = try await Fixture(client: client)
             defer { f.cleanUp() }
             let target = "/etc/hearth-t-evil-\(getpid())"
+            // Three attempts allowed, but a path its user may not write is the job's own mistake
+            // (exit 2): it fails at once, and the node is not blamed (not avoided).
             let job = try await f.submit(.train, as: Self.alice, spec: f.trainSpec(steps: 300, extra: #", "checkpoint_dir": "\#(target)""#),
-                                         maxAttempts: 1)
+                                         maxAttempts: 3)
             #expect(try await f.run() == .failed(retrying: false))
             let failed = try #require(try await f.queue.job(job.id))
-            #expect(failed.lastError?.contains("Permission denied") == true || failed.lastError?.contains("ermission") == true,
-                    "\(failed.lastError ?? "")")
+            #expect(failed.lastError?.contains("Permission denied") == true, "\(failed.lastError ?? "")")
+            #expect(failed.lastError?.contains("choose a path that user may write") == true, "\(failed.lastError ?? "")")
+            #expect(failed.avoidNodes.isEmpty && failed.attempt == 1)
             #expect(!FileManager.default.fileExists(atPath: target))
             // The same as a shell line: the volunteer's program writes as the volunteer, too.
             _ = try await f.submit(.command, as: Self.alice, spec: #"{"shell": "touch \#(target)-cmd"}"#, maxAttempts: 1)
