@@ -2,6 +2,9 @@ import ArgumentParser
 import FoundationEssentials
 import HearthAPI
 import HearthClient
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `hearth`: the CLI volunteers and admins use. It talks only to the local hearthd.
 ///
@@ -16,6 +19,14 @@ struct Hearth: ParsableCommand {
         subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, PriorityCommand.self,
                       WhoAmICommand.self, ReportCommand.self, UsageCommand.self, EvalCommand.self,
                       Endpoints.self, GenerateCommand.self, GrantCommand.self, RevokeCommand.self, GrantsCommand.self])
+
+    /// `hearth queue` and `hearth submit`, the commands scripts run in loops, take a parser-free
+    /// path (FastPath.swift) when their arguments are plain; anything else, `--help` and every
+    /// mistake included, goes through ArgumentParser as before.
+    static func main() {
+        if let status = FastPath.run(Array(CommandLine.arguments.dropFirst())) { Glibc.exit(status) }
+        Self.main(nil)
+    }
 }
 
 /// Options every command takes.
@@ -24,6 +35,22 @@ struct GlobalOptions: ParsableArguments {
     var socket: String?
 
     @Flag(help: "Print JSON for scripts instead of a table.")
+    var json = false
+
+    /// The same options as plain values (what the parser-free path builds too).
+    var connection: Connection { Connection(socket: socket, json: json) }
+
+    var client: ControlClient { connection.client }
+
+    /// Sends a request and decodes the answer, or exits with the daemon's message.
+    func call<T: Decodable>(_ method: String, _ path: String, body: Data? = nil, as type: T.Type) throws -> (T, Data) {
+        try connection.call(method, path, body: body, as: type)
+    }
+}
+
+/// `--socket` and `--json` as plain values, shared by the parsed commands and FastPath.
+struct Connection {
+    var socket: String?
     var json = false
 
     var client: ControlClient {
