@@ -133,6 +133,35 @@ struct SubmitOptions {
         return .job(try JSONEncoder().encode(submission))
     }
 
+    /// What ``prepare()`` builds for the common case — `--kind` and a spec file that is a plain
+    /// JSON object (``JSONScan``) — written by hand around the file's own bytes, without
+    /// JSONDecoder and JSONEncoder; `nil` for anything else (then ``prepare()`` decides).
+    func preparePlain() -> Prepared? {
+        guard let kind, !kind.isEmpty, let file, file != "-", let data = try? Stdio.readFile(file) else { return nil }
+        let spec = Array(data)
+        guard JSONScan.object(spec) != nil else { return nil }
+        var fields = ["\"kind\":" + JSONText.string(kind)]
+        if let name { fields.append("\"name\":" + JSONText.string(name)) }
+        if let gpus { fields.append("\"gpus\":\(gpus)") }
+        if let priority { fields.append("\"priority\":\(priority)") }
+        if let qos { fields.append("\"qos\":" + JSONText.string(qos)) }
+        if let maxAttempts { fields.append("\"max_attempts\":\(maxAttempts)") }
+        if let idempotencyKey { fields.append("\"idempotency_key\":" + JSONText.string(idempotencyKey)) }
+        if !after.isEmpty { fields.append("\"after_ok\":[" + after.map { "\($0)" }.joined(separator: ",") + "]") }
+        if let timeLimit {
+            guard let seconds = Submit.seconds(timeLimit) else { return nil }
+            fields.append("\"time_limit\":\(seconds)")
+        }
+        if let gpuModel { fields.append("\"gpu_model\":" + JSONText.string(gpuModel)) }
+        if let gpuMemory { fields.append("\"gpu_memory_mib\":\(gpuMemory * 1024)") }
+        if let preemptible { fields.append("\"preemptible\":\(preemptible)") }
+        if let array { fields.append("\"array\":" + JSONText.string(array)) }
+        var body = Array(("{" + fields.joined(separator: ",") + ",\"spec\":").utf8)
+        body += spec
+        body.append(UInt8(ascii: "}"))
+        return array == nil ? .job(Data(body)) : .array(Data(body))
+    }
+
     /// Sends what ``prepare()`` built and prints the answer.
     func send(_ prepared: Prepared, via connection: Connection) throws {
         switch prepared {
@@ -141,14 +170,42 @@ struct SubmitOptions {
             if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
             print("submitted pipeline: " + jobs.map { "\($0.name)=\($0.id)" }.joined(separator: " "))
         case .array(let body):
-            let (job, raw) = try connection.call("POST", "/v1/arrays", body: body, as: JobView.self)
+            let (job, raw) = try Self.submitted("/v1/arrays", body, via: connection)
             if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
             print("submitted array \(job.arrayID ?? job.id) (\(job.arraySize ?? 1) jobs)")
         case .job(let body):
-            let (job, raw) = try connection.call("POST", "/v1/jobs", body: body, as: JobView.self)
+            let (job, raw) = try Self.submitted("/v1/jobs", body, via: connection)
             if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
             print(job.duplicate == true ? "job \(job.id) already submitted with this key (\(job.state))" : "submitted job \(job.id)")
         }
+    }
+
+    /// The fields of the daemon's answer a submission prints.
+    struct Submitted {
+        var id: Int64
+        var state: String
+        var duplicate: Bool?
+        var arrayID: Int64?
+        var arraySize: Int?
+    }
+
+    /// POSTs a submission; the answer's few printed fields are read by ``JSONScan`` when it is
+    /// plain, else by JSONDecoder as the API's `JobView` (errors: the daemon's sentence, as always).
+    static func submitted(_ path: String, _ body: Data, via connection: Connection) throws -> (Submitted, Data) {
+        let reply: ControlClient.Reply
+        do { reply = try connection.client.request("POST", path, body: body) } catch {
+            Stdio.error("hearth: \(error)\n")
+            throw ExitCode(3)
+        }
+        let bytes = Array(reply.body)
+        if (200..<300).contains(reply.status), let m = JSONScan.object(bytes),
+           let id = JSONScan.integer(bytes, m["id"]), let state = JSONScan.string(bytes, m["state"]) {
+            let arraySize = JSONScan.integer(bytes, m["array_size"]).map { Int($0) }
+            return (Submitted(id: id, state: state, duplicate: JSONScan.bool(bytes, m["duplicate"]),
+                              arrayID: JSONScan.integer(bytes, m["array_id"]), arraySize: arraySize), reply.body)
+        }
+        let (job, raw) = try connection.decode(reply, as: JobView.self)
+        return (Submitted(id: job.id, state: job.state, duplicate: job.duplicate, arrayID: job.arrayID, arraySize: job.arraySize), raw)
     }
 }
 

@@ -19,11 +19,10 @@ import Glibc
 /// else — `--help`, an unknown or repeated flag, a missing or malformed value, standard input as
 /// the file, a flag's check failing — returns `nil` before anything is sent, and the parser runs
 /// from the start, so help, usage errors and their exit status stay exactly the parser's.
-/// `HEARTH_CLI_PARSER=1` turns this path off (tests compare both).
+/// `HEARTH_CLI_PARSER=always` turns this path off (tests compare both; see ``Hearth/main()``).
 enum FastPath {
     /// The exit status when the command ran here; `nil`: let ArgumentParser handle it.
     static func run(_ arguments: [String]) -> Int32? {
-        if let off = getenv("HEARTH_CLI_PARSER"), off.pointee != 0 { return nil }
         guard let command = arguments.first else { return nil }
         let rest = arguments.dropFirst()
         switch command {
@@ -35,7 +34,7 @@ enum FastPath {
             if let array = submit.array, (try? ArraySpec(parsing: array)) == nil { return nil }  // Submit.validate()
             // Every check of the file and flags happens before anything is sent: a refusal here
             // is reported by the parser, word for word.
-            guard let prepared = try? submit.prepare() else { return nil }
+            guard let prepared = submit.preparePlain() ?? (try? submit.prepare()) else { return nil }
             return finish { try submit.send(prepared, via: connection) }
         default:
             return nil

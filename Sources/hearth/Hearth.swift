@@ -23,8 +23,17 @@ struct Hearth: ParsableCommand {
     /// `hearth queue` and `hearth submit`, the commands scripts run in loops, take a parser-free
     /// path (FastPath.swift) when their arguments are plain; anything else, `--help` and every
     /// mistake included, goes through ArgumentParser as before.
+    /// `HEARTH_CLI_PARSER=always` skips the fast path, `never` refuses what it would hand to the
+    /// parser (exit 70): tests use both to hold the two paths to the same output.
     static func main() {
-        if let status = FastPath.run(Array(CommandLine.arguments.dropFirst())) { Glibc.exit(status) }
+        let mode = getenv("HEARTH_CLI_PARSER").map { String(cString: $0) } ?? ""
+        if mode != "always" {
+            if let status = FastPath.run(Array(CommandLine.arguments.dropFirst())) { Glibc.exit(status) }
+            if mode == "never" {
+                Stdio.error("hearth: these arguments need the parser (HEARTH_CLI_PARSER=never)\n")
+                Glibc.exit(70)
+            }
+        }
         Self.main(nil)
     }
 }
@@ -62,6 +71,22 @@ struct Connection {
         do { return try client.call(method, path, body: body, as: type) } catch {
             Stdio.error("hearth: \(error.message)\n")
             throw ExitCode(error.exitCode)
+        }
+    }
+
+    /// The same for a reply already read (nothing is sent again).
+    /// Status and messages as ``ControlClient/call(_:_:body:as:)`` gives them.
+    func decode<T: Decodable>(_ reply: ControlClient.Reply, as type: T.Type) throws -> (T, Data) {
+        guard (200..<300).contains(reply.status) else {
+            let message = (try? APICoding.decoder().decode(APIError.self, from: reply.body))?.message
+                ?? "the daemon answered HTTP \(reply.status)"
+            Stdio.error("hearth: \(message)\n")
+            // 503: the daemon is up but cannot reach its database.
+            throw ExitCode(reply.status == 503 ? 3 : 1)
+        }
+        do { return (try APICoding.decoder().decode(T.self, from: reply.body), reply.body) } catch {
+            Stdio.error("hearth: the daemon's answer could not be read: \(error)\n")
+            throw ExitCode(1)
         }
     }
 }
