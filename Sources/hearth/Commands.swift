@@ -219,7 +219,8 @@ struct Queue: ParsableCommand {
             """)
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .customLong("user")], help: "Only this account's jobs.") var user: String?
-    @Option(name: [.short, .customLong("state")], help: "Only these states (comma-separated).") var state: String?
+    @Option(name: [.short, .customShort("t"), .customLong("state")], help: "Only these states (comma-separated; -t as squeue has it).")
+    var state: String?
     @Option(name: [.short, .customLong("node")], help: "Only jobs on this node.") var node: String?
     @Flag(name: [.short, .customLong("all")], help: "Include finished jobs.") var all = false
     @Flag(help: "One row per array element instead of one row for an array's queued elements.") var expand = false

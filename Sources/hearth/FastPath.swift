@@ -111,7 +111,7 @@ enum FastPath {
     static func parseQueue(_ arguments: ArraySlice<String>) -> (QueueOptions, Connection)? {
         guard let (values, positionals) = scan(
             arguments, options: ["socket", "user", "state", "node", "array", "limit", "after"], flags: ["json", "all", "expand"],
-            short: ["u": "user", "t": "state", "n": "node", "a": "all"]), positionals.isEmpty else { return nil }
+            short: ["u": "user", "s": "state", "t": "state", "n": "node", "a": "all"]), positionals.isEmpty else { return nil }
         var queue = QueueOptions()
         var connection = Connection()
         for (name, value) in values {
