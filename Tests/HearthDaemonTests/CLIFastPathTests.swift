@@ -1,4 +1,6 @@
 import Foundation
+import HearthAPI
+import HearthClient
 import HearthProcess
 import HearthStore
 import HearthTesting
@@ -33,6 +35,19 @@ import Testing
                 let path = dir.appendingPathComponent(name).path
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
                 return path
+            }
+            // The daemon answers a new submission from the row it inserted: the same view as a read of it.
+            let api = ControlClient(socketPath: socket)
+            for (body, duplicate) in [(#"{"kind": "command", "gpus": 1, "name": "n", "time_limit": 60, "spec": {"argv": ["/bin/true"]}}"#, false),
+                                      (#"{"kind": "command", "gpus": 1, "idempotency_key": "k", "spec": {"argv": ["/bin/true"]}}"#, false),
+                                      (#"{"kind": "command", "gpus": 1, "idempotency_key": "k", "spec": {"argv": ["/bin/true"]}}"#, true)] {
+                let posted = try api.request("POST", "/v1/jobs", body: Data(body.utf8))
+                #expect(posted.status == 201)
+                var answer = try APICoding.decoder().decode(JobView.self, from: posted.body)
+                let read = try APICoding.decoder().decode(JobView.self, from: try api.request("GET", "/v1/jobs/\(answer.id)").body)
+                #expect(answer.duplicate == duplicate, "\(answer)")
+                answer.duplicate = nil
+                #expect(answer == read)
             }
             let plain = try file("plain.json", #"{"argv": ["/bin/true"], "env": {"A": "1"}, "n": [1, 2.5, -3, true, null]}"#)
             let escaped = try file("escaped.json", "{\"argv\": [\"/bin/echo\", \"tab\\there \\\"q\\\" \\\\ /\"]}\n")
