@@ -19,7 +19,7 @@ extension ControlServer {
     func addJobListRoutes(to router: Router<ControlContext>) {
         router.get("/v1/jobs") { request, context in
             do {
-                _ = try await identify(context)
+                try await requireUser(context)
                 let q = request.uri.queryParameters
                 guard q["format"] == nil || q["format"] == "table" || q["format"] == "json" else {
                     throw APIFailure.badRequest("format is json (the default) or table (the rows hearth queue prints)")
@@ -54,6 +54,24 @@ extension ControlServer {
                 }
                 return view
             }
+        }
+    }
+
+    /// The listing shows every account's jobs, as squeue does, so it needs to know only that the
+    /// caller is a user of this node (`SO_PEERCRED` and the user database, as ``identify(_:)``
+    /// checks): no account read, so `hearth queue` costs one statement. A user's account is still
+    /// made on their first request that acts as them (submit, whoami, cancel...).
+    func requireUser(_ context: ControlContext) async throws {
+        guard let provider = context.channel as? any SocketOptionProvider else {
+            throw APIFailure.forbidden("the connection carries no peer credentials (not a Unix socket)")
+        }
+        let cred: PeerCredentials = try await provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).get()
+        var entry = passwd()
+        var found: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwuid_r(cred.uid, &entry, &buffer, buffer.count, &found) == 0, found != nil else {
+            throw APIFailure.forbidden("uid \(cred.uid) has no user name on this node")
         }
     }
 

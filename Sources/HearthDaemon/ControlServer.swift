@@ -170,8 +170,26 @@ public struct ControlServer: Sendable {
             logger.info("job submitted", metadata: [
                 "hearth.event": "submitted", "job.id": "\(result.job.id)", "account.name": "\(who.account)", "job.kind": "\(submit.kind)"])
         }
-        guard var view = try await queries.job(result.job.id) else { throw APIFailure.notFound("job vanished") }
+        // A new job's answer is the row the statement returned (one round trip fewer); an earlier
+        // job found by its key may have moved on since, so it is read as it is now.
+        let current: JobView? = result.created ? Self.view(ofNew: result.job, account: who.account) : try await queries.job(result.job.id)
+        guard var view = current else { throw APIFailure.notFound("job vanished") }
         view.duplicate = !result.created
+        return view
+    }
+
+    /// A job just queued, as `GET /v1/jobs/{id}` shows it (no node, progress or array yet).
+    static func view(ofNew job: Job, account: String) -> JobView {
+        var view = JobView(
+            id: job.id, kind: job.kind, name: job.name, account: account, state: job.state.rawValue, gpus: job.gpus,
+            priority: job.priority, qos: job.qos, attempt: job.attempt, failures: job.failures, maxAttempts: job.maxAttempts,
+            preemptions: job.preemptions, node: nil, createdAt: job.createdAt, startedAt: job.startedAt,
+            finishedAt: job.finishedAt, cancelRequested: job.cancelRequestedAt != nil, lastError: job.lastError,
+            step: nil, loss: nil)
+        view.afterOK = job.afterOK
+        view.timeLimit = job.timeLimitSeconds
+        view.arrayID = job.arrayID
+        view.arrayIndex = job.arrayIndex
         return view
     }
 

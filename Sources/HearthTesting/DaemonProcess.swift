@@ -55,7 +55,9 @@ public enum CLI {
         public var stderr: String
     }
 
-    public static func run(_ arguments: [String], socket: String, asUser user: String? = nil, stdin: String? = nil) async throws -> Result {
+    /// - Parameter environment: variables added to the CLI's small fixed environment.
+    public static func run(_ arguments: [String], socket: String, asUser user: String? = nil, stdin: String? = nil,
+                           environment: [String: String] = [:]) async throws -> Result {
         guard let hearth = BuiltProducts.path("hearth") else { throw TestProcessError("hearth is not built (swift build)") }
         let dir = try BuiltProducts.temporaryDirectory("hearth-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -67,7 +69,7 @@ public enum CLI {
             program = "/usr/sbin/runuser"
             args = ["-u", user, "--", hearth] + args
         }
-        let child = try ChildProcess.spawn(program, args, environment: ["PATH": "/usr/bin:/bin", "NO_COLOR": "1"],
+        let child = try ChildProcess.spawn(program, args, environment: ["PATH": "/usr/bin:/bin", "NO_COLOR": "1"].merging(environment) { $1 },
                                            descriptors: [nil, o, e])
         close(o)
         close(e)

@@ -42,9 +42,58 @@ struct Submit: ParsableCommand {
     }
 
     func run() throws {
+        let options = options
+        try options.send(try options.prepare(), via: global.connection)
+    }
+
+    /// The parsed flags as plain values (FastPath builds the same without the parser).
+    var options: SubmitOptions {
+        SubmitOptions(file: file, kind: kind, name: name, gpus: gpus, priority: priority, qos: qos, maxAttempts: maxAttempts,
+                      idempotencyKey: idempotencyKey, after: after, timeLimit: timeLimit, gpuModel: gpuModel,
+                      gpuMemory: gpuMemory, preemptible: preemptible, array: array)
+    }
+
+    /// `3600`, `90s`, `90m`, `2h`, `1d` → seconds; `nil` when it is none of these.
+    static func seconds(_ text: String) -> Int? {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        if let n = Int(text), n > 0 { return n }
+        guard let unit = text.last.flatMap({ units[$0] }), let n = Int(text.dropLast()), n > 0 else { return nil }
+        return n * unit
+    }
+
+    static func read(_ path: String) throws -> Data {
+        do { return try Stdio.readFile(path) } catch { throw ValidationError(error.message) }
+    }
+}
+
+/// `hearth submit`'s flags as plain values: what ``Submit`` parsed, or what FastPath read.
+struct SubmitOptions {
+    var file: String?
+    var kind: String?
+    var name: String?
+    var gpus: Int?
+    var priority: Int?
+    var qos: String?
+    var maxAttempts: Int?
+    var idempotencyKey: String?
+    var after: [Int64] = []
+    var timeLimit: String?
+    var gpuModel: String?
+    var gpuMemory: Int?
+    var preemptible: Bool?
+    var array: String?
+
+    /// The request to send: one job, an array, or a pipeline (a file with `"steps"`, the whole chain at once).
+    enum Prepared {
+        case job(Data), array(Data), pipeline(Data)
+    }
+
+    /// Reads the file and checks every flag; nothing is sent yet, so a ValidationError here can
+    /// still be reported by the parser (FastPath falls back to it).
+    func prepare() throws -> Prepared {
         var submission = SubmitRequest(kind: "")
         if let file {
-            let data = file == "-" ? Stdio.readStandardInput() : try Self.read(file)
+            let data = file == "-" ? Stdio.readStandardInput() : try Submit.read(file)
             guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
                 throw ValidationError("\(file) is not a JSON object")
             }
@@ -52,7 +101,7 @@ struct Submit: ParsableCommand {
                 submission.spec = .object(object)
             } else if object["steps"] != nil {
                 guard array == nil else { throw ValidationError("--array takes one job, not a pipeline") }
-                return try submitPipeline(data)
+                return .pipeline(data)
             } else {
                 // A whole submission: the API's own type, its field names checked as the daemon checks them.
                 if let unknown = Set(object.keys).subtracting(SubmitRequest.fieldNames).sorted().first {
@@ -72,7 +121,7 @@ struct Submit: ParsableCommand {
         if let idempotencyKey { submission.idempotencyKey = idempotencyKey }
         if !after.isEmpty { submission.afterOK = after }
         if let timeLimit {
-            guard let seconds = Self.seconds(timeLimit) else {
+            guard let seconds = Submit.seconds(timeLimit) else {
                 throw ValidationError("--time-limit \"\(timeLimit)\" is not a duration; write seconds or 90m, 2h, 1d")
             }
             submission.timeLimit = seconds
@@ -81,36 +130,83 @@ struct Submit: ParsableCommand {
         if let gpuMemory { submission.gpuMemoryMiB = gpuMemory * 1024 }
         if let preemptible { submission.preemptible = preemptible }
         guard !submission.kind.isEmpty else { throw ValidationError("say which kind of job: --kind train, or \"kind\" in the file") }
-        if let array {
-            let body = try JSONEncoder().encode(ArraySubmitRequest(submission: submission, array: array))
-            let (job, raw) = try global.call("POST", "/v1/arrays", body: body, as: JobView.self)
-            if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-            print("submitted array \(job.arrayID ?? job.id) (\(job.arraySize ?? 1) jobs)")
-            return
+        if let array { return .array(try JSONEncoder().encode(ArraySubmitRequest(submission: submission, array: array))) }
+        return .job(try JSONEncoder().encode(submission))
+    }
+
+    /// What ``prepare()`` builds for the common case — `--kind` and a spec file that is a plain
+    /// JSON object (``JSONScan``) — written by hand around the file's own bytes, without
+    /// JSONDecoder and JSONEncoder; `nil` for anything else (then ``prepare()`` decides).
+    func preparePlain() -> Prepared? {
+        guard let kind, !kind.isEmpty, let file, file != "-", let data = try? Stdio.readFile(file) else { return nil }
+        let spec = Array(data)
+        guard JSONScan.object(spec) != nil else { return nil }
+        var fields = ["\"kind\":" + JSONText.string(kind)]
+        if let name { fields.append("\"name\":" + JSONText.string(name)) }
+        if let gpus { fields.append("\"gpus\":\(gpus)") }
+        if let priority { fields.append("\"priority\":\(priority)") }
+        if let qos { fields.append("\"qos\":" + JSONText.string(qos)) }
+        if let maxAttempts { fields.append("\"max_attempts\":\(maxAttempts)") }
+        if let idempotencyKey { fields.append("\"idempotency_key\":" + JSONText.string(idempotencyKey)) }
+        if !after.isEmpty { fields.append("\"after_ok\":[" + after.map { "\($0)" }.joined(separator: ",") + "]") }
+        if let timeLimit {
+            guard let seconds = Submit.seconds(timeLimit) else { return nil }
+            fields.append("\"time_limit\":\(seconds)")
         }
-        let body = try JSONEncoder().encode(submission)
-        let (job, raw) = try global.call("POST", "/v1/jobs", body: body, as: JobView.self)
-        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        print(job.duplicate == true ? "job \(job.id) already submitted with this key (\(job.state))" : "submitted job \(job.id)")
+        if let gpuModel { fields.append("\"gpu_model\":" + JSONText.string(gpuModel)) }
+        if let gpuMemory { fields.append("\"gpu_memory_mib\":\(gpuMemory * 1024)") }
+        if let preemptible { fields.append("\"preemptible\":\(preemptible)") }
+        if let array { fields.append("\"array\":" + JSONText.string(array)) }
+        var body = Array(("{" + fields.joined(separator: ",") + ",\"spec\":").utf8)
+        body += spec
+        body.append(UInt8(ascii: "}"))
+        return array == nil ? .job(Data(body)) : .array(Data(body))
     }
 
-    /// A file with `"steps"`: the whole chain at once (`POST /v1/pipelines`).
-    func submitPipeline(_ body: Data) throws {
-        let (jobs, raw) = try global.call("POST", "/v1/pipelines", body: body, as: [JobView].self)
-        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        print("submitted pipeline: " + jobs.map { "\($0.name)=\($0.id)" }.joined(separator: " "))
+    /// Sends what ``prepare()`` built and prints the answer.
+    func send(_ prepared: Prepared, via connection: Connection) throws {
+        switch prepared {
+        case .pipeline(let body):
+            let (jobs, raw) = try connection.call("POST", "/v1/pipelines", body: body, as: [JobView].self)
+            if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
+            print("submitted pipeline: " + jobs.map { "\($0.name)=\($0.id)" }.joined(separator: " "))
+        case .array(let body):
+            let (job, raw) = try Self.submitted("/v1/arrays", body, via: connection)
+            if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
+            print("submitted array \(job.arrayID ?? job.id) (\(job.arraySize ?? 1) jobs)")
+        case .job(let body):
+            let (job, raw) = try Self.submitted("/v1/jobs", body, via: connection)
+            if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
+            print(job.duplicate == true ? "job \(job.id) already submitted with this key (\(job.state))" : "submitted job \(job.id)")
+        }
     }
 
-    /// `3600`, `90s`, `90m`, `2h`, `1d` → seconds; `nil` when it is none of these.
-    static func seconds(_ text: String) -> Int? {
-        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
-        if let n = Int(text), n > 0 { return n }
-        guard let unit = text.last.flatMap({ units[$0] }), let n = Int(text.dropLast()), n > 0 else { return nil }
-        return n * unit
+    /// The fields of the daemon's answer a submission prints.
+    struct Submitted {
+        var id: Int64
+        var state: String
+        var duplicate: Bool?
+        var arrayID: Int64?
+        var arraySize: Int?
     }
 
-    static func read(_ path: String) throws -> Data {
-        do { return try Stdio.readFile(path) } catch { throw ValidationError(error.message) }
+    /// POSTs a submission; the answer's few printed fields are read by ``JSONScan`` when it is
+    /// plain, else by JSONDecoder as the API's `JobView` (errors: the daemon's sentence, as always).
+    static func submitted(_ path: String, _ body: Data, via connection: Connection) throws -> (Submitted, Data) {
+        let reply: ControlClient.Reply
+        do { reply = try connection.client.request("POST", path, body: body) } catch {
+            Stdio.error("hearth: \(error)\n")
+            throw ExitCode(3)
+        }
+        let bytes = Array(reply.body)
+        if (200..<300).contains(reply.status), let m = JSONScan.object(bytes),
+           let id = JSONScan.integer(bytes, m["id"]), let state = JSONScan.string(bytes, m["state"]) {
+            let arraySize = JSONScan.integer(bytes, m["array_size"]).map { Int($0) }
+            return (Submitted(id: id, state: state, duplicate: JSONScan.bool(bytes, m["duplicate"]),
+                              arrayID: JSONScan.integer(bytes, m["array_id"]), arraySize: arraySize), reply.body)
+        }
+        let (job, raw) = try connection.decode(reply, as: JobView.self)
+        return (Submitted(id: job.id, state: job.state, duplicate: job.duplicate, arrayID: job.arrayID, arraySize: job.arraySize), raw)
     }
 }
 
@@ -124,7 +220,8 @@ struct Queue: ParsableCommand {
             """)
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .customLong("user")], help: "Only this account's jobs.") var user: String?
-    @Option(name: [.short, .customLong("state")], help: "Only these states (comma-separated).") var state: String?
+    @Option(name: [.short, .customShort("t"), .customLong("state")], help: "Only these states (comma-separated; -t as squeue has it).")
+    var state: String?
     @Option(name: [.short, .customLong("node")], help: "Only jobs on this node.") var node: String?
     @Flag(name: [.short, .customLong("all")], help: "Include finished jobs.") var all = false
     @Flag(help: "One row per array element instead of one row for an array's queued elements.") var expand = false
@@ -134,17 +231,36 @@ struct Queue: ParsableCommand {
     var after: String?
 
     func run() throws {
+        try QueueOptions(user: user, state: state, node: node, all: all, expand: expand, array: array, limit: limit,
+                         after: after).run(via: global.connection)
+    }
+
+    static func escape(_ s: String) -> String { s.percentEncoded }
+}
+
+/// `hearth queue`'s flags as plain values: what ``Queue`` parsed, or what FastPath read.
+struct QueueOptions {
+    var user: String?
+    var state: String?
+    var node: String?
+    var all = false
+    var expand = false
+    var array: Int64?
+    var limit: Int?
+    var after: String?
+
+    func run(via connection: Connection) throws {
         var query: [String] = []
-        if let user { query.append("user=" + Self.escape(user)) }
-        if let state { query.append("state=" + Self.escape(state)) }
-        if let node { query.append("node=" + Self.escape(node)) }
+        if let user { query.append("user=" + Queue.escape(user)) }
+        if let state { query.append("state=" + Queue.escape(state)) }
+        if let node { query.append("node=" + Queue.escape(node)) }
         if all { query.append("all=true") }
         if let array { query.append("array=\(array)") }
         if let limit { query.append("limit=\(limit)") }
-        if let after { query.append("after=" + Self.escape(after)) }
+        if let after { query.append("after=" + Queue.escape(after)) }
         // Scripts (--json) get every element as JSON; people get arrays folded, as squeue shows them,
         // in rows the daemon formats, copied to the output as they arrive.
-        if !global.json {
+        if !connection.json {
             query.append("format=table")
             if !expand { query.append("group=arrays") }
         }
@@ -153,10 +269,10 @@ struct Queue: ParsableCommand {
         var next: String?
         var status = 0
         do {
-            try global.client.stream("GET", path, onHead: { code, headers in
+            try connection.client.stream("GET", path, onHead: { code, headers in
                 status = code
                 next = headers["hearth-next-cursor"]
-                if (200..<300).contains(code) && !global.json {
+                if (200..<300).contains(code) && !connection.json {
                     Stdio.out("JOBID           NAME              USER        KIND     STATE       GPUS  NODE          TIME        STEP     LOSS\n")
                 }
             }, onBody: { bytes in
@@ -174,13 +290,11 @@ struct Queue: ParsableCommand {
             // 503: the daemon is up but cannot reach its database, as for every other command.
             throw ExitCode(status == 503 ? 3 : 1)
         }
-        if global.json { Stdio.out("\n") }
+        if connection.json { Stdio.out("\n") }
         if let next {
             Stdio.error("(more jobs than shown: the next page is `hearth queue --after \(next)\(limit.map { " --limit \($0)" } ?? "")`)\n")
         }
     }
-
-    static func escape(_ s: String) -> String { s.percentEncoded }
 }
 
 struct Show: ParsableCommand {

@@ -127,9 +127,10 @@ def part_submissions():
 def part_submit():
     global ok, growth
     print(f"{jobs} submissions one by one, then to the last completion", flush=True)
+    # The smallest job on both sides: hearth's command job running /bin/true, Slurm's --wrap=true.
     t = time.perf_counter()
     for _ in range(jobs):
-        run([hearth, "submit", "--kind", "train", work + "/trivial.json"])
+        run([hearth, "submit", "--kind", "command", work + "/true.json"])
     h_sub = time.perf_counter() - t
     wait_empty(hearth_unfinished)
     h_all = time.perf_counter() - t
@@ -141,13 +142,13 @@ def part_submit():
     s_all = time.perf_counter() - t
     ratio_row(f"{jobs} submissions, one command each", h_sub, s_sub, fmt="{:.1f}")
     ratio_row(f"{jobs} smallest jobs, first submission to last completion", h_all, s_all, fmt="{:.1f}")
-    ok = int(psql("SELECT count(*) FROM jobs WHERE state = 'succeeded'"))
+    ok = int(psql("SELECT count(*) FROM jobs WHERE state = 'succeeded' AND kind = 'command'"))
 
 
 def part_array():
     print(f"a {jobs}-element array", flush=True)
     t = time.perf_counter()
-    run([hearth, "submit", "--kind", "train", "--array", f"0-{jobs - 1}", work + "/trivial.json"])
+    run([hearth, "submit", "--kind", "command", "--array", f"0-{jobs - 1}", work + "/true.json"])
     h_arr = time.perf_counter() - t
     wait_empty(hearth_unfinished)
     h_arr_all = time.perf_counter() - t
@@ -188,6 +189,46 @@ def part_gaps():
     print(f"  gaps: hearth median {hm:.0f} ms p99 {hp:.0f} ms; Slurm median {sm:.0f} ms p99 {sp:.0f} ms", flush=True)
 
 
+def part_requests():
+    """The daemon's side alone: the same requests as `hearth queue` and `hearth submit` from a
+    connection this process opens (no process start), median of CALLS each."""
+    print("requests without a process start (hearth only)", flush=True)
+    spec = json.load(open(work + "/true.json"))
+
+    def request(method, path, body=None):
+        c = UnixHTTP("hearthd")
+        c.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r.status
+
+    for name, method, path, body in [
+            ("GET /v1/jobs?format=table&group=arrays (hearth queue), idle", "GET", "/v1/jobs?format=table&group=arrays", None),
+            ("POST /v1/jobs (hearth submit), a job that stays pending", "POST", "/v1/jobs",
+             json.dumps({"kind": "command", "gpus": 2, "spec": spec}))]:
+        samples = []
+        for _ in range(calls):
+            t = time.perf_counter()
+            request(method, path, body)
+            samples.append((time.perf_counter() - t) * 1000)
+        m, p = stats(samples)
+        rows.append((f"{name}: the request alone, median (ms, {calls} runs)", f"{m:.2f}", "", float("nan")))
+        print(f"  {name}: median {m:.2f} ms, p99 {p:.2f} ms", flush=True)
+    for j in api("GET", "/v1/jobs?limit=100000"):
+        api("POST", f"/v1/jobs/{j['id']}/cancel")
+    # The smallest process there is, for scale.
+    for name, args in [("`/bin/true` (a process start, for scale)", ["/bin/true"])]:
+        samples = []
+        for _ in range(calls):
+            t = time.perf_counter()
+            subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            samples.append((time.perf_counter() - t) * 1000)
+        m, p = stats(samples)
+        rows.append((f"{name}, median (ms, {calls} runs)", f"{m:.2f}", "", float("nan")))
+        print(f"  {name}: median {m:.2f} ms, p99 {p:.2f} ms", flush=True)
+
+
 def part_growth():
     global ok, growth
     print("listing as the queue grows", flush=True)
@@ -212,15 +253,15 @@ def part_growth():
 
 ok, growth = None, []
 # PARTS: which measures to run, comma-separated (default: all, in this order).
-for name in os.environ.get("PARTS", "startup,pending,submissions,submit,array,gaps,growth").split(","):
+for name in os.environ.get("PARTS", "startup,requests,pending,submissions,submit,array,gaps,growth").split(","):
     globals()["part_" + name]()
 
 print("\n| measure | hearth | Slurm 22.05 | hearth / Slurm |")
 print("|---|---|---|---|")
 for name, h, s, r in rows:
-    print(f"| {name} | {h} | {s} | {r:.2f} |")
+    print(f"| {name} | {h} | {s} | {f'{r:.2f}' if r == r else '–'} |")
 if ok is not None:
-    print(f"\nhearth jobs succeeded in the one-by-one run: {ok} of {jobs} (each a one-step training run of hearth-worker)")
+    print(f"\nhearth jobs succeeded in the one-by-one run: {ok} of {jobs} (each a command job running /bin/true)")
 print("\n| pending jobs | `hearth queue` (first 1,000 rows, ms) | `hearth queue --limit 100000` (every row, ms) | `squeue -r` (every row, ms) |")
 print("|---|---|---|---|")
 for target, p, f, s in growth:
