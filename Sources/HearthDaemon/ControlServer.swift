@@ -181,7 +181,7 @@ public struct ControlServer: Sendable {
     /// A job just queued, as `GET /v1/jobs/{id}` shows it (no node, progress or array yet).
     static func view(ofNew job: Job, account: String) -> JobView {
         var view = JobView(
-            id: job.id, kind: job.kind, name: job.name, account: account, state: job.state.rawValue, gpus: job.gpus,
+            id: job.id, kind: job.kind, name: job.name, account: account, state: job.state, gpus: job.gpus,
             priority: job.priority, qos: job.qos, attempt: job.attempt, failures: job.failures, maxAttempts: job.maxAttempts,
             preemptions: job.preemptions, node: nil, createdAt: job.createdAt, startedAt: job.startedAt,
             finishedAt: job.finishedAt, cancelRequested: job.cancelRequestedAt != nil, lastError: job.lastError,

@@ -206,7 +206,7 @@ struct SubmitOptions {
                               arrayID: JSONScan.integer(bytes, m["array_id"]), arraySize: arraySize), reply.body)
         }
         let (job, raw) = try connection.decode(reply, as: JobView.self)
-        return (Submitted(id: job.id, state: job.state, duplicate: job.duplicate, arrayID: job.arrayID, arraySize: job.arraySize), raw)
+        return (Submitted(id: job.id, state: job.state.rawValue, duplicate: job.duplicate, arrayID: job.arrayID, arraySize: job.arraySize), raw)
     }
 }
 
