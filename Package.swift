@@ -48,6 +48,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Fleet artifacts: content-addressed blobs in PostgreSQL, the catalog, the node cache
+        .target(
+            name: "HearthArtifacts",
+            dependencies: ["HearthStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Usage reports: table, CSV, JSON and HTML+SVG rendering (strings only, no I/O)
         .target(name: "HearthReports", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
 
@@ -174,6 +181,11 @@ let package = Package(
         .testTarget(
             name: "HearthStoreTests",
             dependencies: ["HearthStore", "HearthCore", "HearthTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HearthArtifactsTests",
+            dependencies: ["HearthArtifacts", "HearthStore", "HearthTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
