@@ -76,6 +76,7 @@ let package = Package(
             name: "HearthDaemon",
             dependencies: [
                 "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthSystemd", "HearthReports", "HearthScheduler",
+                "HearthArtifacts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -171,6 +172,7 @@ let package = Package(
         .executableTarget(
             name: "bench-store", dependencies: ["HearthCore", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
         .executableTarget(name: "bench-report", dependencies: ["HearthCore", "HearthStore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "bench-artifacts", dependencies: ["HearthArtifacts", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
         .executableTarget(name: "bench-isolation", dependencies: ["HearthDaemon", "HearthProcess"], swiftSettings: swiftSettings),
 
         // MARK: Tests

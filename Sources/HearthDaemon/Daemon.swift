@@ -1,4 +1,5 @@
 import Foundation
+import HearthArtifacts
 import HearthClient
 import HearthScheduler
 import HearthStore
@@ -104,7 +105,12 @@ public enum Daemon {
                     var isolation = configuration.isolation
                     isolation.transientUnits = IsolationPolicy.underSystemd()
                     return isolation
-                }(), serveBindAddress: configuration.serveBindAddress),
+                }(), serveBindAddress: configuration.serveBindAddress,
+                artifacts: ArtifactServices(
+                    store: PostgresBlobStore(client: db.client), catalog: ArtifactCatalog(client: db.client),
+                    cache: try ArtifactCache(
+                        directory: configuration.stateDirectory.appendingPathComponent("artifacts"),
+                        store: PostgresBlobStore(client: db.client), maxBytes: configuration.artifactCacheBytes))),
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,

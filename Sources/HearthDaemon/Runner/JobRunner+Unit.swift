@@ -114,7 +114,7 @@ extension JobRunner {
             try? "\(pid) \(name)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
             log.debug("started transient unit", metadata: ["unit": "\(name)"])
             return LaunchedAttempt(process: .unit(unit, mainPID: pid), reports: reports, output: output, logFD: logFD,
-                                   cgroup: nil, user: known)
+                                   cgroup: nil, user: known, checkpointRoot: Self.unitWorkDirectory(jobID: job.id))
         } catch {
             opened.forEach { close($0) }
             throw error

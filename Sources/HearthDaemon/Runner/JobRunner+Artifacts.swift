@@ -1,0 +1,142 @@
+import Foundation
+import HearthArtifacts
+import HearthCore
+import HearthProcess
+import HearthStore
+import Logging
+import Synchronization
+
+/// The fleet's artifact store as a node uses it: the bytes (``BlobStore``), the catalog and this
+/// node's cache (Docs/artifacts.md).
+public struct ArtifactServices: Sendable {
+    public let store: any BlobStore
+    public let catalog: ArtifactCatalog
+    public let cache: ArtifactCache
+
+    public init(store: any BlobStore, catalog: ArtifactCatalog, cache: ArtifactCache) {
+        self.store = store
+        self.catalog = catalog
+        self.cache = cache
+    }
+}
+
+/// Stores an attempt's checkpoints in the fleet, one after another, in the background: training
+/// never waits for the store. When several wait, only the newest is stored (it supersedes the
+/// others). ``finish(within:)`` lets the end of the attempt wait for the last one.
+actor CheckpointUploads {
+    private let upload: @Sendable (Int, String) async -> Void
+    private var pending: (step: Int, path: String)?
+    private var worker: Task<Void, Never>?
+    private var waiters: [@Sendable (Bool) -> Void] = []
+
+    init(upload: @escaping @Sendable (Int, String) async -> Void) {
+        self.upload = upload
+    }
+
+    /// Queues checkpoint `step` at `path` (replacing one that has not started).
+    func enqueue(step: Int, path: String) {
+        if let p = pending, p.step > step { return }
+        pending = (step, path)
+        if worker == nil { worker = Task { await self.drain() } }
+    }
+
+    private func drain() async {
+        while let next = pending {
+            pending = nil
+            await upload(next.step, next.path)
+        }
+        worker = nil
+        let done = waiters
+        waiters = []
+        done.forEach { $0(true) }
+    }
+
+    /// Waits until every queued checkpoint is stored, or `limit` passed (then `false`).
+    func finish(within limit: Duration) async -> Bool {
+        guard worker != nil else { return true }
+        let once = Mutex(false)
+        let claim: @Sendable () -> Bool = { once.withLock { done in defer { done = true }; return !done } }
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            waiters.append { ok in if claim() { c.resume(returning: ok) } }
+            Task {
+                try? await Task.sleep(for: limit)
+                if claim() { c.resume(returning: false) }
+            }
+        }
+    }
+}
+
+extension JobRunner {
+    /// Where a train or distill attempt resumes: the newest checkpoint this job recorded when it
+    /// is on this node's disk; otherwise the newest one stored in the fleet, fetched into the
+    /// node cache and put in the job's `work/resume/step-N` (then its blobs stay pinned until
+    /// ``releaseArtifacts(_:)``). A recorded checkpoint that is neither here nor stored cannot
+    /// be resumed from: the attempt starts over (with a warning), rather than fail for good.
+    func resumePoint(for job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+        -> (resume: (path: String, sha256: String)?, pins: [String])
+    {
+        guard ["train", "distill"].contains(job.kind) else { return (nil, []) }
+        let recorded = try await queue.latestCheckpoint(jobID: job.id)
+        guard let artifacts = configuration.artifacts else { return (recorded.map { ($0.path, $0.sha256) }, []) }
+        let stored = try await artifacts.catalog.checkpoints(jobID: job.id).first
+        if let recorded, FileManager.default.fileExists(atPath: recorded.path), recorded.step >= (stored?.step ?? -1) {
+            return ((recorded.path, recorded.sha256), [])
+        }
+        guard let stored, let step = stored.step, let model = stored.files.first(where: { $0.path == "model.safetensors" }) else {
+            if let recorded {
+                log.warning("checkpoint at step \(recorded.step) is not on this node and not stored in the fleet; starting over")
+            }
+            return (nil, [])
+        }
+        let parent = directory.work.appendingPathComponent("resume")
+        let target = parent.appendingPathComponent(String(format: "step-%08d", step))
+        let owner = user.map { (uid: $0.uid, gid: $0.gid) }
+        if !FileManager.default.fileExists(atPath: target.path) {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+            if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
+            let before = await artifacts.cache.fetchedBytes
+            // Links when the job runs as another user (the cached files are hearthd's and read-only
+            // to it); copies when it runs as hearthd's own user, who could write through a link.
+            try await artifacts.cache.materialize(stored.files, into: target, link: user != nil, owner: owner)
+            let fetched = await artifacts.cache.fetchedBytes - before
+            log.info("resuming from the fleet's checkpoint at step \(step) (\(stored.bytes) bytes, \(fetched) fetched)",
+                     metadata: ["hearth.event": "checkpoint_fetched", "checkpoint.step": "\(step)"])
+        }
+        let pins = try await artifacts.cache.pin(stored.files)
+        return ((target.path, model.sha256), pins)
+    }
+
+    /// Releases the cache pins an attempt held.
+    func releaseArtifacts(_ pins: [String]) async {
+        guard let artifacts = configuration.artifacts, !pins.isEmpty else { return }
+        await artifacts.cache.unpin(pins)
+    }
+
+    /// The uploader of one attempt's checkpoints, or `nil` when this node has no artifact store.
+    func checkpointUploads(for job: Job, checkpointRoot: String?, user: UnixUser?, log: Logger) -> CheckpointUploads? {
+        guard let artifacts = configuration.artifacts, ["train", "distill"].contains(job.kind) else { return nil }
+        let spec = (try? JSONSerialization.jsonObject(with: Data(job.specJSON.utf8))) as? [String: Any]
+        let keep = (spec?["keep_checkpoints"] as? Int) ?? 2
+        // As root the checkpoint is a job's file: follow no link below the job's directory, and
+        // store only files the job's user owns.
+        let beneath = checkpointRoot
+        let uid = user?.uid
+        return CheckpointUploads { step, path in
+            let clock = ContinuousClock()
+            let start = clock.now
+            do {
+                let files = try await retryingWhileUnreachable("a checkpoint upload", log) {
+                    try await DirectoryUpload.upload(directory: path, beneath: beneath, ownerUID: uid, to: artifacts.store)
+                }
+                try await retryingWhileUnreachable("a stored checkpoint", log) {
+                    try await artifacts.catalog.storeCheckpoint(jobID: job.id, step: step, files: files, keep: keep)
+                }
+                let bytes = files.reduce(Int64(0)) { $0 + $1.bytes }
+                log.info("checkpoint at step \(step) stored in the fleet (\(bytes) bytes in \(clock.now - start))",
+                         metadata: ["hearth.event": "checkpoint_stored", "checkpoint.step": "\(step)"])
+            } catch {
+                log.warning("could not store the checkpoint at step \(step) in the fleet: \(error)")
+            }
+        }
+    }
+}
