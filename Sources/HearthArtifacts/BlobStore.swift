@@ -19,13 +19,22 @@ public protocol BlobStore: Sendable {
     /// Streams the file open at `fd` (read from its current offset to its end) into the store.
     /// - Parameter expectedSHA256: when given and already stored, nothing is read or sent; when
     ///   given and the bytes hash to something else, the upload fails and nothing is stored.
+    ///   - expectedBytes: when given and the file ends sooner or later, nothing is stored (a
+    ///     client that went away midway leaves no truncated blob).
     /// - Returns: the blob (new, or the one already stored with the same bytes).
-    func write(from fd: Int32, expectedSHA256: String?) async throws -> StoredBlob
+    func write(from fd: Int32, expectedSHA256: String?, expectedBytes: Int64?) async throws -> StoredBlob
 
     /// Streams blob `sha256` to the file open at `fd`, verifying its hash and size as it goes.
     /// - Returns: the number of bytes written.
     /// - Throws: ``ArtifactError`` when no such blob is stored, or it does not hash to its name.
     func read(sha256: String, into fd: Int32) async throws -> Int64
+}
+
+extension BlobStore {
+    /// Streams the file open at `fd` into the store (see ``write(from:expectedSHA256:expectedBytes:)``).
+    public func write(from fd: Int32, expectedSHA256: String?) async throws -> StoredBlob {
+        try await write(from: fd, expectedSHA256: expectedSHA256, expectedBytes: nil)
+    }
 }
 
 /// A blob in a ``BlobStore``.

@@ -31,7 +31,7 @@ public struct PostgresBlobStore: BlobStore {
         return try rows.first.map { StoredBlob(sha256: sha256, bytes: try $0.decode("bytes"), uploaded: false) }
     }
 
-    public func write(from fd: Int32, expectedSHA256: String?) async throws -> StoredBlob {
+    public func write(from fd: Int32, expectedSHA256: String?, expectedBytes: Int64?) async throws -> StoredBlob {
         if let expectedSHA256, let stored = try await blob(sha256: expectedSHA256) { return stored }
         let chunkSize = self.chunkSize
         return try await client.withTransaction { connection in
@@ -40,7 +40,12 @@ public struct PostgresBlobStore: BlobStore {
             let sent = try await connection.copyIn(
                 unsafeSQL: "COPY artifact_chunks (upload_id, seq, data) FROM STDIN (FORMAT binary)"
             ) { copy in
-                try Self.send(fd: fd, upload: upload, chunkSize: chunkSize, to: copy)
+                let sent = try Self.send(fd: fd, upload: upload, chunkSize: chunkSize, to: copy)
+                if let expectedBytes, sent.bytes != expectedBytes {
+                    // Thrown inside the COPY: the server discards its rows.
+                    throw ArtifactError(.io, "the upload ended after \(sent.bytes) of \(expectedBytes) bytes; nothing was stored")
+                }
+                return sent
             }
             if let expectedSHA256, expectedSHA256 != sent.sha256 {
                 throw ArtifactError(.hashMismatch, "the file hashes to \(sent.sha256), not the expected \(expectedSHA256); it changed while it was read, or was named wrongly")

@@ -95,6 +95,11 @@ public enum Daemon {
         let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag, health: health)
         health.onChange { _ in status.refresh() }
         let faults = FaultInjection(allowed: configuration.allowTestHang)
+        let artifactServices = ArtifactServices(
+            store: PostgresBlobStore(client: db.client), catalog: ArtifactCatalog(client: db.client),
+            cache: try ArtifactCache(
+                directory: configuration.stateDirectory.appendingPathComponent("artifacts"),
+                store: PostgresBlobStore(client: db.client), maxBytes: configuration.artifactCacheBytes))
         let runner = JobRunner(
             queue: queue,
             configuration: .init(
@@ -106,11 +111,7 @@ public enum Daemon {
                     isolation.transientUnits = IsolationPolicy.underSystemd()
                     return isolation
                 }(), serveBindAddress: configuration.serveBindAddress,
-                artifacts: ArtifactServices(
-                    store: PostgresBlobStore(client: db.client), catalog: ArtifactCatalog(client: db.client),
-                    cache: try ArtifactCache(
-                        directory: configuration.stateDirectory.appendingPathComponent("artifacts"),
-                        store: PostgresBlobStore(client: db.client), maxBytes: configuration.artifactCacheBytes))),
+                artifacts: artifactServices),
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
@@ -125,6 +126,7 @@ public enum Daemon {
             queue: queue, accounts: accounts, queries: APIQueries(client: db.client),
             adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots,
             metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
+        control.artifacts = artifactServices
         control.health = HealthEndpoint(health: health, status: status, embedded: db.embedded != nil)
 
         let trapped = await SignalHandlers.trapping(faults: faults)

@@ -12,9 +12,10 @@ import Testing
     typealias E2E = EndToEndTests
 
     /// ~700 steps/s on an idle core: long enough to leave node A midway, short enough to finish on B.
-    static func spec(_ data: String, steps: Int = 6000, interval: Int = 300, width: Int = 64) -> String {
-        """
-        {"model": {"layers": 2, "heads": 2, "width": \(width), "context": 16}, "data": [{"path": "\(data)"}], "batch_size": 4,
+    static func spec(_ data: String, steps: Int = 6000, interval: Int = 300, width: Int = 64, dataset: String? = nil) -> String {
+        let entry = dataset.map { #"{"dataset": "\#($0)"}"# } ?? #"{"path": "\#(data)"}"#
+        return """
+        {"model": {"layers": 2, "heads": 2, "width": \(width), "context": 16}, "data": [\(entry)], "batch_size": 4,
          "steps": \(steps), "seed": 7, "threads": 1, "checkpoint_interval": \(interval), "log_interval": 100, "keep_checkpoints": 3}
         """
     }
@@ -55,10 +56,16 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-travel")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let spec = Self.spec(data)
+            // The same job run in one go, for the bit-identical comparison at the end.
+            let reference = try Self.uninterruptedModelSHA(spec: Self.spec(data), worker: worker, in: dir)
             let args = ["--heartbeat-seconds", "0.5", "--lease-seconds", "5", "--slots", "1"]
             let a = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-a", directory: dir, extraArguments: args)
             defer { a.child.signal(SIGKILL) }
+            // The dataset is pushed from node A's CLI; no copy of it stays anywhere node B can see.
+            let push = try await CLI.run(["dataset", "push", data, "--name", "words"], socket: a.socketPath)
+            #expect(push.status == .exited(0) && push.stdout.contains("dataset words@1: 4 files"), Comment(rawValue: push.stdout + push.stderr))
+            try FileManager.default.removeItem(atPath: data)
+            let spec = Self.spec(data, dataset: "words")
             let specFile = dir.appendingPathComponent("spec.json")
             try spec.write(to: specFile, atomically: true, encoding: .utf8)
             _ = try await CLI.run(["submit", "--kind", "train", "--name", "travel", specFile.path], socket: a.socketPath)
@@ -92,7 +99,9 @@ import Testing
             #expect(logs.contains(#""event":"resumed""#) || b.log.contains("resum"))
             let final: String = try await client.query(
                 "SELECT sha256 FROM checkpoints WHERE job_id = 1 ORDER BY step DESC LIMIT 1")[0].decode("sha256")
-            #expect(final == (try Self.uninterruptedModelSHA(spec: spec, worker: worker, in: dir)))
+            #expect(final == reference)
+            let listed = try await CLI.run(["checkpoints", "1"], socket: b.socketPath).stdout
+            #expect(listed.contains("6000"), Comment(rawValue: listed))
             // Retention applies fleet-wide: at most keep_checkpoints (3) stored, the final one among them.
             let kept = try await Self.storedSteps(client, job: 1)
             #expect(kept.count <= 3 && kept.last == 6000, "\(kept)")

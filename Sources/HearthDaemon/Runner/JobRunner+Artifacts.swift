@@ -140,3 +140,55 @@ extension JobRunner {
         }
     }
 }
+
+extension JobRunner {
+    /// Puts every fleet dataset a training spec names (`{"dataset": "sha256:DIGEST"}`, resolved
+    /// at submission) in the job's `work/datasets/DIGEST` from the node cache, and points the
+    /// spec's entry at it. The blobs stay pinned until the attempt ends.
+    /// - Returns: the spec to run and the pins taken.
+    func materializeDatasets(specJSON: String, job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+        -> (specJSON: String, pins: [String])
+    {
+        guard specJSON.contains("\"dataset\""),
+              var spec = try JSONSerialization.jsonObject(with: Data(specJSON.utf8)) as? [String: Any],
+              var data = spec["data"] as? [[String: Any]] else { return (specJSON, []) }
+        guard let artifacts = configuration.artifacts else {
+            throw SpecReferences.Unresolved(description: "the job names a fleet dataset, and this node has no artifact store")
+        }
+        var pins: [String] = []
+        do {
+            for i in data.indices {
+                guard let reference = data[i]["dataset"] as? String else { continue }
+                let digest = reference.hasPrefix("sha256:") ? String(reference.dropFirst(7)) : reference
+                guard let dataset = try await artifacts.catalog.artifacts(digest: digest).first(where: { $0.kind == .dataset }) else {
+                    throw SpecReferences.Unresolved(description: """
+                        dataset \(data[i]["dataset_name"] as? String ?? reference) (sha256:\(digest)) is no longer stored; push it again \
+                        (hearth dataset push) and resubmit
+                        """)
+                }
+                let before = await artifacts.cache.fetchedBytes
+                pins += try await artifacts.cache.pin(dataset.files)
+                let parent = directory.work.appendingPathComponent("datasets")
+                let target = parent.appendingPathComponent(digest)
+                if !FileManager.default.fileExists(atPath: target.path) {
+                    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+                    let owner = user.map { (uid: $0.uid, gid: $0.gid) }
+                    if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
+                    try await artifacts.cache.materialize(dataset.files, into: target, link: user != nil, owner: owner)
+                    let fetched = await artifacts.cache.fetchedBytes - before
+                    log.info("dataset \(dataset.label) ready (\(dataset.bytes) bytes, \(fetched) fetched)",
+                             metadata: ["hearth.event": "dataset_ready", "dataset.digest": "\(digest)", "dataset.fetched_bytes": "\(fetched)"])
+                }
+                data[i]["path"] = target.path
+                data[i]["dataset"] = nil
+                data[i]["dataset_name"] = nil
+            }
+        } catch {
+            await releaseArtifacts(pins)
+            throw error
+        }
+        spec["data"] = data
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]), as: UTF8.self)
+        return (json, pins)
+    }
+}

@@ -83,7 +83,15 @@ extension JobRunner {
         }
         let user = try JobIdentity.resolve(account: account, accountID: job.accountID, policy: configuration.isolation)
         let directory = try JobDirectory.prepare(jobsDirectory: configuration.jobsDirectory, jobID: job.id, user: user)
-        let (resume, pins) = try await resumePoint(for: job, directory: directory, user: user, log: log)
+        let (specJSON, datasetPins) = try await materializeDatasets(
+            specJSON: resolved.specJSON, job: job, directory: directory, user: user, log: log)
+        resolved.specJSON = specJSON
+        let resumed: (resume: (path: String, sha256: String)?, pins: [String])
+        do { resumed = try await resumePoint(for: job, directory: directory, user: user, log: log) } catch {
+            await releaseArtifacts(datasetPins)
+            throw error
+        }
+        let resume = resumed.resume, pins = resumed.pins + datasetPins
         let jobFile: URL
         do {
             jobFile = try writeJobFile(resolved, directory: directory, user: user, resume: resume)

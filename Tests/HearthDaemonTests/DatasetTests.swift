@@ -1,0 +1,68 @@
+import Foundation
+import HearthAPI
+import HearthProcess
+import HearthStore
+import HearthTesting
+import Testing
+
+/// Datasets by name (Docs/artifacts.md): pushed through the CLI, resolved at submission, and
+/// fetched into a node's cache once.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct DatasetTests {
+    typealias E2E = EndToEndTests
+
+    @Test func datasetsByNameAreCheckedAtSubmissionAndFetchedOncePerNode() async throws {
+        try await TestDatabase.with { client, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-datasets")
+            let worker = try #require(BuiltProducts.path("hearth-worker"))
+            let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
+            let node = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-d", directory: dir,
+                                         extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5", "--slots", "1"])
+            defer { node.child.signal(SIGKILL) }
+            let socket = node.socketPath
+            let push = try await CLI.run(["dataset", "push", data, "--name", "words"], socket: socket)
+            #expect(push.status == .exited(0), Comment(rawValue: push.stderr))
+            let again = try await CLI.run(["dataset", "push", data, "--name", "words"], socket: socket)
+            #expect(again.stdout.contains("dataset words@2"))
+            // The same bytes are stored once.
+            #expect(try await client.query("SELECT count(*) AS n FROM artifact_blobs")[0].decode("n", as: Int.self) == 4)
+            let list = try await CLI.run(["dataset", "list"], socket: socket).stdout
+            #expect(list.contains("words") && list.contains("2") && list.contains("1"), Comment(rawValue: list))
+
+            // Bad references: a clear sentence, exit 1, and nothing queued.
+            func submit(_ entry: String) async throws -> CLI.Result {
+                let spec = """
+                    {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [\(entry)], "batch_size": 4,
+                     "steps": 300, "seed": 7, "threads": 1, "checkpoint_interval": 100, "log_interval": 100}
+                    """
+                let file = dir.appendingPathComponent("spec-\(UUID().uuidString).json")
+                try spec.write(to: file, atomically: true, encoding: .utf8)
+                return try await CLI.run(["submit", "--kind", "train", file.path], socket: socket)
+            }
+            let missing = try await submit(#"{"dataset": "tolstoy"}"#)
+            #expect(missing.status == .exited(1))
+            #expect(missing.stderr.contains(#"spec.data[0]: you have no dataset named "tolstoy""#), Comment(rawValue: missing.stderr))
+            let wrongHash = try await submit(#"{"dataset": "sha256:\#(String(repeating: "0", count: 64))"}"#)
+            #expect(wrongHash.status == .exited(1) && wrongHash.stderr.contains("no dataset has digest"), Comment(rawValue: wrongHash.stderr))
+            let noVersion = try await submit(#"{"dataset": "words@9"}"#)
+            #expect(noVersion.stderr.contains("has no version 9"), Comment(rawValue: noVersion.stderr))
+            #expect(try await client.query("SELECT count(*) AS n FROM jobs")[0].decode("n", as: Int.self) == 0)
+
+            // Two jobs on the same dataset on this node: the first fetches it, the second nothing.
+            try FileManager.default.removeItem(atPath: data)
+            for _ in 1...2 { #expect(try await submit(#"{"dataset": "words@1"}"#).status == .exited(0)) }
+            try await E2E.waitUntil("both jobs succeed", timeout: 120) {
+                try await [E2E.job(1, via: socket).state, E2E.job(2, via: socket).state] == ["succeeded", "succeeded"]
+            }
+            let ready = node.log.split(separator: "\n").filter { $0.contains("hearth.event=dataset_ready") }
+            #expect(ready.count == 2, Comment(rawValue: node.log))
+            let fetched = ready.compactMap { line in
+                line.split(separator: " ").first { $0.hasPrefix("dataset.fetched_bytes=") }.flatMap { Int($0.split(separator: "=")[1]) }
+            }
+            let total: Int = try await client.query("SELECT bytes FROM artifacts WHERE name = 'words' AND version = 1")[0].decode("bytes")
+            #expect(fetched == [total, 0], "fetched \(fetched) of \(total)")
+            let rm = try await CLI.run(["dataset", "rm", "words@2"], socket: socket)
+            #expect(rm.stdout.contains("removed words@2"))
+            #expect(await node.stop(SIGTERM) == .exited(0))
+        }
+    }
+}
