@@ -163,3 +163,35 @@ extension ControlServer {
                      files: a.files.map { ArtifactFileView(path: $0.path, sha256: $0.sha256, bytes: $0.bytes) })
     }
 }
+
+extension ControlServer {
+    /// Checks each `"@checkpoint:JOB:STEP"` of a spec for the submitter: the job exists and is
+    /// theirs, their project's (or they are an admin), and that step is stored.
+    func authorizeCheckpointReferences(in spec: JSONValue, who: Identity, prefix: String = "") async throws {
+        let texts = CheckpointReferences.strings(in: spec)
+        guard !texts.isEmpty else { return }
+        let catalog = try services().catalog
+        for text in Set(texts).sorted() {
+            guard let r = CheckpointReferences.parse(text) else {
+                throw APIFailure.badRequest("\(prefix)\"\(text)\": name a stored checkpoint as @checkpoint:JOB:STEP or @checkpoint:JOB:latest, optionally followed by /FILE")
+            }
+            guard let owner = try await grantStore.ownership(ofJob: r.job) else {
+                throw APIFailure.badRequest("\(prefix)\"\(text)\" names job \(r.job), which does not exist")
+            }
+            if !who.isAdmin, try await !grantStore.sharesJob(owner, with: who.accountID) {
+                throw APIFailure.forbidden("""
+                    \(prefix)"\(text)": job \(r.job) belongs to \(owner.account); a spec may use the checkpoints of your own \
+                    jobs and your project's only
+                    """)
+            }
+            let stored = try await catalog.checkpoints(jobID: r.job)
+            if let step = r.step, !stored.contains(where: { $0.step == step }) {
+                let steps = stored.compactMap(\.step).sorted().map(String.init).joined(separator: ", ")
+                throw APIFailure.badRequest("\(prefix)\"\(text)\": job \(r.job) has no stored checkpoint at step \(step) (stored: \(steps.isEmpty ? "none" : steps); hearth checkpoints \(r.job))")
+            }
+            if r.step == nil, stored.isEmpty {
+                throw APIFailure.badRequest("\(prefix)\"\(text)\": job \(r.job) has no stored checkpoint yet")
+            }
+        }
+    }
+}

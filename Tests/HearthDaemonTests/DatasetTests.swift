@@ -38,6 +38,11 @@ import Testing
                 try spec.write(to: file, atomically: true, encoding: .utf8)
                 return try await CLI.run(["submit", "--kind", "train", file.path], socket: socket)
             }
+            func submitCommand(_ spec: String) async throws -> CLI.Result {
+                let file = dir.appendingPathComponent("cmd-\(UUID().uuidString).json")
+                try spec.write(to: file, atomically: true, encoding: .utf8)
+                return try await CLI.run(["submit", "--kind", "command", "--gpus", "0", file.path], socket: socket)
+            }
             let missing = try await submit(#"{"dataset": "tolstoy"}"#)
             #expect(missing.status == .exited(1))
             #expect(missing.stderr.contains(#"spec.data[0]: you have no dataset named "tolstoy""#), Comment(rawValue: missing.stderr))
@@ -60,6 +65,25 @@ import Testing
             }
             let total: Int = try await client.query("SELECT bytes FROM artifacts WHERE name = 'words' AND version = 1")[0].decode("bytes")
             #expect(fetched == [total, 0], "fetched \(fetched) of \(total)")
+            // A stored checkpoint named by job and step, fetched for another job (here a command
+            // job that hashes it): the bytes job 1 recorded.
+            let recorded: String = try await client.query(
+                "SELECT sha256 FROM checkpoints WHERE job_id = 1 AND step = 300 LIMIT 1")[0].decode("sha256")
+            let hashSpec = dir.appendingPathComponent("hash.json")
+            try #"{"argv": ["/usr/bin/sha256sum", "@checkpoint:1:300/model.safetensors"]}"#.write(to: hashSpec, atomically: true, encoding: .utf8)
+            let hash = try await CLI.run(["submit", "--kind", "command", "--gpus", "0", hashSpec.path], socket: socket)
+            #expect(hash.status == .exited(0), Comment(rawValue: hash.stderr))
+            try await E2E.waitUntil("the command job succeeds", timeout: 60) { try await E2E.job(3, via: socket).state == "succeeded" }
+            let hashed = try await CLI.run(["logs", "3"], socket: socket).stdout
+            #expect(hashed.contains(recorded), Comment(rawValue: hashed))
+            let jobsBefore: Int = try await client.query("SELECT count(*) AS n FROM jobs")[0].decode("n")
+            let gone = try await submitCommand(#"{"argv": ["/bin/true", "@checkpoint:1:100"]}"#)
+            #expect(gone.status == .exited(1) && gone.stderr.contains("job 1 has no stored checkpoint at step 100 (stored: 200, 300"),
+                    Comment(rawValue: gone.stderr))
+            let noJob = try await submitCommand(#"{"argv": ["/bin/true", "@checkpoint:99:latest"]}"#)
+            #expect(noJob.stderr.contains("names job 99, which does not exist"), Comment(rawValue: noJob.stderr))
+            #expect(try await client.query("SELECT count(*) AS n FROM jobs")[0].decode("n", as: Int.self) == jobsBefore)
+
             let rm = try await CLI.run(["dataset", "rm", "words@2"], socket: socket)
             #expect(rm.stdout.contains("removed words@2"))
             #expect(await node.stop(SIGTERM) == .exited(0))

@@ -192,3 +192,57 @@ extension JobRunner {
         return (json, pins)
     }
 }
+
+extension JobRunner {
+    /// Replaces each `"@checkpoint:JOB:STEP[/FILE]"` in a spec with the path of that stored
+    /// checkpoint, put in the job's `work/checkpoints-in/job-J-step-S` from the node cache. The
+    /// submitter's right to it is checked again here (the queue, not the caller, starts the job).
+    func materializeCheckpointReferences(specJSON: String, job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+        -> (specJSON: String, pins: [String])
+    {
+        guard specJSON.contains("@checkpoint:"), let spec = try? JSONSerialization.jsonObject(with: Data(specJSON.utf8)) else {
+            return (specJSON, [])
+        }
+        guard let artifacts = configuration.artifacts else {
+            throw SpecReferences.Unresolved(description: "the spec names a stored checkpoint, and this node has no artifact store")
+        }
+        var wanted: Set<CheckpointReferences.Reference> = []
+        SpecReferences.visit(spec) { if let r = CheckpointReferences.parse($0) { wanted.insert(r) }; return nil }
+        let grants = GrantStore(client: queue.client)
+        var paths: [CheckpointReferences.Reference: String] = [:]
+        var pins: [String] = []
+        do {
+            for r in wanted {
+                guard let owner = try await grants.ownership(ofJob: r.job) else {
+                    throw SpecReferences.Unresolved(description: "the spec names a checkpoint of job \(r.job), which does not exist")
+                }
+                var allowed = try await grants.sharesJob(owner, with: job.accountID)
+                if !allowed { allowed = try await grants.isStoredAdmin(accountID: job.accountID) }
+                guard allowed else {
+                    throw SpecReferences.Unresolved(description: "the spec names a checkpoint of job \(r.job), which belongs to \(owner.account)")
+                }
+                let stored = try await artifacts.catalog.checkpoints(jobID: r.job)
+                guard let checkpoint = r.step.map({ s in stored.first { $0.step == s } }) ?? stored.first, let step = checkpoint.step else {
+                    throw SpecReferences.Unresolved(description: "job \(r.job) has no stored checkpoint at step \(r.step.map(String.init) ?? "latest") any more (retention removed it?)")
+                }
+                pins += try await artifacts.cache.pin(checkpoint.files)
+                let parent = directory.work.appendingPathComponent("checkpoints-in")
+                let target = parent.appendingPathComponent("job-\(r.job)-step-\(step)")
+                if !FileManager.default.fileExists(atPath: target.path) {
+                    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+                    let owner = user.map { (uid: $0.uid, gid: $0.gid) }
+                    if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
+                    try await artifacts.cache.materialize(checkpoint.files, into: target, link: user != nil, owner: owner)
+                    log.info("checkpoint of job \(r.job) at step \(step) ready", metadata: ["hearth.event": "checkpoint_ready"])
+                }
+                paths[r] = target.path
+            }
+        } catch {
+            await releaseArtifacts(pins)
+            throw error
+        }
+        let resolved = SpecReferences.visit(spec) { s in CheckpointReferences.parse(s).flatMap { r in paths[r].map { $0 + r.suffix } } }
+        let data = try JSONSerialization.data(withJSONObject: resolved, options: [.sortedKeys])
+        return (String(decoding: data, as: UTF8.self), pins)
+    }
+}

@@ -86,12 +86,20 @@ extension JobRunner {
         let (specJSON, datasetPins) = try await materializeDatasets(
             specJSON: resolved.specJSON, job: job, directory: directory, user: user, log: log)
         resolved.specJSON = specJSON
-        let resumed: (resume: (path: String, sha256: String)?, pins: [String])
-        do { resumed = try await resumePoint(for: job, directory: directory, user: user, log: log) } catch {
+        let checkpointPins: [String]
+        do {
+            (resolved.specJSON, checkpointPins) = try await materializeCheckpointReferences(
+                specJSON: resolved.specJSON, job: job, directory: directory, user: user, log: log)
+        } catch {
             await releaseArtifacts(datasetPins)
             throw error
         }
-        let resume = resumed.resume, pins = resumed.pins + datasetPins
+        let resumed: (resume: (path: String, sha256: String)?, pins: [String])
+        do { resumed = try await resumePoint(for: job, directory: directory, user: user, log: log) } catch {
+            await releaseArtifacts(datasetPins + checkpointPins)
+            throw error
+        }
+        let resume = resumed.resume, pins = resumed.pins + datasetPins + checkpointPins
         let jobFile: URL
         do {
             jobFile = try writeJobFile(resolved, directory: directory, user: user, resume: resume)
