@@ -59,6 +59,11 @@ struct BenchArtifacts {
                 try run(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", psqlConn, "-c", "\\copy psql_chunks FROM '\(copyFile.path)' (FORMAT binary)"])
             })
             try await client.query("CHECKPOINT")
+            // The other libpq path for large values: a large object (psql's \lo_import, lo_write in pieces).
+            keep("psql \\lo_import (large object)", try time {
+                try run(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", psqlConn, "-c", "\\lo_import '\(source.path)'"])
+            })
+            try await client.query("CHECKPOINT")
             let fd = open(source.path, O_RDONLY | O_CLOEXEC)
             var t0 = ContinuousClock.now
             let stored = try await store.write(from: fd, expectedSHA256: nil)
@@ -72,6 +77,14 @@ struct BenchArtifacts {
                 let out = open(outCopy.path, O_RDONLY); fsync(out); close(out)
             })
             try? FileManager.default.removeItem(at: outCopy)
+            let lo: Int64 = try await client.query("SELECT max(oid::bigint) AS o FROM pg_largeobject_metadata")[0].decode("o")
+            let loOut = dir.appendingPathComponent("lo-out.bin")
+            keep("psql \\lo_export (large object)", try time {
+                try run(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", psqlConn, "-c", "\\lo_export \(lo) '\(loOut.path)'"])
+                let out = open(loOut.path, O_RDONLY); fsync(out); close(out)
+            })
+            try? FileManager.default.removeItem(at: loOut)
+            try await client.query("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
             let fetched = dir.appendingPathComponent("fetched.bin")
             t0 = ContinuousClock.now
             let out = open(fetched.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -91,6 +104,9 @@ struct BenchArtifacts {
         print(String(format: "| artifact store: store (hash + binary COPY + commit) | %.0f | %.2f | %.2f |", write, write / copyIn, write / local))
         print(String(format: "| psql \\copy TO file, same rows | %.0f | 1.00 | %.2f |", copyOut, copyOut / local))
         print(String(format: "| artifact store: fetch (COPY out + verify + fsync) | %.0f | %.2f | %.2f |", read, read / copyOut, read / local))
+        let loIn = best["psql \\lo_import (large object)"]!, loOut = best["psql \\lo_export (large object)"]!
+        print(String(format: "| psql \\lo_import (large object, lo_write) | %.0f | %.2f | %.2f |", loIn, loIn / copyIn, loIn / local))
+        print(String(format: "| psql \\lo_export (large object, lo_read) | %.0f | %.2f | %.2f |", loOut, loOut / copyOut, loOut / local))
         client.shutdown()
     }
 

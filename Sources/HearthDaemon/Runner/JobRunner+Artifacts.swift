@@ -159,13 +159,19 @@ extension JobRunner {
         do {
             for i in data.indices {
                 guard let reference = data[i]["dataset"] as? String else { continue }
-                let digest = reference.hasPrefix("sha256:") ? String(reference.dropFirst(7)) : reference
-                guard let dataset = try await artifacts.catalog.artifacts(digest: digest).first(where: { $0.kind == .dataset }) else {
+                // The owner's right to it was checked at submission; checked again here (the
+                // queue starts the job), and a name is resolved now where a path kept it.
+                let dataset: Artifact
+                do {
+                    let admin = try await GrantStore(client: queue.client).isStoredAdmin(accountID: job.accountID)
+                    dataset = try await artifacts.catalog.resolve(reference, kind: .dataset, accountID: job.accountID, isAdmin: admin)
+                } catch let error as ArtifactError {
                     throw SpecReferences.Unresolved(description: """
-                        dataset \(data[i]["dataset_name"] as? String ?? reference) (sha256:\(digest)) is no longer stored; push it again \
-                        (hearth dataset push) and resubmit
+                        dataset \(data[i]["dataset_name"] as? String ?? reference): \(error.message) (removed since submission? \
+                        push it again with hearth dataset push and resubmit)
                         """)
                 }
+                let digest = dataset.digest
                 let before = await artifacts.cache.fetchedBytes
                 pins += try await artifacts.cache.pin(dataset.files)
                 let parent = directory.work.appendingPathComponent("datasets")
