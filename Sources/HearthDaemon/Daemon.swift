@@ -95,11 +95,17 @@ public enum Daemon {
         let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag, health: health)
         health.onChange { _ in status.refresh() }
         let faults = FaultInjection(allowed: configuration.allowTestHang)
+        // Uploads and fetches hold a connection for seconds to minutes: a pool of their own, so
+        // they never starve the lifecycle's heartbeats and transitions.
+        var artifactPool = db.client.configuration
+        artifactPool.maxConnections = 3
+        artifactPool.applicationName += "-artifacts"
+        let artifactClient = try PostgresClient(configuration: artifactPool)
         let artifactServices = ArtifactServices(
-            store: PostgresBlobStore(client: db.client), catalog: ArtifactCatalog(client: db.client),
+            store: PostgresBlobStore(client: artifactClient), catalog: ArtifactCatalog(client: db.client),
             cache: try ArtifactCache(
                 directory: configuration.stateDirectory.appendingPathComponent("artifacts"),
-                store: PostgresBlobStore(client: db.client), maxBytes: configuration.artifactCacheBytes))
+                store: PostgresBlobStore(client: artifactClient), maxBytes: configuration.artifactCacheBytes))
         let runner = JobRunner(
             queue: queue,
             configuration: .init(
