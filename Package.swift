@@ -48,6 +48,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Fleet artifacts: content-addressed blobs in PostgreSQL, the catalog, the node cache
+        .target(
+            name: "HearthArtifacts",
+            dependencies: ["HearthStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Usage reports: table, CSV, JSON and HTML+SVG rendering (strings only, no I/O)
         .target(name: "HearthReports", dependencies: ["HearthCore"], swiftSettings: swiftSettings),
 
@@ -69,6 +76,7 @@ let package = Package(
             name: "HearthDaemon",
             dependencies: [
                 "HearthCore", "HearthStore", "HearthProcess", "HearthAPI", "HearthClient", "HearthSystemd", "HearthReports", "HearthScheduler",
+                "HearthArtifacts",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -164,6 +172,7 @@ let package = Package(
         .executableTarget(
             name: "bench-store", dependencies: ["HearthCore", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
         .executableTarget(name: "bench-report", dependencies: ["HearthCore", "HearthStore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "bench-artifacts", dependencies: ["HearthArtifacts", "HearthStore", "HearthProcess"], swiftSettings: swiftSettings),
         .executableTarget(name: "bench-isolation", dependencies: ["HearthDaemon", "HearthProcess"], swiftSettings: swiftSettings),
 
         // MARK: Tests
@@ -174,6 +183,11 @@ let package = Package(
         .testTarget(
             name: "HearthStoreTests",
             dependencies: ["HearthStore", "HearthCore", "HearthTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HearthArtifactsTests",
+            dependencies: ["HearthArtifacts", "HearthStore", "HearthTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

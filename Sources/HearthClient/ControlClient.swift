@@ -66,7 +66,7 @@ public struct ControlClient: Sendable {
 
     /// Writes the request; stops early when the daemon answers or closes before taking it all
     /// (a 413 for a body over its limit). MSG_NOSIGNAL: a closed socket must not SIGPIPE us.
-    private static func writeAll(_ fd: Int32, _ data: [UInt8]) {
+    static func writeAll(_ fd: Int32, _ data: [UInt8]) {
         data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {

@@ -48,6 +48,10 @@ extension ControlServer {
             }
         }
         try await authorizeReferences(in: spec, who: who, prefix: prefix)
+        // Fleet datasets and stored checkpoints the spec names (ControlServer+Artifacts): they
+        // exist and the submitter may read them; every submission path comes through here.
+        _ = try await resolveDatasets(in: spec, who: who, prefix: prefix)
+        try await authorizeCheckpointReferences(in: spec, who: who, prefix: prefix)
         if who.isAdmin { return new }
         let held = try await grantStore.privileges(of: who.accountID)
         let how = "an admin (root or a member of \(adminGroup)) can grant it with"

@@ -1,5 +1,6 @@
 import Foundation
 import HearthAPI
+import HearthArtifacts
 import HearthCore
 import HearthScheduler
 import HearthStore
@@ -46,6 +47,8 @@ public struct ControlServer: Sendable {
     var metrics: MetricsEndpoint? = nil
     /// `GET /health` and the 503 gate while the database is unreachable (ControlServer+Health.swift).
     var health: HealthEndpoint? = nil
+    /// The fleet's artifact store (datasets, checkpoints); `nil` answers its routes with a 400.
+    var artifacts: ArtifactServices? = nil
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
@@ -56,11 +59,12 @@ public struct ControlServer: Sendable {
         "GET /v1/endpoints",
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
-    ]).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes)
+    ]).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes).union(artifactRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         addHealthRoutes(to: router)
+        addArtifactRoutes(to: router)
         router.get("/v1/endpoints") { request, context in
             try await respond(context) { who in try await endpoints(request, who: who) }
         }
@@ -154,8 +158,10 @@ public struct ControlServer: Sendable {
         do { submit = try JSONDecoder().decode(SubmitRequest.self, from: Data(bytes)) } catch {
             throw APIFailure.badRequest("a field has the wrong type: \(Self.describe(error))")
         }
-        let spec = submit.spec ?? .object([:])
+        var spec = submit.spec ?? .object([:])
         guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
+        // Dataset names are pinned to their digest now (other paths keep the name, resolved at launch).
+        spec = try await resolveDatasets(in: spec, who: who)
         let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
         // Field checks first (cheap, and they name the field), then the spec's form, then grants.
         let new = try await newJob(submit, specJSON: specJSON, spec: spec, who: who)

@@ -1,4 +1,5 @@
 import Foundation
+import HearthArtifacts
 import HearthClient
 import HearthScheduler
 import HearthStore
@@ -94,6 +95,17 @@ public enum Daemon {
         let status = DaemonStatus(notifier: notifier, nodeName: configuration.nodeName, leader: leaderFlag, health: health)
         health.onChange { _ in status.refresh() }
         let faults = FaultInjection(allowed: configuration.allowTestHang)
+        // Uploads and fetches hold a connection for seconds to minutes: a pool of their own, so
+        // they never starve the lifecycle's heartbeats and transitions.
+        var artifactPool = db.client.configuration
+        artifactPool.maxConnections = 3
+        artifactPool.applicationName += "-artifacts"
+        let artifactClient = try PostgresClient(configuration: artifactPool)
+        let artifactServices = ArtifactServices(
+            store: PostgresBlobStore(client: artifactClient), catalog: ArtifactCatalog(client: db.client),
+            cache: try ArtifactCache(
+                directory: configuration.stateDirectory.appendingPathComponent("artifacts"),
+                store: PostgresBlobStore(client: artifactClient), maxBytes: configuration.artifactCacheBytes))
         let runner = JobRunner(
             queue: queue,
             configuration: .init(
@@ -104,7 +116,8 @@ public enum Daemon {
                     var isolation = configuration.isolation
                     isolation.transientUnits = IsolationPolicy.underSystemd()
                     return isolation
-                }(), serveBindAddress: configuration.serveBindAddress),
+                }(), serveBindAddress: configuration.serveBindAddress,
+                artifacts: artifactServices),
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
@@ -119,6 +132,7 @@ public enum Daemon {
             queue: queue, accounts: accounts, queries: APIQueries(client: db.client),
             adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots,
             metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
+        control.artifacts = artifactServices
         control.health = HealthEndpoint(health: health, status: status, embedded: db.embedded != nil)
 
         let trapped = await SignalHandlers.trapping(faults: faults)

@@ -89,6 +89,8 @@ public struct DaemonConfiguration: Sendable {
     public var metrics: Bool = false
     /// The address serve jobs on this node listen on (`serve_bind_address`). Defaults to `127.0.0.1`.
     public var serveBindAddress = "127.0.0.1"
+    /// The most bytes of fleet artifacts kept in `STATE/artifacts` (`artifact_cache_gib`). Defaults to 20 GiB.
+    public var artifactCacheBytes: Int64 = 20 << 30
     /// Who jobs run as and their cgroups' limits (Docs/isolation.md).
     public var isolation = IsolationPolicy()
 

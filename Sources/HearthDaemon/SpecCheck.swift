@@ -46,8 +46,10 @@ enum SpecCheck {
             throw bad("spec.data must list at least one dataset, as [{\"path\": \"/data/shakespeare\"}]")
         }
         for (i, entry) in data.enumerated() {
+            // A fleet dataset ({"dataset": NAME}) was resolved before this check (ControlServer+Artifacts).
+            if case .object(let d) = entry, case .string? = d["dataset"] { continue }
             guard case .object(let d) = entry, case .string(let path)? = d["path"] else {
-                throw bad("spec.data[\(i)] must be an object with a \"path\" to a prepared dataset")
+                throw bad("spec.data[\(i)] must be an object with a \"path\" to a prepared dataset, or a \"dataset\" pushed with hearth dataset push")
             }
             try dataset(path, field: "spec.data[\(i)].path")
         }

@@ -23,6 +23,8 @@ public struct ConfigFile: Sendable, Hashable {
     /// The address serve jobs listen on (an IPv4 or IPv6 literal); the node admin's choice, never
     /// the spec's. Defaults to `127.0.0.1` (reachable only from this node).
     public var serveBindAddress: String?
+    /// `artifact_cache_gib`: the most GiB of fleet artifacts this node keeps in its cache.
+    public var artifactCacheGiB: Int?
     /// The `[scheduler]` table applied over `SchedulerPolicy.default`.
     public var scheduler = SchedulerPolicy.default
     /// `allow_root_jobs` and the `[isolation]` table applied over `IsolationPolicy()`.
@@ -80,6 +82,7 @@ public struct ConfigFile: Sendable, Hashable {
         c.logLevel = try reader.string("log_level", oneOf: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
         c.metrics = try reader.bool("metrics")
         c.serveBindAddress = try reader.string("serve_bind_address")
+        c.artifactCacheGiB = try reader.int("artifact_cache_gib", 1...(1 << 20))
         if let address = c.serveBindAddress, !Self.isAddressLiteral(address) {
             throw Error(path: path, line: reader.line(of: "serve_bind_address"), message: """
                 serve_bind_address: "\(address)" is not an IP address; write one such as 127.0.0.1 (this node only), \

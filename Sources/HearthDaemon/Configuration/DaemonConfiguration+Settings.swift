@@ -125,6 +125,7 @@ extension DaemonConfiguration {
         config.configFile = configFile
         config.allowTestHang = flags.allowTestHang
         if let address = file?.serveBindAddress { config.serveBindAddress = address }
+        if let gib = file?.artifactCacheGiB { config.artifactCacheBytes = Int64(gib) << 30 }
         config.isolation = file?.isolation ?? config.isolation
         if flags.allowRootJobs { config.isolation.allowRootJobs = true }
         return config

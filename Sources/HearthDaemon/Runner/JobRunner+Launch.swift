@@ -14,6 +14,11 @@ struct LaunchedAttempt: Sendable {
     let cgroup: AttemptCgroup?
     /// Who it runs as; `nil`: hearthd's own user.
     let user: UnixUser?
+    /// The directory below which the job's checkpoints are read without following links
+    /// (`nil`: the job runs as hearthd's user, whose files these are anyway).
+    var checkpointRoot: String? = nil
+    /// Node-cache blobs the attempt uses (its resume checkpoint), released when it ends.
+    var artifactPins: [String] = []
 
     /// Sends `signal` to the attempt (once per signal), remembering why it was stopped.
     /// SIGKILL goes to every process in the attempt's cgroup; SIGTERM to each of them too, as
@@ -78,9 +83,30 @@ extension JobRunner {
         }
         let user = try JobIdentity.resolve(account: account, accountID: job.accountID, policy: configuration.isolation)
         let directory = try JobDirectory.prepare(jobsDirectory: configuration.jobsDirectory, jobID: job.id, user: user)
-        let resume = [.train, .distill].contains(job.kind) ? try await queue.latestCheckpoint(jobID: job.id) : nil
-        let jobFile = try writeJobFile(resolved, directory: directory, user: user,
-                                       resume: resume.map { ($0.path, $0.sha256) })
+        let (specJSON, datasetPins) = try await materializeDatasets(
+            specJSON: resolved.specJSON, job: job, directory: directory, user: user, log: log)
+        resolved.specJSON = specJSON
+        let checkpointPins: [String]
+        do {
+            (resolved.specJSON, checkpointPins) = try await materializeCheckpointReferences(
+                specJSON: resolved.specJSON, job: job, directory: directory, user: user, log: log)
+        } catch {
+            await releaseArtifacts(datasetPins)
+            throw error
+        }
+        let resumed: (resume: (path: String, sha256: String)?, pins: [String])
+        do { resumed = try await resumePoint(for: job, directory: directory, user: user, log: log) } catch {
+            await releaseArtifacts(datasetPins + checkpointPins)
+            throw error
+        }
+        let resume = resumed.resume, pins = resumed.pins + datasetPins + checkpointPins
+        let jobFile: URL
+        do {
+            jobFile = try writeJobFile(resolved, directory: directory, user: user, resume: resume)
+        } catch {
+            await releaseArtifacts(pins)
+            throw error
+        }
         let program = try Self.program(for: resolved, workerPath: configuration.workerPath, jobFile: jobFile.path)
 
         var opened: [Int32] = []
@@ -115,8 +141,10 @@ extension JobRunner {
             close(output.writeFD)
             cgroup?.closeDescriptors()
             try? "\(child.pid)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
-            return LaunchedAttempt(process: .child(child), reports: reports, output: output, logFD: logFD, cgroup: cgroup, user: user)
+            return LaunchedAttempt(process: .child(child), reports: reports, output: output, logFD: logFD, cgroup: cgroup, user: user,
+                                   checkpointRoot: user == nil ? nil : directory.root.path, artifactPins: pins)
         } catch {
+            await releaseArtifacts(pins)
             opened.forEach { close($0) }
             cgroup?.closeDescriptors()
             cgroup?.remove()

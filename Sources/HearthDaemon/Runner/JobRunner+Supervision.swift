@@ -51,7 +51,7 @@ extension JobRunner {
 
     func consumeReports(
         _ pipe: ReportPipe, lease: Lease, state: SupervisionState, stop: @escaping @Sendable (StopReason, Int32) -> Void,
-        log: Logger
+        uploads: CheckpointUploads? = nil, log: Logger
     ) async {
         for await line in pipe.lines() {
             guard let report = WorkerReport.parse(line) else {
@@ -71,6 +71,7 @@ extension JobRunner {
                             try await queue.recordCheckpoint(lease, step: step, path: path, bytes: 0, sha256: sha)
                         }
                         log.info("checkpoint at step \(step)", metadata: ["hearth.event": "checkpoint", "checkpoint.path": "\(path)"])
+                        await uploads?.enqueue(step: step, path: path)
                     }
                 case "serving":
                     if let url = report.url {

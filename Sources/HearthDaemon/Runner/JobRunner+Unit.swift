@@ -33,6 +33,12 @@ extension JobRunner {
                 user, or set allow_root_jobs = true in hearthd.toml
                 """)
         }
+        // Fleet datasets and stored checkpoints are put in hearthd's job directory, which a
+        // transient unit's user cannot reach yet: another node (running jobs as children) can.
+        let data = ((try? JSONSerialization.jsonObject(with: Data(job.specJSON.utf8))) as? [String: Any])?["data"] as? [[String: Any]]
+        if data?.contains(where: { $0["dataset"] != nil }) == true || job.specJSON.contains("@checkpoint:") {
+            throw Error(message: "this node runs jobs as systemd transient units, which cannot use fleet datasets or stored checkpoints yet")
+        }
         let work = Self.unitWorkDirectory(jobID: job.id)
         let directory = try JobDirectory.prepare(jobsDirectory: configuration.jobsDirectory, jobID: job.id, user: nil)
         guard var spec = try JSONSerialization.jsonObject(with: Data(job.specJSON.utf8)) as? [String: Any] else {
@@ -114,7 +120,7 @@ extension JobRunner {
             try? "\(pid) \(name)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
             log.debug("started transient unit", metadata: ["unit": "\(name)"])
             return LaunchedAttempt(process: .unit(unit, mainPID: pid), reports: reports, output: output, logFD: logFD,
-                                   cgroup: nil, user: known)
+                                   cgroup: nil, user: known, checkpointRoot: Self.unitWorkDirectory(jobID: job.id))
         } catch {
             opened.forEach { close($0) }
             throw error

@@ -1,4 +1,5 @@
 import Foundation
+import HearthArtifacts
 import HearthCore
 import HearthProcess
 import HearthStore
@@ -40,12 +41,17 @@ public struct JobRunner: Sendable {
         /// The address serve workers listen on (the node admin's `serve_bind_address`, never the
         /// spec's), passed as `HEARTH_SERVE_BIND_ADDRESS`. Defaults to `127.0.0.1`.
         public var serveBindAddress: String
+        /// The fleet's artifact store: checkpoints are stored there as they are written, and an
+        /// attempt resumes from the newest stored one on any node. `nil`: checkpoints stay on
+        /// the node that wrote them. Defaults to `nil`.
+        public var artifacts: ArtifactServices?
 
         public init(workerPath: String, jobsDirectory: URL, heartbeatInterval: Duration = .seconds(5),
                     stopGracePeriod: Duration = .seconds(30), measureEnergy: Bool = false,
                     energySampleInterval: Duration = .seconds(5), isolation: IsolationPolicy = IsolationPolicy(),
-                    serveBindAddress: String = "127.0.0.1") {
+                    serveBindAddress: String = "127.0.0.1", artifacts: ArtifactServices? = nil) {
             self.serveBindAddress = serveBindAddress
+            self.artifacts = artifacts
             self.workerPath = workerPath
             self.jobsDirectory = jobsDirectory
             self.heartbeatInterval = heartbeatInterval
@@ -113,6 +119,7 @@ public struct JobRunner: Sendable {
             return await settle(lease, failure: "this node could not start the job: \(error)", retryable: true, log)
         }
         let child = attempt.process
+        let uploads = checkpointUploads(for: job, checkpointRoot: attempt.checkpointRoot, user: attempt.user, log: log)
         log.debug("worker started", metadata: ["worker.pid": "\(child.pid)", "worker.uid": "\(attempt.user?.uid ?? geteuid())"])
         do {
             try await queue.start(lease)
@@ -123,6 +130,7 @@ public struct JobRunner: Sendable {
             attempt.killEverything()
             _ = await child.wait()
             attempt.finish()
+            await releaseArtifacts(attempt.artifactPins)
             return .fenced
         }
 
@@ -135,7 +143,7 @@ public struct JobRunner: Sendable {
                 // cancelling them could drop its final reports. They run as unstructured tasks
                 // because a draining daemon cancels this one, and an AsyncStream iterated in a
                 // cancelled task ends at once (the worker's last output and reports were lost).
-                group.addTask { await Task { await consumeReports(attempt.reports, lease: lease, state: state, stop: stop, log: log) }.value }
+                group.addTask { await Task { await consumeReports(attempt.reports, lease: lease, state: state, stop: stop, uploads: uploads, log: log) }.value }
                 group.addTask { await Task { await consumeOutput(attempt.output, logFD: attempt.logFD, lease: lease, stop: stop, log: log) }.value }
                 let renewing = Task { await heartbeat(lease, state: state, stop: stop, log: log) }
                 let escalating = Task { await escalate(state: state, stop: stop) }
@@ -164,6 +172,12 @@ public struct JobRunner: Sendable {
         attempt.finish()
         try? FileManager.default.removeItem(at: pidFile(job.id))
         let s = state.withLock { $0 }
+        // The last checkpoint must be in the fleet before the job is requeued to resume
+        // elsewhere: wait for it, within the grace period when the attempt was stopped.
+        if let uploads, !(await uploads.finish(within: s.stop != nil ? configuration.stopGracePeriod : .seconds(600))) {
+            log.warning("the last checkpoint was not stored in the fleet in time; the next attempt resumes from an earlier one")
+        }
+        await releaseArtifacts(attempt.artifactPins)
         if s.serving { try? await queue.stopEndpoint(jobID: job.id, attempt: lease.attempt) }
         log.debug("worker ended", metadata: ["worker.termination": "\(termination)"])
         // CPU and memory measured by the kernel (wait4); energy only where GPU power was sampled.

@@ -13,9 +13,10 @@ import Foundation
 /// ``PostgresClient/withTransaction(_:)``; a connection is not meant to be shared by two tasks at once.
 public final class PostgresConnection: @unchecked Sendable {
     // Everything below is touched only on `queue`.
-    private var handle: OpaquePointer?
+    // Internal, not private: the COPY extension (PostgresConnection+Copy.swift) drives libpq too.
+    var handle: OpaquePointer?
     private var preparedNames: [String: String] = [:]
-    private var broken = false
+    var broken = false
     private let queue: DispatchQueue
 
     /// The server process serving this connection (for `pg_terminate_backend` and logs).
@@ -158,13 +159,13 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: On the queue
 
-    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result(catching: body)) }
         }
     }
 
-    private func liveHandle() throws -> OpaquePointer {
+    func liveHandle() throws -> OpaquePointer {
         guard let handle, !broken else {
             throw PostgresError(code: .connectionClosed, message: "the PostgreSQL connection is closed")
         }
@@ -199,7 +200,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Turns a result into rows, or into an error carrying the SQLSTATE.
-    private func check(_ result: OpaquePointer?, statement: String?) throws -> PostgresRows {
+    func check(_ result: OpaquePointer?, statement: String?) throws -> PostgresRows {
         guard let handle else { throw PostgresError(code: .connectionClosed, message: "the PostgreSQL connection is closed") }
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
         switch status {

@@ -1,0 +1,254 @@
+import Foundation
+import HearthArtifacts
+import HearthCore
+import HearthProcess
+import HearthStore
+import Logging
+import Synchronization
+
+/// The fleet's artifact store as a node uses it: the bytes (``BlobStore``), the catalog and this
+/// node's cache (Docs/artifacts.md).
+public struct ArtifactServices: Sendable {
+    public let store: any BlobStore
+    public let catalog: ArtifactCatalog
+    public let cache: ArtifactCache
+
+    public init(store: any BlobStore, catalog: ArtifactCatalog, cache: ArtifactCache) {
+        self.store = store
+        self.catalog = catalog
+        self.cache = cache
+    }
+}
+
+/// Stores an attempt's checkpoints in the fleet, one after another, in the background: training
+/// never waits for the store. When several wait, only the newest is stored (it supersedes the
+/// others). ``finish(within:)`` lets the end of the attempt wait for the last one.
+actor CheckpointUploads {
+    private let upload: @Sendable (Int, String) async -> Void
+    private var pending: (step: Int, path: String)?
+    private var worker: Task<Void, Never>?
+    private var waiters: [@Sendable (Bool) -> Void] = []
+
+    init(upload: @escaping @Sendable (Int, String) async -> Void) {
+        self.upload = upload
+    }
+
+    /// Queues checkpoint `step` at `path` (replacing one that has not started).
+    func enqueue(step: Int, path: String) {
+        if let p = pending, p.step > step { return }
+        pending = (step, path)
+        if worker == nil { worker = Task { await self.drain() } }
+    }
+
+    private func drain() async {
+        while let next = pending {
+            pending = nil
+            await upload(next.step, next.path)
+        }
+        worker = nil
+        let done = waiters
+        waiters = []
+        done.forEach { $0(true) }
+    }
+
+    /// Waits until every queued checkpoint is stored, or `limit` passed (then `false`).
+    func finish(within limit: Duration) async -> Bool {
+        guard worker != nil else { return true }
+        let once = Mutex(false)
+        let claim: @Sendable () -> Bool = { once.withLock { done in defer { done = true }; return !done } }
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            waiters.append { ok in if claim() { c.resume(returning: ok) } }
+            Task {
+                try? await Task.sleep(for: limit)
+                if claim() { c.resume(returning: false) }
+            }
+        }
+    }
+}
+
+extension JobRunner {
+    /// Where a train or distill attempt resumes: the newest checkpoint this job recorded when it
+    /// is on this node's disk; otherwise the newest one stored in the fleet, fetched into the
+    /// node cache and put in the job's `work/resume/step-N` (then its blobs stay pinned until
+    /// ``releaseArtifacts(_:)``). A recorded checkpoint that is neither here nor stored cannot
+    /// be resumed from: the attempt starts over (with a warning), rather than fail for good.
+    func resumePoint(for job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+        -> (resume: (path: String, sha256: String)?, pins: [String])
+    {
+        guard [.train, .distill].contains(job.kind) else { return (nil, []) }
+        let recorded = try await queue.latestCheckpoint(jobID: job.id)
+        guard let artifacts = configuration.artifacts else { return (recorded.map { ($0.path, $0.sha256) }, []) }
+        let stored = try await artifacts.catalog.checkpoints(jobID: job.id).first
+        if let recorded, FileManager.default.fileExists(atPath: recorded.path), recorded.step >= (stored?.step ?? -1) {
+            return ((recorded.path, recorded.sha256), [])
+        }
+        guard let stored, let step = stored.step, let model = stored.files.first(where: { $0.path == "model.safetensors" }) else {
+            if let recorded {
+                log.warning("checkpoint at step \(recorded.step) is not on this node and not stored in the fleet; starting over")
+            }
+            return (nil, [])
+        }
+        let parent = directory.work.appendingPathComponent("resume")
+        let target = parent.appendingPathComponent(String(format: "step-%08d", step))
+        let owner = user.map { (uid: $0.uid, gid: $0.gid) }
+        if !FileManager.default.fileExists(atPath: target.path) {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+            if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
+            let before = await artifacts.cache.fetchedBytes
+            // Links when the job runs as another user (the cached files are hearthd's and read-only
+            // to it); copies when it runs as hearthd's own user, who could write through a link.
+            try await artifacts.cache.materialize(stored.files, into: target, link: user != nil, owner: owner)
+            let fetched = await artifacts.cache.fetchedBytes - before
+            log.info("resuming from the fleet's checkpoint at step \(step) (\(stored.bytes) bytes, \(fetched) fetched)",
+                     metadata: ["hearth.event": "checkpoint_fetched", "checkpoint.step": "\(step)"])
+        }
+        let pins = try await artifacts.cache.pin(stored.files)
+        return ((target.path, model.sha256), pins)
+    }
+
+    /// Releases the cache pins an attempt held.
+    func releaseArtifacts(_ pins: [String]) async {
+        guard let artifacts = configuration.artifacts, !pins.isEmpty else { return }
+        await artifacts.cache.unpin(pins)
+    }
+
+    /// The uploader of one attempt's checkpoints, or `nil` when this node has no artifact store.
+    func checkpointUploads(for job: Job, checkpointRoot: String?, user: UnixUser?, log: Logger) -> CheckpointUploads? {
+        guard let artifacts = configuration.artifacts, [.train, .distill].contains(job.kind) else { return nil }
+        let spec = (try? JSONSerialization.jsonObject(with: Data(job.specJSON.utf8))) as? [String: Any]
+        let keep = (spec?["keep_checkpoints"] as? Int) ?? 2
+        // As root the checkpoint is a job's file: follow no link below the job's directory, and
+        // store only files the job's user owns.
+        let beneath = checkpointRoot
+        let uid = user?.uid
+        return CheckpointUploads { step, path in
+            let clock = ContinuousClock()
+            let start = clock.now
+            do {
+                let files = try await retryingWhileUnreachable("a checkpoint upload", log) {
+                    try await DirectoryUpload.upload(directory: path, beneath: beneath, ownerUID: uid, to: artifacts.store)
+                }
+                try await retryingWhileUnreachable("a stored checkpoint", log) {
+                    try await artifacts.catalog.storeCheckpoint(jobID: job.id, step: step, files: files, keep: keep)
+                }
+                let bytes = files.reduce(Int64(0)) { $0 + $1.bytes }
+                log.info("checkpoint at step \(step) stored in the fleet (\(bytes) bytes in \(clock.now - start))",
+                         metadata: ["hearth.event": "checkpoint_stored", "checkpoint.step": "\(step)"])
+            } catch {
+                log.warning("could not store the checkpoint at step \(step) in the fleet: \(error)")
+            }
+        }
+    }
+}
+
+extension JobRunner {
+    /// Puts every fleet dataset a training spec names (`{"dataset": "sha256:DIGEST"}`, resolved
+    /// at submission) in the job's `work/datasets/DIGEST` from the node cache, and points the
+    /// spec's entry at it. The blobs stay pinned until the attempt ends.
+    /// - Returns: the spec to run and the pins taken.
+    func materializeDatasets(specJSON: String, job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+        -> (specJSON: String, pins: [String])
+    {
+        guard specJSON.contains("\"dataset\""),
+              var spec = try JSONSerialization.jsonObject(with: Data(specJSON.utf8)) as? [String: Any],
+              var data = spec["data"] as? [[String: Any]] else { return (specJSON, []) }
+        guard let artifacts = configuration.artifacts else {
+            throw SpecReferences.Unresolved(description: "the job names a fleet dataset, and this node has no artifact store")
+        }
+        var pins: [String] = []
+        do {
+            for i in data.indices {
+                guard let reference = data[i]["dataset"] as? String else { continue }
+                // The owner's right to it was checked at submission; checked again here (the
+                // queue starts the job), and a name is resolved now where a path kept it.
+                let dataset: Artifact
+                do {
+                    let admin = try await GrantStore(client: queue.client).isStoredAdmin(accountID: job.accountID)
+                    dataset = try await artifacts.catalog.resolve(reference, kind: .dataset, accountID: job.accountID, isAdmin: admin)
+                } catch let error as ArtifactError {
+                    throw SpecReferences.Unresolved(description: """
+                        dataset \(data[i]["dataset_name"] as? String ?? reference): \(error.message) (removed since submission? \
+                        push it again with hearth dataset push and resubmit)
+                        """)
+                }
+                let digest = dataset.digest
+                let before = await artifacts.cache.fetchedBytes
+                pins += try await artifacts.cache.pin(dataset.files)
+                let parent = directory.work.appendingPathComponent("datasets")
+                let target = parent.appendingPathComponent(digest)
+                if !FileManager.default.fileExists(atPath: target.path) {
+                    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+                    let owner = user.map { (uid: $0.uid, gid: $0.gid) }
+                    if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
+                    try await artifacts.cache.materialize(dataset.files, into: target, link: user != nil, owner: owner)
+                    let fetched = await artifacts.cache.fetchedBytes - before
+                    log.info("dataset \(dataset.label) ready (\(dataset.bytes) bytes, \(fetched) fetched)",
+                             metadata: ["hearth.event": "dataset_ready", "dataset.digest": "\(digest)", "dataset.fetched_bytes": "\(fetched)"])
+                }
+                data[i]["path"] = target.path
+                data[i]["dataset"] = nil
+                data[i]["dataset_name"] = nil
+            }
+        } catch {
+            await releaseArtifacts(pins)
+            throw error
+        }
+        spec["data"] = data
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]), as: UTF8.self)
+        return (json, pins)
+    }
+}
+
+extension JobRunner {
+    /// Replaces each `"@checkpoint:JOB:STEP[/FILE]"` in a spec with the path of that stored
+    /// checkpoint, put in the job's `work/checkpoints-in/job-J-step-S` from the node cache. The
+    /// submitter's right to it is checked again here (the queue, not the caller, starts the job).
+    func materializeCheckpointReferences(specJSON: String, job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+        -> (specJSON: String, pins: [String])
+    {
+        guard specJSON.contains("@checkpoint:"), let spec = try? JSONSerialization.jsonObject(with: Data(specJSON.utf8)) else {
+            return (specJSON, [])
+        }
+        guard let artifacts = configuration.artifacts else {
+            throw SpecReferences.Unresolved(description: "the spec names a stored checkpoint, and this node has no artifact store")
+        }
+        var wanted: Set<CheckpointReferences.Reference> = []
+        SpecReferences.visit(spec) { if let r = CheckpointReferences.parse($0) { wanted.insert(r) }; return nil }
+        let grants = GrantStore(client: queue.client)
+        var paths: [CheckpointReferences.Reference: String] = [:]
+        var pins: [String] = []
+        do {
+            for r in wanted {
+                guard let owner = try await grants.ownership(ofJob: r.job) else {
+                    throw SpecReferences.Unresolved(description: "the spec names a checkpoint of job \(r.job), which does not exist")
+                }
+                var allowed = try await grants.sharesJob(owner, with: job.accountID)
+                if !allowed { allowed = try await grants.isStoredAdmin(accountID: job.accountID) }
+                guard allowed else {
+                    throw SpecReferences.Unresolved(description: "the spec names a checkpoint of job \(r.job), which belongs to \(owner.account)")
+                }
+                let stored = try await artifacts.catalog.checkpoints(jobID: r.job)
+                guard let checkpoint = r.step.map({ s in stored.first { $0.step == s } }) ?? stored.first, let step = checkpoint.step else {
+                    throw SpecReferences.Unresolved(description: "job \(r.job) has no stored checkpoint at step \(r.step.map(String.init) ?? "latest") any more (retention removed it?)")
+                }
+                pins += try await artifacts.cache.pin(checkpoint.files)
+                let parent = directory.work.appendingPathComponent("checkpoints-in")
+                let target = parent.appendingPathComponent("job-\(r.job)-step-\(step)")
+                if !FileManager.default.fileExists(atPath: target.path) {
+                    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+                    let owner = user.map { (uid: $0.uid, gid: $0.gid) }
+                    if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
+                    try await artifacts.cache.materialize(checkpoint.files, into: target, link: user != nil, owner: owner)
+                    log.info("checkpoint of job \(r.job) at step \(step) ready", metadata: ["hearth.event": "checkpoint_ready"])
+                }
+                paths[r] = target.path
+            }
+        } catch {
+            await releaseArtifacts(pins)
+            throw error
+        }
+        let resolved = SpecReferences.visit(spec) { s in CheckpointReferences.parse(s).flatMap { r in paths[r].map { $0 + r.suffix } } }
+        let data = try JSONSerialization.data(withJSONObject: resolved, options: [.sortedKeys])
+        return (String(decoding: data, as: UTF8.self), pins)
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import FoundationEssentials
+import Glibc
+import HearthAPI
+import HearthClient
+
+/// `hearth dataset push|list|show|rm`: prepared datasets stored in the fleet by name and version
+/// (Docs/artifacts.md). A spec names one as `{"dataset": "NAME"}`, `NAME@VERSION` or `sha256:DIGEST`.
+struct DatasetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset", abstract: "Store prepared datasets in the fleet, by name and version.",
+        subcommands: [DatasetPush.self, DatasetList.self, DatasetShow.self, DatasetRemove.self])
+}
+
+struct DatasetPush: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push", abstract: "Upload a dataset made by hearth-worker prepare as a new version of NAME.",
+        discussion: """
+            PATH is a dataset directory (index.json, tokenizer.json, train-*.bin, val-*.bin) or single files; \
+            each file is streamed to the fleet's store once (identical files are stored once). \
+            Then name it in a spec: "data": [{"dataset": "NAME"}].
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "The dataset's name; each push makes its next version.") var name: String
+    @Argument(help: ArgumentHelp("Dataset directories or files.", valueName: "path")) var paths: [String]
+
+    func run() throws {
+        var files: [(name: String, path: String)] = []
+        for path in paths {
+            var st = stat()
+            guard stat(path, &st) == 0 else { Stdio.error("hearth: cannot read \(path): \(String(cString: strerror(errno)))\n"); throw ExitCode(64) }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                for entry in try FileManager.default.contentsOfDirectory(atPath: path).sorted() where !entry.hasPrefix(".") {
+                    var est = stat()
+                    if stat(path + "/" + entry, &est) == 0, (est.st_mode & S_IFMT) == S_IFREG { files.append((entry, path + "/" + entry)) }
+                }
+            } else {
+                files.append((String(path.split(separator: "/").last ?? ""), path))
+            }
+        }
+        guard !files.isEmpty else { Stdio.error("hearth: no files to push in \(paths.joined(separator: " "))\n"); throw ExitCode(64) }
+        if let twice = Dictionary(grouping: files, by: \.name).first(where: { $0.value.count > 1 }) {
+            Stdio.error("hearth: two files are named \(twice.key) (\(twice.value.map(\.path).joined(separator: ", "))); a dataset holds each name once\n")
+            throw ExitCode(64)
+        }
+        var stored: [ArtifactFileView] = []
+        for file in files {
+            let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { Stdio.error("hearth: cannot open \(file.path): \(String(cString: strerror(errno)))\n"); throw ExitCode(1) }
+            defer { close(fd) }
+            var st = stat()
+            fstat(fd, &st)
+            let reply: ControlClient.Reply
+            do { reply = try global.client.upload("POST", "/v1/blobs", fileFD: fd, length: Int64(st.st_size)) } catch {
+                Stdio.error("hearth: \(error)\n")
+                throw ExitCode(3)
+            }
+            guard reply.status == 201, let blob = try? JSONDecoder().decode(BlobView.self, from: reply.body) else {
+                let message = (try? JSONDecoder().decode(APIError.self, from: reply.body))?.message ?? "status \(reply.status)"
+                Stdio.error("hearth: \(file.path): \(message)\n")
+                throw ExitCode(1)
+            }
+            stored.append(ArtifactFileView(path: file.name, sha256: blob.sha256, bytes: blob.bytes))
+        }
+        let body = try JSONEncoder().encode(DatasetRequest(name: name, files: stored))
+        let (dataset, raw) = try global.call("POST", "/v1/datasets", body: body, as: ArtifactView.self)
+        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        print("dataset \(dataset.name ?? name)@\(dataset.version ?? 0): \(dataset.files.count) files, \(dataset.bytes) bytes, sha256:\(dataset.digest)")
+    }
+}
+
+struct DatasetList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Your datasets, newest version first.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let (datasets, raw) = try global.call("GET", "/v1/datasets", as: [ArtifactView].self)
+        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        var table = Table(["NAME", "VERSION", "FILES", "BYTES", "DIGEST", "CREATED"])
+        for d in datasets {
+            table.add([d.name ?? "-", "\(d.version ?? 0)", "\(d.files.count)", "\(d.bytes)", "sha256:" + d.digest.prefix(12),
+                       Table.duration(Date().timeIntervalSince(d.createdAt)) + " ago"])
+        }
+        print(table.render(), terminator: "")
+    }
+}
+
+struct DatasetShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "The versions and files of one dataset.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The dataset's name.") var name: String
+
+    func run() throws {
+        let (versions, raw) = try global.call("GET", "/v1/datasets?name=\(name)", as: [ArtifactView].self)
+        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        guard !versions.isEmpty else { Stdio.error("hearth: you have no dataset \"\(name)\"; hearth dataset list shows yours\n"); throw ExitCode(1) }
+        for v in versions {
+            print("\(name)@\(v.version ?? 0)  sha256:\(v.digest)  \(v.bytes) bytes")
+            for f in v.files { print("  \(f.path)  \(f.bytes)  \(f.sha256)") }
+        }
+    }
+}
+
+struct DatasetRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Remove a dataset (every version, or NAME@VERSION); queued jobs that name it fail to start.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: ArgumentHelp("NAME or NAME@VERSION.", valueName: "dataset")) var dataset: String
+
+    func run() throws {
+        let parts = dataset.split(separator: "@", maxSplits: 1)
+        let path = "/v1/datasets/\(parts[0])" + (parts.count == 2 ? "?version=\(parts[1])" : "")
+        let (removed, raw) = try global.call("DELETE", path, as: [ArtifactView].self)
+        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        for r in removed { print("removed \(r.name ?? "")@\(r.version ?? 0)") }
+    }
+}
+
+/// `hearth checkpoints JOB`: a job's checkpoints stored in the fleet, newest first.
+struct CheckpointsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoints", abstract: "A job's checkpoints stored in the fleet (any node resumes from the newest).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The job id.") var job: Int64
+
+    func run() throws {
+        let (checkpoints, raw) = try global.call("GET", "/v1/jobs/\(job)/checkpoints", as: [ArtifactView].self)
+        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        var table = Table(["STEP", "BYTES", "DIGEST", "STORED"])
+        for c in checkpoints {
+            table.add(["\(c.step ?? 0)", "\(c.bytes)", "sha256:" + c.digest.prefix(12), Table.duration(Date().timeIntervalSince(c.createdAt)) + " ago"])
+        }
+        print(table.render(), terminator: "")
+    }
+}
