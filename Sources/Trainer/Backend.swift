@@ -32,19 +32,21 @@ public protocol TrainerBackend: AnyObject {
     /// The host model whose config, layout, `training` flag and `dropoutSeed` the backend follows.
     var model: GPT { get }
     /// Sets all gradients to zero.
-    func zeroGrad()
+    func zeroGrad() throws(TrainerError)
     /// As `GPT.forward`: the mean cross-entropy of `tokens` against `targets`.
     func forward(tokens: [Int32], targets: [Int32]?, b: Int, t: Int) throws(TrainerError) -> Float
     /// As `GPT.backward`: adds the gradient of `lossScale ×` the last forward pass's mean loss.
-    func backward(lossScale: Float)
+    func backward(lossScale: Float) throws(TrainerError)
     /// One AdamW update of `adam` with learning rate `lr`; returns the gradient norm before clipping.
-    func step(_ adam: AdamW, lr: Double) -> Double
+    func step(_ adam: AdamW, lr: Double) throws(TrainerError) -> Double
     /// After a forward pass with targets: each position's loss and most likely next token.
-    func rowScores(count: Int) -> (losses: [Float], best: [Int32])
+    func rowScores(count: Int) throws(TrainerError) -> (losses: [Float], best: [Int32])
     /// Copies weights (and `adam`'s moments) from the backend into the host buffers.
-    func download(_ adam: AdamW?)
+    func download(_ adam: AdamW?) throws(TrainerError)
     /// Copies the host weights (and `adam`'s moments) into the backend.
-    func upload(_ adam: AdamW?)
+    func upload(_ adam: AdamW?) throws(TrainerError)
+    /// Copies the gradients into the host model's `grads` (for checks of one backend against another).
+    func downloadGradients() throws(TrainerError)
 }
 
 /// The CPU backend: the model's own kernels (OpenBLAS and Swift loops), exactly as before the
@@ -86,6 +88,7 @@ public final class CPUBackend: TrainerBackend {
 
     public func download(_ adam: AdamW?) {}
     public func upload(_ adam: AdamW?) {}
+    public func downloadGradients() {}
 }
 
 /// Chooses and starts the backend for a run.
@@ -95,8 +98,10 @@ public enum Backends {
     public static func make(_ choice: BackendChoice, model: GPT, precision: CUDAPrecision = .tf32) throws(TrainerError) -> any TrainerBackend {
         switch choice {
         case .cpu: return CPUBackend(model)
-        case .cuda: throw .badInput("backend cuda: this hearth-worker was built without the CUDA backend")
-        case .auto: return CPUBackend(model)
+        case .cuda: return try CUDABackend(model: model, precision: precision)
+        case .auto:
+            if let b = try? CUDABackend(model: model, precision: precision) { return b }
+            return CPUBackend(model)
         }
     }
 }

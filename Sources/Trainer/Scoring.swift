@@ -181,7 +181,7 @@ public final class Scorer {
                 }
             }
             _ = try backend.forward(tokens: x, targets: y, b: group.count, t: t)
-            let (losses, best) = backend.rowScores(count: group.count * t)
+            let (losses, best) = try backend.rowScores(count: group.count * t)
             for (r, row) in group.enumerated() {
                 let w = row.window
                 var lp: [Double] = [], greedy: [Int32] = []

@@ -69,7 +69,7 @@ public final class TrainingRun {
         } else if let distiller, let layers = distill?.studentInitLayers {
             try distiller.initialise(model, layers: layers)
         }
-        backend.upload(adam)
+        try backend.upload(adam)
     }
 
     /// The checkpoint to resume from, if any. A recorded one must still be the very checkpoint
@@ -107,7 +107,7 @@ public final class TrainingRun {
     public func trainStep() throws(TrainerError) -> (loss: Double, lr: Double, norm: Double) {
         let accum = job.gradAccum ?? 1, b = job.batchSize, t = model.config.context
         let lr = adam.config.learningRate(at: step)
-        backend.zeroGrad()
+        try backend.zeroGrad()
         var loss = 0.0
         model.training = true
         defer { model.training = false }
@@ -119,10 +119,10 @@ public final class TrainingRun {
                 loss += try distiller.step(student: model, x: x, y: y, b: b, t: t, lossScale: 1 / Float(accum)).loss
             } else {
                 loss += Double(try backend.forward(tokens: x, targets: y, b: b, t: t))
-                backend.backward(lossScale: 1 / Float(accum))
+                try backend.backward(lossScale: 1 / Float(accum))
             }
         }
-        let norm = backend.step(adam, lr: lr)
+        let norm = try backend.step(adam, lr: lr)
         step += 1
         tokensSeen += accum * b * t
         return (loss / Double(accum), lr, norm)
@@ -134,7 +134,7 @@ public final class TrainingRun {
     /// than the newest written (a report still in flight when hearthd died).
     @discardableResult
     public func checkpoint(prune: Bool = true) throws(TrainerError) -> String {
-        backend.download(adam)
+        try backend.download(adam)
         let info = CheckpointInfo(model: model.config, optimizer: adam.config, step: step, samplerState: sampler.rng.state,
                                   seed: seed, threads: threads, tokensSeen: tokensSeen, modelSHA256: "", optimizerSHA256: "",
                                   backend: backend.name)

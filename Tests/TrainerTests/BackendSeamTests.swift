@@ -47,7 +47,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = try tinyDataset(in: dir)
         let job = seamJob(data, dir)
-        let run = try TrainingRun(job: job, reporter: silentReporter(), backend: .auto)
+        let run = try TrainingRun(job: job, reporter: silentReporter(), backend: .cpu)
         #expect(run.backend.name == "cpu")
         for _ in 0..<Self.goldenSteps { _ = try run.trainStep() }
 
