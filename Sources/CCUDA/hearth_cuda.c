@@ -282,7 +282,7 @@ int hc_launch(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsi
     return cu(cuLaunchKernel_((CUfunction)fn, gx, gy, gz, bx, by, bz, shared, NULL, NULL, extra), "cuLaunchKernel");
 }
 
-// Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: swap the operands and m, n.
+// Column-major, as cuBLAS takes it (the row-major mapping is done in Swift: ColumnMajorGemm).
 int hc_gemm(int transA, int transB, int m, int n, int k, float alpha,
             unsigned long long a, int lda, long long strideA,
             unsigned long long b, int ldb, long long strideB, float beta,
@@ -291,11 +291,11 @@ int hc_gemm(int transA, int transB, int m, int n, int k, float alpha,
     int opA = transA ? CUBLAS_OP_T : CUBLAS_OP_N, opB = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasStatus_t s;
     if (batch == 1)
-        s = cublasGemmEx_(blas, opB, opA, n, m, k, &alpha, (void *)b, CUDA_R_32F, ldb, (void *)a, CUDA_R_32F, lda, &beta,
+        s = cublasGemmEx_(blas, opA, opB, m, n, k, &alpha, (void *)a, CUDA_R_32F, lda, (void *)b, CUDA_R_32F, ldb, &beta,
                           (void *)c, CUDA_R_32F, ldc, ct, CUBLAS_GEMM_DEFAULT);
     else
-        s = cublasGemmStridedBatchedEx_(blas, opB, opA, n, m, k, &alpha, (void *)b, CUDA_R_32F, ldb, strideB, (void *)a,
-                                        CUDA_R_32F, lda, strideA, &beta, (void *)c, CUDA_R_32F, ldc, strideC, batch, ct,
+        s = cublasGemmStridedBatchedEx_(blas, opA, opB, m, n, k, &alpha, (void *)a, CUDA_R_32F, lda, strideA, (void *)b,
+                                        CUDA_R_32F, ldb, strideB, &beta, (void *)c, CUDA_R_32F, ldc, strideC, batch, ct,
                                         CUBLAS_GEMM_DEFAULT);
     if (s) return fail("cuBLAS GEMM %dx%dx%d failed (cuBLAS status %d)", m, n, k, s);
     return 0;

@@ -5,6 +5,8 @@
 # this machine's glibc loader in glibc/ for a node whose glibc is older than the build's.
 # CUDA itself is never bundled: the worker dlopens the node's driver and libraries.
 #   Tests/GPU/bundle.sh [DIR]      # default .gpu-bundle in the repository root (git-ignored)
+# It also writes DIR.tar.xz (about 26 MB against about 115 MB unpacked): carry that file to the
+# node (the device tool's carry limit is 64 MiB); run.sh unpacks it when DIR is absent.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DIR=${1:-$ROOT/.gpu-bundle}
@@ -23,4 +25,5 @@ ldd "$BIN" | awk '/=> \// {print $1, $3}' | while read -r name path; do
 done
 cp -L /lib64/ld-linux-x86-64.so.2 "$DIR/glibc/"
 git -C "$ROOT" rev-parse --short HEAD > "$DIR/commit"
-echo "bundle: $DIR ($(du -sh "$DIR" | cut -f1)): $(ls "$DIR/lib" | tr '\n' ' ')"
+tar -C "$DIR" -cf - . | xz -T2 -6 > "$DIR.tar.xz"
+echo "bundle: $DIR ($(du -sh "$DIR" | cut -f1); $(du -sh "$DIR.tar.xz" | cut -f1) as $DIR.tar.xz): $(ls "$DIR/lib" | tr '\n' ' ')"

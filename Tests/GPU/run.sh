@@ -11,7 +11,7 @@
 #      in the same run, and MFU against the card's measured matrix peak.
 # Results: RESULT lines on stdout, everything in $OUT (default /tmp/hearth-gpu) incl. summary.txt.
 # Exit: 0 all checks passed, 1 a check failed, 3 no GPU visible (nothing was checked).
-#   Tests/GPU/run.sh                 # on the GPU node
+#   Tests/GPU/run.sh                 # on the GPU node (device tool: carry [".gpu-bundle.tar.xz"], timeout_s 600)
 #   REHEARSE=cpu Tests/GPU/run.sh    # here: the same steps with --backend cpu, no PyTorch
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,7 +26,13 @@ LOG=$OUT/run.log
 say() { echo "run.sh: $*" | tee -a "$LOG"; }
 failed=0
 
-[ -x "$BUNDLE/hearth-worker" ] || { say "no $BUNDLE/hearth-worker: run Tests/GPU/bundle.sh on the build machine and carry .gpu-bundle"; exit 2; }
+ARCHIVE=$BUNDLE.tar.xz
+if [ ! -x "$BUNDLE/hearth-worker" ] && [ -f "$ARCHIVE" ]; then
+  say "unpacking $ARCHIVE"
+  BUNDLE=/tmp/hearth-gpu-bundle; rm -rf "$BUNDLE"; mkdir -p "$BUNDLE"
+  tar -C "$BUNDLE" -xJf "$ARCHIVE" || { say "cannot unpack $ARCHIVE"; exit 2; }
+fi
+[ -x "$BUNDLE/hearth-worker" ] || { say "no $BUNDLE/hearth-worker: run Tests/GPU/bundle.sh on the build machine and carry .gpu-bundle.tar.xz"; exit 2; }
 say "worker bundle from commit $(cat "$BUNDLE/commit" 2>/dev/null || echo '?'), started $(date -u +%FT%TZ)"
 
 BACKEND=cuda
@@ -112,7 +118,8 @@ torch = [json.loads(r[2]) for r in rows if r[1] == "torch"]
 checks = [json.loads(r[2]) for r in rows if r[1] == "gpu-check"]
 for c in checks:
     if "pass" in c:
-        print(f"{c['check']:10} {c.get('case', c.get('bias', c.get('precision', ''))).__str__():10} {'PASS' if c['pass'] else 'FAIL'}")
+        label = " ".join(f"{k}={c[k]}" for k in ("case", "precision", "bias") if k in c)
+        print(f"{c['check']:10} {label:28} {'PASS' if c['pass'] else 'FAIL'}")
 print(f"matrix peak (TFLOP/s, torch 8192^3): {peak or 'not measured'}")
 print(f"{'shape':10} {'hearth tok/s':>13} {'torch tok/s':>12} {'ratio':>6} {'hearth MFU':>10}")
 for h in hearth:

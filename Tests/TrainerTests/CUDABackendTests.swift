@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import Testing
 @testable import Trainer
@@ -164,5 +165,44 @@ import Glibc
             return CPUBackend(copy)
         }
         #expect(r2.tensors.contains { $0.relativeError > 1e-3 })
+    }
+}
+
+/// The row-major → column-major mapping the CUDA backend hands cuBLAS, run through OpenBLAS's
+/// column-major sgemm as a stand-in for cuBLAS (simulated: no GPU here), against the row-major
+/// product, for every transpose, leading dimensions wider than the matrices, and strided batches.
+@Suite struct ColumnMajorGemmTests {
+    @Test func mappingGivesTheRowMajorProduct() {
+        var rng = RNG(seed: 21)
+        for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+            let m = 5, n = 7, k = 3, batch = 3
+            let lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 1, ldc = n + 3
+            let rowsA = transA ? k : m, rowsB = transB ? n : k
+            let sA = rowsA * lda + 4, sB = rowsB * ldb + 2, sC = m * ldc + 1
+            let A = (0..<(sA * batch)).map { _ in Float(rng.normal()) }, B = (0..<(sB * batch)).map { _ in Float(rng.normal()) }
+            var want = [Float](repeating: 0.5, count: sC * batch), got = want
+            for i in 0..<batch {
+                A.withUnsafeBufferPointer { a in B.withUnsafeBufferPointer { b in want.withUnsafeMutableBufferPointer { c in
+                    Parallel.gemm(m: m, n: n, k: k, a: a.baseAddress! + i * sA, lda: lda, transA: transA,
+                                  b: b.baseAddress! + i * sB, ldb: ldb, transB: transB, c: c.baseAddress! + i * sC, ldc: ldc,
+                                  alpha: 0.75, accumulate: true)
+                } } }
+            }
+            A.withUnsafeBufferPointer { a in B.withUnsafeBufferPointer { b in got.withUnsafeMutableBufferPointer { c in
+                let g = ColumnMajorGemm(m: m, n: n, k: k, a: UInt64(UInt(bitPattern: a.baseAddress!)), lda: lda, transA: transA, strideA: sA,
+                                        b: UInt64(UInt(bitPattern: b.baseAddress!)), ldb: ldb, transB: transB, strideB: sB,
+                                        c: UInt64(UInt(bitPattern: c.baseAddress!)), ldc: ldc, strideC: sC)
+                for i in 0..<batch {
+                    let pa = UnsafePointer<Float>(bitPattern: UInt(g.a))! + i * g.strideA
+                    let pb = UnsafePointer<Float>(bitPattern: UInt(g.b))! + i * g.strideB
+                    let pc = UnsafeMutablePointer<Float>(bitPattern: UInt(g.c))! + i * g.strideC
+                    cblas_sgemm(CblasColMajor, g.transA ? CblasTrans : CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans,
+                                Int32(g.m), Int32(g.n), Int32(g.k), 0.75, pa, Int32(g.lda), pb, Int32(g.ldb), 1, pc, Int32(g.ldc))
+                }
+            } } }
+            let worst = zip(want, got).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "transA \(transA) transB \(transB): max difference \(worst)")
+            #expect(want.filter { $0 == 0.5 }.count == got.filter { $0 == 0.5 }.count, "a padding element was written")
+        }
     }
 }

@@ -41,8 +41,8 @@ int hc_function(void *module, const char *name, void **fn);
 int hc_launch(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
               unsigned shared, void *args, size_t size);
 
-/// Row-major C[m,n] = alpha·op(A)·op(B) + beta·C, `batch` times with the given strides (elements),
-/// through cuBLAS with FP32 storage. compute: 0 FP32, 1 TF32 tensor cores, 2 BF16 tensor cores.
+/// Column-major C[m,n] = alpha·op(A)·op(B) + beta·C (cuBLAS's convention), `batch` times with the
+/// given strides (elements), through cuBLAS with FP32 storage. compute: 0 FP32, 1 TF32 tensor cores, 2 BF16 tensor cores.
 int hc_gemm(int transA, int transB, int m, int n, int k, float alpha,
             unsigned long long a, int lda, long long strideA,
             unsigned long long b, int ldb, long long strideB, float beta,

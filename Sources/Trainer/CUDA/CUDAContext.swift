@@ -109,9 +109,13 @@ final class CUDAContext: @unchecked Sendable {
               b: UInt64, ldb: Int, transB: Bool = false, strideB: Int = 0, c: UInt64, ldc: Int, strideC: Int = 0,
               alpha: Float = 1, beta: Float = 0, batch: Int = 1, precision: CUDAPrecision) throws(TrainerError) {
         let compute: Int32 = precision == .fp32 ? 0 : precision == .tf32 ? 1 : 2
-        try Self.check(hc_gemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), Int64(strideA),
-                               b, Int32(ldb), Int64(strideB), beta, c, Int32(ldc), Int64(strideC), Int32(batch), compute))
+        let g = ColumnMajorGemm(m: m, n: n, k: k, a: a, lda: lda, transA: transA, strideA: strideA,
+                                b: b, ldb: ldb, transB: transB, strideB: strideB, c: c, ldc: ldc, strideC: strideC)
+        try Self.check(hc_gemm(g.transA ? 1 : 0, g.transB ? 1 : 0, Int32(g.m), Int32(g.n), Int32(g.k), alpha, g.a, Int32(g.lda),
+                               Int64(g.strideA), g.b, Int32(g.ldb), Int64(g.strideB), beta, g.c, Int32(g.ldc), Int64(g.strideC),
+                               Int32(batch), compute))
     }
+
 
     func upload(_ dst: UInt64, _ src: UnsafeRawPointer, bytes: Int) throws(TrainerError) { try Self.check(hc_htod(dst, src, bytes)) }
     func download(_ dst: UnsafeMutableRawPointer, _ src: UInt64, bytes: Int) throws(TrainerError) { try Self.check(hc_dtoh(dst, src, bytes)) }
@@ -125,4 +129,22 @@ final class CUDAContext: @unchecked Sendable {
     }
     func zero(_ p: UInt64, floats: Int) throws(TrainerError) { try Self.check(hc_memset(p, 0, floats * 4)) }
     func synchronize() throws(TrainerError) { try Self.check(hc_sync()) }
+}
+
+/// The column-major (cuBLAS) form of a row-major product: row-major `C = op(A)·op(B)` is
+/// column-major `Cᵀ = op(B)ᵀ·op(A)ᵀ`, the same storage read the other way, so the operands and
+/// `m`, `n` swap and the transposes stay. Checked against OpenBLAS's column-major sgemm.
+struct ColumnMajorGemm: Equatable {
+    let m: Int, n: Int, k: Int
+    let a: UInt64, lda: Int, transA: Bool, strideA: Int
+    let b: UInt64, ldb: Int, transB: Bool, strideB: Int
+    let c: UInt64, ldc: Int, strideC: Int
+
+    init(m: Int, n: Int, k: Int, a: UInt64, lda: Int, transA: Bool, strideA: Int,
+         b: UInt64, ldb: Int, transB: Bool, strideB: Int, c: UInt64, ldc: Int, strideC: Int) {
+        self.m = n; self.n = m; self.k = k
+        self.a = b; self.lda = ldb; self.transA = transB; self.strideA = strideB
+        self.b = a; self.ldb = lda; self.transB = transA; self.strideB = strideA
+        self.c = c; self.ldc = ldc; self.strideC = strideC
+    }
 }
