@@ -39,7 +39,7 @@ struct GPUCheck: ParsableCommand {
                 }
             case "gradients":
                 // TF32 keeps 10 mantissa bits and BF16 7: looser limits than FP32's.
-                let limit = prec == .fp32 ? 1e-3 : 3e-2, lossLimit = prec == .fp32 ? 1e-4 : 1e-2
+                let (limit, lossLimit) = prec == .fp32 ? (1e-3, 1e-4) : prec == .tf32 ? (3e-2, 1e-2) : (1e-1, 5e-2)
                 for (label, cfg, dropout) in Self.gradientCases {
                     let r = try BackendCheck.gradients(cfg, batch: 4, seed: 3, dropout: dropout, make: make)
                     let worst = r.tensors.max { $0.relativeError < $1.relativeError }!

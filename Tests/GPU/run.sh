@@ -4,7 +4,7 @@
 # here (.gpu-bundle/, carried to the node), in well under 10 minutes:
 #   1. info + kernels: the worker loads the driver, runtime, cuBLAS(Lt) and NVRTC and compiles
 #      every kernel for the card;
-#   2. gradients: every tensor's gradient on the GPU against the CPU backend (fp32, then tf32);
+#   2. gradients: every tensor's gradient on the GPU against the CPU backend (fp32, tf32, bf16);
 #   3. training: 8 AdamW steps GPU against CPU; parity: the JAX parity test's 8 steps on the GPU;
 #   4. resume: a job moved CPU → GPU and GPU → CPU from the same checkpoint;
 #   5. speed: tokens/s at shapes M, G and GPT-2 124M at context 1024 beside PyTorch torch.compile
@@ -88,6 +88,7 @@ else
 fi
 step gradients-fp32 120 "${W[@]}" gpu-check gradients --backend "$BACKEND" --precision fp32
 step gradients-tf32 120 "${W[@]}" gpu-check gradients --backend "$BACKEND" --precision tf32
+step gradients-bf16 120 "${W[@]}" gpu-check gradients --backend "$BACKEND" --precision bf16
 step training 120 "${W[@]}" gpu-check training --backend "$BACKEND" --precision fp32
 step parity 240 "${W[@]}" gpu-check parity --backend "$BACKEND" --precision fp32 --dir "$OUT/work" --script Tests/TrainerTests/parity_jax.py
 step resume 180 "${W[@]}" gpu-check resume --backend "$BACKEND" --precision fp32 --dir "$OUT/work"
