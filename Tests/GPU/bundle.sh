@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DIR=${1:-$ROOT/.gpu-bundle}
 cd "$ROOT"
-swift build -c release --static-swift-stdlib --product hearth-worker -j "${JOBS:-2}" 2>&1 | grep -E "error|Compiling Trainer|Build complete" | tail -3
+swift build -c release --static-swift-stdlib --product hearth-worker -j "${JOBS:-2}" 2>&1 | { grep -E "error:|Compiling Trainer|complete" || true; } | tail -3
 BIN=$(swift build -c release --static-swift-stdlib --show-bin-path)/hearth-worker
 rm -rf "$DIR"; mkdir -p "$DIR/lib" "$DIR/glibc"
 cp "$BIN" "$DIR/hearth-worker"
