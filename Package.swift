@@ -107,9 +107,11 @@ let package = Package(
         ),
 
         // MARK: Trainer (GPT on CPU through OpenBLAS), run by the daemon as `hearth-worker`
+        // The CUDA libraries, opened with dlopen at run time (no CUDA needed to build or to run on CPU).
+        .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "Trainer",
-            dependencies: ["COpenBLAS", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["COpenBLAS", "CCUDA", .product(name: "Crypto", package: "swift-crypto")],
             // Optimised even in debug builds: the kernels are too slow unoptimised for the tests.
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"])]
         ),

@@ -14,6 +14,8 @@ public struct CheckpointInfo: Codable, Sendable {
     public var tokensSeen: Int
     public var modelSHA256: String
     public var optimizerSHA256: String
+    /// The backend that wrote it (`cpu` or `cuda`; absent in checkpoints older than the seam: `cpu`).
+    public var backend: String?
 }
 
 /// Checkpoints: a directory `step-NNNNNNNN` holding `model.safetensors` (weights, GPT-2 names),
@@ -27,6 +29,7 @@ public enum Checkpoint {
     }
 
     /// Writes a checkpoint under `root`; returns its path and the SHA-256 of `model.safetensors`.
+    /// The weights and moments are read from the host buffers (a GPU backend downloads them first).
     public static func save(root: String, model: GPT, adam: AdamW, info: CheckpointInfo) throws(TrainerError) -> (path: String, sha256: String) {
         try FileIO.makeDirectories(root)
         let final = root + "/" + name(step: info.step)

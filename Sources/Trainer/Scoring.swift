@@ -40,12 +40,20 @@ public struct ScoreResult: Sendable, Equatable {
 public final class Scorer {
     /// The model that scores; its weights are read, never changed.
     public let model: GPT
+    /// Where the forward passes run (the CPU unless a GPU backend is given).
+    public let backend: any TrainerBackend
     /// Rows per forward pass. Defaults to `8`.
     public var batchSize: Int
 
-    /// Scores with `model` (put in evaluation mode: no dropout).
-    public init(model: GPT, batchSize: Int = 8) {
-        self.model = model
+    /// Scores with `model` (put in evaluation mode: no dropout) on the CPU.
+    public convenience init(model: GPT, batchSize: Int = 8) {
+        self.init(backend: CPUBackend(model), batchSize: batchSize)
+    }
+
+    /// Scores with the model of `backend`, computing there.
+    public init(backend: any TrainerBackend, batchSize: Int = 8) {
+        self.backend = backend
+        self.model = backend.model
         self.batchSize = max(1, batchSize)
         model.training = false
     }
@@ -156,7 +164,6 @@ public final class Scorer {
     /// Runs `rows` in batches of similar length and hands each row's scores to `deliver`.
     private func run(_ rows: [Row], _ deliver: (Row, [Double], [Int32], Bool) -> Void) throws(TrainerError) {
         let order = rows.indices.sorted { rows[$0].window.input.count > rows[$1].window.input.count }
-        let v = model.config.vocab
         var next = 0
         while next < order.count {
             let group = order[next..<min(order.count, next + batchSize)].map { rows[$0] }
@@ -173,23 +180,15 @@ public final class Scorer {
                     y[r * t + k] = row.full[p + 1]
                 }
             }
-            try model.forward(tokens: x, targets: y, b: group.count, t: t)
-            // The most likely token at every position, rows in parallel (a scan of the vocabulary each).
-            let best = UnsafeMutablePointer<Int32>.allocate(capacity: group.count * t)
-            defer { best.deallocate() }
-            model.par.forEach(group.count * t) { i in
-                let probs = model.probabilities(row: i / t, position: i % t)
-                var b = 0
-                for j in 1..<v where probs[j] > probs[b] { b = j }
-                best[i] = Int32(b)
-            }
+            _ = try backend.forward(tokens: x, targets: y, b: group.count, t: t)
+            let (losses, best) = try backend.rowScores(count: group.count * t)
             for (r, row) in group.enumerated() {
                 let w = row.window
                 var lp: [Double] = [], greedy: [Int32] = []
                 var ok = true
                 for p in w.predicted {
                     let pos = p - 1 - w.input.lowerBound
-                    lp.append(-Double(model.rowLoss(r * t + pos)))
+                    lp.append(-Double(losses[r * t + pos]))
                     greedy.append(best[r * t + pos])
                     ok = ok && best[r * t + pos] == row.full[p]
                 }

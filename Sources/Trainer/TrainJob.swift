@@ -29,6 +29,10 @@ public struct TrainJob: Codable, Sendable {
     /// Where training resumes from. hearthd always sets it (a checkpoint this job recorded, or
     /// none); absent (a job file written by hand), the newest checkpoint in `checkpoint_dir`.
     public var resume: Resume?
+    /// Where the job computes (`cpu`, `cuda`, `auto`; default `cpu`); `hearth-worker train --backend` overrides it.
+    public var backend: BackendChoice?
+    /// How the CUDA backend multiplies matrices (`fp32`, `tf32`, `bf16`; default `tf32`).
+    public var cudaPrecision: CUDAPrecision?
 
     /// Where a run resumes: `"none"`, `"latest"` (the newest in `checkpoint_dir`), or
     /// `{"path": DIR, "sha256": HEX}`, a checkpoint whose `model.safetensors` must have that SHA-256.

@@ -11,6 +11,8 @@ public final class TrainingRun {
     /// training in the same process.
     public var shouldStop: () -> Bool = { StopSignal.requested }
     public private(set) var model: GPT
+    /// Where the forward and backward passes and the optimizer run (chosen at start).
+    public let backend: any TrainerBackend
     let adam: AdamW
     var sampler: MixtureSampler
     let evalSplit: TokenSplit
@@ -21,7 +23,8 @@ public final class TrainingRun {
     let distiller: Distiller?
 
     /// Prepares `job`; with `distill`, the student (`job.model`) learns from a teacher checkpoint.
-    public init(job: TrainJob, reporter: Reporter, distill: DistillSettings? = nil) throws(TrainerError) {
+    /// `backend` overrides the job's `backend` (the `--backend` flag).
+    public init(job: TrainJob, reporter: Reporter, distill: DistillSettings? = nil, backend choice: BackendChoice? = nil) throws(TrainerError) {
         try job.validate()
         self.job = job; self.reporter = reporter
         seed = job.seed ?? 1337
@@ -43,19 +46,30 @@ public final class TrainingRun {
         } else {
             distiller = nil
         }
+        var want = choice ?? job.backend ?? .cpu
+        if distill != nil {
+            // The distillation loss reads the student's probabilities on the host.
+            guard want != .cuda else { throw .badInput("distill jobs run on the cpu backend only; set backend to cpu or auto") }
+            want = .cpu
+        }
+        backend = try Backends.make(want, model: model, precision: job.cudaPrecision ?? .tf32)
         if let path = try Self.resumePoint(job) {
             let info = try Checkpoint.load(path, into: model, adam: adam)
-            guard info.threads == threads else {
+            // Bit-exact resume holds for the same backend and thread count; a job moved between
+            // a CPU and a GPU node resumes at the same step with weights equal to float tolerance.
+            let from = info.backend ?? "cpu"
+            guard info.threads == threads || from != "cpu" || backend.name != "cpu" else {
                 throw .badInput("\(path) was written with \(info.threads) threads, the job asks for \(threads); exact resume needs the same")
             }
             step = info.step; tokensSeen = info.tokensSeen
             sampler.rng.state = info.samplerState
-            reporter.emit("resumed", ["step": step, "path": path])
+            reporter.emit("resumed", ["step": step, "path": path, "backend": from])
         } else if let initFrom = job.initFrom {
             try Checkpoint.loadWeights(initFrom, into: model)
         } else if let distiller, let layers = distill?.studentInitLayers {
             try distiller.initialise(model, layers: layers)
         }
+        try backend.upload(adam)
     }
 
     /// The checkpoint to resume from, if any. A recorded one must still be the very checkpoint
@@ -84,7 +98,7 @@ public final class TrainingRun {
         var total = 0.0
         for _ in 0..<batches {
             let (x, y) = try s.nextBatch(b: job.batchSize, t: model.config.context)
-            total += Double(try model.forward(tokens: x, targets: y, b: job.batchSize, t: model.config.context))
+            total += Double(try backend.forward(tokens: x, targets: y, b: job.batchSize, t: model.config.context))
         }
         return total / Double(max(1, batches))
     }
@@ -93,7 +107,7 @@ public final class TrainingRun {
     public func trainStep() throws(TrainerError) -> (loss: Double, lr: Double, norm: Double) {
         let accum = job.gradAccum ?? 1, b = job.batchSize, t = model.config.context
         let lr = adam.config.learningRate(at: step)
-        model.zeroGrad()
+        try backend.zeroGrad()
         var loss = 0.0
         model.training = true
         defer { model.training = false }
@@ -104,11 +118,11 @@ public final class TrainingRun {
             if let distiller {
                 loss += try distiller.step(student: model, x: x, y: y, b: b, t: t, lossScale: 1 / Float(accum)).loss
             } else {
-                loss += Double(try model.forward(tokens: x, targets: y, b: b, t: t))
-                model.backward(lossScale: 1 / Float(accum))
+                loss += Double(try backend.forward(tokens: x, targets: y, b: b, t: t))
+                try backend.backward(lossScale: 1 / Float(accum))
             }
         }
-        let norm = adam.update(model.par, params: model.params, grads: model.grads, lr: lr)
+        let norm = try backend.step(adam, lr: lr)
         step += 1
         tokensSeen += accum * b * t
         return (loss / Double(accum), lr, norm)
@@ -120,8 +134,10 @@ public final class TrainingRun {
     /// than the newest written (a report still in flight when hearthd died).
     @discardableResult
     public func checkpoint(prune: Bool = true) throws(TrainerError) -> String {
+        try backend.download(adam)
         let info = CheckpointInfo(model: model.config, optimizer: adam.config, step: step, samplerState: sampler.rng.state,
-                                  seed: seed, threads: threads, tokensSeen: tokensSeen, modelSHA256: "", optimizerSHA256: "")
+                                  seed: seed, threads: threads, tokensSeen: tokensSeen, modelSHA256: "", optimizerSHA256: "",
+                                  backend: backend.name)
         let (path, sha) = try Checkpoint.save(root: job.checkpointDir, model: model, adam: adam, info: info)
         if prune { Checkpoint.prune(root: job.checkpointDir, keep: job.keepCheckpoints ?? 2) }
         reporter.emit("checkpoint", ["step": step, "path": path, "sha256": sha])
@@ -133,6 +149,7 @@ public final class TrainingRun {
         let logEvery = max(1, job.logInterval ?? 10), ckptEvery = job.checkpointInterval ?? 0
         let evalEvery = job.evalInterval ?? 0, evalBatches = job.evalBatches ?? 20
         reporter.emit("started", ["step": step, "steps": job.steps, "params": model.layout.count, "threads": threads,
+                                  "backend": backend.name, "device": backend.device,
                                   "vocab": model.config.vocab, "tokens_per_step": (job.gradAccum ?? 1) * job.batchSize * model.config.context])
         var last = (loss: 0.0, lr: 0.0, norm: 0.0)
         var lastVal: Double?

@@ -16,6 +16,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Untimed warmup steps.") var warmup = 3
     @Option(help: "sgemm peak (GFLOP/s) for MFU.") var peakGflops = 0.0
     @Option var tag = ""
+    @Option(help: "cpu, cuda or auto.") var backend = "cpu"
+    @Option(help: "CUDA matrix products: fp32, tf32 or bf16.") var precision = "tf32"
 
     func run() throws {
         let reporter = Reporter(fd: 1)
@@ -23,6 +25,8 @@ struct Bench: ParsableCommand {
             let cfg = ModelConfig(layers: layers, heads: heads, width: width, context: context, vocab: vocab)
             let model = try GPT(cfg, seed: 1, threads: threads)
             let adam = AdamW(OptimizerConfig(), layout: model.layout)
+            guard let prec = CUDAPrecision(rawValue: precision) else { throw .badInput("precision must be fp32, tf32 or bf16") }
+            let engine = try Backends.make(try BackendChoice.parse(backend), model: model, precision: prec)
             var rng = RNG(seed: 7)
             let n = batch * context
             var times: [Double] = []
@@ -31,13 +35,13 @@ struct Bench: ParsableCommand {
             for s in 0..<(warmup + steps) {
                 let x = (0..<n).map { _ in Int32(rng.below(vocab)) }, y = (0..<n).map { _ in Int32(rng.below(vocab)) }
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                model.zeroGrad()
+                try engine.zeroGrad()
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                let loss = Double(try model.forward(tokens: x, targets: y, b: batch, t: context))
+                let loss = Double(try engine.forward(tokens: x, targets: y, b: batch, t: context))
                 let t2 = DispatchTime.now().uptimeNanoseconds
-                model.backward()
+                try engine.backward(lossScale: 1)
                 let t3 = DispatchTime.now().uptimeNanoseconds
-                adam.update(model.par, params: model.params, grads: model.grads, lr: 1e-4)
+                _ = try engine.step(adam, lr: 1e-4)
                 let t4 = DispatchTime.now().uptimeNanoseconds
                 let dt = Double(t4 - t0) / 1e9
                 if s >= warmup { phases = zip(phases, [t1 - t0, t2 - t1, t3 - t2, t4 - t3].map { Double($0) / 1e6 }).map { $0 + $1 } }
@@ -55,7 +59,7 @@ struct Bench: ParsableCommand {
             let paramBytes = model.layout.count * 4
             var res: [String: Any] = [
                 "tag": tag, "L": layers, "H": heads, "C": width, "T": context, "B": batch, "V": vocab, "threads": threads,
-                "params": model.layout.count, "median_ms": (median * 1e5).rounded() / 100, "tok_s": tps.rounded(),
+                "params": model.layout.count, "backend": engine.name, "device": engine.device, "median_ms": (median * 1e5).rounded() / 100, "tok_s": tps.rounded(),
                 "gflops": (tps * fpt / 1e8).rounded() / 10, "loss_first": first, "loss_last": last,
                 "peak_rss_mb": usage.ru_maxrss / 1024,
                 "phase_ms": Dictionary(uniqueKeysWithValues: zip(["zero", "forward", "backward", "adamw"],

@@ -7,8 +7,8 @@ import Trainer
 struct Worker: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth-worker",
-        abstract: "Train, evaluate and sample GPT models on CPU; run by hearthd for each job.",
-        subcommands: [Train.self, Eval.self, Distill.self, Generate.self, Prepare.self, Bench.self, ScoreBench.self, Serve.self]
+        abstract: "Train, evaluate and sample GPT models on CPU or an NVIDIA GPU (CUDA loaded at run time); run by hearthd for each job.",
+        subcommands: [Train.self, Eval.self, Distill.self, Generate.self, Prepare.self, Bench.self, ScoreBench.self, Serve.self, GPUCheck.self]
     )
 }
 
@@ -33,14 +33,16 @@ func runMode(_ reporter: Reporter, _ body: () throws(TrainerError) -> Void) -> N
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a training job (resumes from its newest checkpoint).")
     @Option(help: "Job spec (JSON).") var job: String
+    @Option(help: "cpu, cuda or auto (overrides the job's backend).") var backend: String?
     @OptionGroup var report: ReportOptions
 
     func run() throws {
         let reporter = Reporter(fd: report.reportFD)
         StopSignal.install()
         runMode(reporter) { () throws(TrainerError) in
+            let choice = try backend.map { (s) throws(TrainerError) in try BackendChoice.parse(s) }
             let spec = try TrainJob.load(job)
-            let run = try TrainingRun(job: spec, reporter: reporter)
+            let run = try TrainingRun(job: spec, reporter: reporter, backend: choice)
             try run.run()
         }
     }
