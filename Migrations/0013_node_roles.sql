@@ -366,3 +366,152 @@ BEGIN
     VALUES (v_role, p_hostname, (SELECT id FROM nodes WHERE hostname = p_hostname), p_donor, p_by);
     RETURN v_role;
 END $$;
+
+-- A tamper-evident ledger ----------------------------------------------------------------------
+--
+-- Every ledger time is the database's: rows open at now() (hearth_ledger_open) and close at
+-- now() or at a lapsed lease's expiry (hearth_ledger_close, which no node may call directly);
+-- an end in the future is refused below. Each row, as it closes, is chained to the previous
+-- closed row of its node: `chain_seq` counts the node's closed rows from 1, `prev_hash` is the
+-- previous row's `row_hash` (64 zeros for the first), and `row_hash` is the SHA-256 of
+-- `hearth_ledger_row_text` (the row's fields in a fixed form) followed by `prev_hash`.
+-- `ledger_heads` holds each node's newest link; a donor's report carries it, so a later report
+-- can be checked against an earlier one. Closed rows never change (allocations_guard), rows are
+-- never deleted nor the table truncated (0001, 0007), and `hearth_ledger_verify` recomputes the
+-- chain: a row altered by someone who can bypass all that (the superuser with triggers off) no
+-- longer matches its hash, and a removed row breaks the sequence.
+
+ALTER TABLE allocations
+    ADD COLUMN chain_seq bigint CHECK (chain_seq >= 1),
+    ADD COLUMN prev_hash text CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+    ADD COLUMN row_hash  text CHECK (row_hash ~ '^[0-9a-f]{64}$'),
+    ADD CONSTRAINT allocations_chained_iff_closed CHECK ((ended_at IS NULL) = (row_hash IS NULL));
+CREATE UNIQUE INDEX allocations_chain ON allocations (node_id, chain_seq) WHERE chain_seq IS NOT NULL;
+
+CREATE TABLE ledger_heads (
+    node_id    bigint PRIMARY KEY REFERENCES nodes (id),
+    chain_seq  bigint NOT NULL CHECK (chain_seq >= 0),
+    row_hash   text NOT NULL CHECK (row_hash ~ '^[0-9a-f]{64}$'),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The fields a link covers, in one fixed form: times as microseconds since the Unix epoch (no
+-- time zone or DateStyle enters), numbers in PostgreSQL's exact text form, absent ones empty.
+CREATE FUNCTION hearth_ledger_row_text(a allocations) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT concat_ws('|', a.id, a.job_id, a.attempt, a.node_id, a.gpus, array_to_string(a.gpu_indices, ','),
+        (extract(epoch FROM a.started_at) * 1000000)::bigint, (extract(epoch FROM a.ended_at) * 1000000)::bigint,
+        a.end_reason, coalesce(a.cpu_seconds::text, ''), coalesce(a.peak_rss_bytes::text, ''),
+        coalesce(a.energy_joules::text, ''), coalesce(a.energy_source, ''), a.chain_seq);
+$$;
+
+CREATE FUNCTION hearth_ledger_link(a allocations, p_prev text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT encode(sha256(convert_to(hearth_ledger_row_text(a) || '|' || p_prev, 'UTF8')), 'hex');
+$$;
+
+-- Chains a row as it closes (after allocations_guard, by trigger name order); a new row enters
+-- unchained whatever it claims.
+CREATE FUNCTION allocations_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_head ledger_heads;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.chain_seq := NULL; NEW.prev_hash := NULL; NEW.row_hash := NULL;
+        IF NEW.started_at > now() THEN
+            RAISE EXCEPTION 'a ledger row cannot start in the future (%)', NEW.started_at USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF OLD.ended_at IS NOT NULL OR NEW.ended_at IS NULL THEN
+        NEW.chain_seq := OLD.chain_seq; NEW.prev_hash := OLD.prev_hash; NEW.row_hash := OLD.row_hash;
+        RETURN NEW;
+    END IF;
+    IF NEW.ended_at > now() THEN
+        RAISE EXCEPTION 'allocation % cannot end in the future (%); ledger times are the database''s', OLD.id, NEW.ended_at
+            USING ERRCODE = 'check_violation';
+    END IF;
+    INSERT INTO ledger_heads (node_id, chain_seq, row_hash) VALUES (NEW.node_id, 0, repeat('0', 64))
+    ON CONFLICT (node_id) DO NOTHING;
+    SELECT * INTO v_head FROM ledger_heads WHERE node_id = NEW.node_id FOR UPDATE;
+    NEW.chain_seq := v_head.chain_seq + 1;
+    NEW.prev_hash := v_head.row_hash;
+    NEW.row_hash := hearth_ledger_link(NEW, v_head.row_hash);
+    UPDATE ledger_heads SET chain_seq = NEW.chain_seq, row_hash = NEW.row_hash, updated_at = now()
+    WHERE node_id = NEW.node_id;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER allocations_chain BEFORE INSERT OR UPDATE ON allocations FOR EACH ROW EXECUTE FUNCTION allocations_chain();
+CREATE TRIGGER ledger_heads_no_truncate BEFORE TRUNCATE ON ledger_heads FOR EACH STATEMENT EXECUTE FUNCTION jobs_no_truncate();
+
+-- Rows closed before this migration: chained now, in the order they closed.
+DO $$
+DECLARE
+    r allocations;
+BEGIN
+    ALTER TABLE allocations DISABLE TRIGGER allocations_append_only;
+    FOR r IN SELECT * FROM allocations WHERE ended_at IS NOT NULL ORDER BY node_id, ended_at, id LOOP
+        INSERT INTO ledger_heads (node_id, chain_seq, row_hash) VALUES (r.node_id, 0, repeat('0', 64))
+        ON CONFLICT (node_id) DO NOTHING;
+        UPDATE ledger_heads h SET chain_seq = h.chain_seq + 1 WHERE h.node_id = r.node_id RETURNING h.chain_seq INTO r.chain_seq;
+        r.prev_hash := (SELECT row_hash FROM ledger_heads WHERE node_id = r.node_id);
+        r.row_hash := hearth_ledger_link(r, r.prev_hash);
+        UPDATE allocations SET chain_seq = r.chain_seq, prev_hash = r.prev_hash, row_hash = r.row_hash WHERE id = r.id;
+        UPDATE ledger_heads SET row_hash = r.row_hash WHERE node_id = r.node_id;
+    END LOOP;
+    ALTER TABLE allocations ENABLE TRIGGER allocations_append_only;
+END $$;
+
+-- Recomputes the chains of the nodes given (NULL: every node; `p_donor`: that donor's nodes),
+-- up to the end of `p_until` (NULL: all), and names each node's first broken link: a row whose
+-- fields no longer give its hash, a row whose prev_hash is not its predecessor's hash, a missing
+-- row (a gap in chain_seq), or a head that does not match the newest row.
+CREATE FUNCTION hearth_ledger_verify(p_donor text, p_from timestamptz, p_until timestamptz)
+RETURNS TABLE (r_node text, r_rows bigint, r_head text, r_broken_allocation bigint, r_problem text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    n record;
+    a allocations;
+    v_prev text;
+    v_seq bigint;
+    v_rows bigint;
+    v_problem text;
+    v_bad bigint;
+BEGIN
+    FOR n IN SELECT nd.id, nd.hostname, h.chain_seq AS head_seq, h.row_hash AS head_hash
+             FROM nodes nd LEFT JOIN ledger_heads h ON h.node_id = nd.id
+             WHERE p_donor IS NULL OR nd.donor_id = (SELECT id FROM accounts WHERE name = p_donor)
+             ORDER BY nd.hostname LOOP
+        v_prev := repeat('0', 64); v_seq := 0; v_rows := 0; v_problem := NULL; v_bad := NULL;
+        FOR a IN SELECT * FROM allocations WHERE node_id = n.id AND chain_seq IS NOT NULL ORDER BY chain_seq LOOP
+            IF a.chain_seq <> v_seq + 1 THEN
+                v_bad := a.id;
+                v_problem := format('allocation %s (job %s, attempt %s) is link %s but link %s is missing: a row was removed',
+                                    a.id, a.job_id, a.attempt, a.chain_seq, v_seq + 1);
+            ELSIF a.prev_hash IS DISTINCT FROM v_prev THEN
+                v_bad := a.id;
+                v_problem := format('allocation %s (job %s, attempt %s), link %s: its prev_hash is not the hash of link %s',
+                                    a.id, a.job_id, a.attempt, a.chain_seq, v_seq);
+            ELSIF hearth_ledger_link(a, a.prev_hash) IS DISTINCT FROM a.row_hash THEN
+                v_bad := a.id;
+                v_problem := format('allocation %s (job %s, attempt %s), link %s: its fields no longer give its hash (the row was altered)',
+                                    a.id, a.job_id, a.attempt, a.chain_seq);
+            END IF;
+            EXIT WHEN v_bad IS NOT NULL;
+            v_prev := a.row_hash; v_seq := a.chain_seq;
+            IF (p_from IS NULL OR a.ended_at >= p_from) AND (p_until IS NULL OR a.ended_at < p_until) THEN
+                v_rows := v_rows + 1;
+            END IF;
+        END LOOP;
+        IF v_bad IS NULL AND coalesce(n.head_seq, 0) <> v_seq THEN
+            v_problem := format('the head of node %s is link %s but the ledger ends at link %s: rows were removed or the head rewritten',
+                                n.hostname, coalesce(n.head_seq, 0), v_seq);
+        ELSIF v_bad IS NULL AND v_seq > 0 AND n.head_hash IS DISTINCT FROM v_prev THEN
+            v_problem := format('the head hash of node %s does not match its newest row', n.hostname);
+        END IF;
+        r_node := n.hostname; r_rows := v_rows; r_head := coalesce(n.head_hash, repeat('0', 64));
+        r_broken_allocation := v_bad; r_problem := v_problem;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+SELECT hearth_node_api_grant('hearth_ledger_verify');
+GRANT SELECT ON ledger_heads TO hearth_node;

@@ -56,6 +56,7 @@ public struct ControlServer: Sendable {
         "GET /v1/endpoints",
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
+        "GET /v1/ledger/verify",
     ]).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes)
 
     func makeRouter() -> Router<ControlContext> {
@@ -130,6 +131,9 @@ public struct ControlServer: Sendable {
         }
         router.get("/v1/usage") { request, context in
             try await respond(context) { who in try await accountUsage(request, who: who) }
+        }
+        router.get("/v1/ledger/verify") { request, context in
+            try await respond(context) { who in try await verifyLedger(request, who: who) }
         }
         return router
     }

@@ -58,6 +58,9 @@ public enum ReportRenderer {
         if !t.endReasons.isEmpty {
             totals.append(("Attempts ended", t.endReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
         }
+        for (node, head) in (report.ledgerHeads ?? [:]).sorted(by: { $0.key < $1.key }) {
+            totals.append(("Ledger head \(node)", head))
+        }
         let width = totals.map(\.0.count).max() ?? 0
         out += totals.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }
         func view(_ name: String, _ lines: [ReportSummary.Line], offered: Bool) {

@@ -15,7 +15,8 @@ struct Hearth: ParsableCommand {
         discussion: "Exit status: 0 success, 1 refused by the daemon, 3 daemon (or its database) unreachable, 64 bad usage (EX_USAGE).",
         subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, PriorityCommand.self,
                       WhoAmICommand.self, ReportCommand.self, UsageCommand.self, EvalCommand.self,
-                      Endpoints.self, GenerateCommand.self, GrantCommand.self, RevokeCommand.self, GrantsCommand.self])
+                      Endpoints.self, GenerateCommand.self, GrantCommand.self, RevokeCommand.self, GrantsCommand.self,
+                      LedgerCommand.self])
 }
 
 /// Options every command takes.
