@@ -408,24 +408,19 @@ CREATE FUNCTION hearth_ledger_link(a allocations, p_prev text) RETURNS text LANG
     SELECT encode(sha256(convert_to(hearth_ledger_row_text(a) || '|' || p_prev, 'UTF8')), 'hex');
 $$;
 
--- Chains a row as it closes (after allocations_guard, by trigger name order); a new row enters
--- unchained whatever it claims.
+-- Chains a row as it closes (after allocations_guard, by trigger name order), or as it is
+-- inserted closed (the owner importing history); the chain fields are never the writer's.
 CREATE FUNCTION allocations_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_head ledger_heads;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.chain_seq := NULL; NEW.prev_hash := NULL; NEW.row_hash := NULL;
-        IF NEW.started_at > now() THEN
-            RAISE EXCEPTION 'a ledger row cannot start in the future (%)', NEW.started_at USING ERRCODE = 'check_violation';
-        END IF;
-        RETURN NEW;
-    END IF;
-    IF OLD.ended_at IS NOT NULL OR NEW.ended_at IS NULL THEN
+        IF NEW.ended_at IS NULL THEN RETURN NEW; END IF;
+    ELSIF OLD.ended_at IS NOT NULL OR NEW.ended_at IS NULL THEN
         NEW.chain_seq := OLD.chain_seq; NEW.prev_hash := OLD.prev_hash; NEW.row_hash := OLD.row_hash;
         RETURN NEW;
-    END IF;
-    IF NEW.ended_at > now() THEN
+    ELSIF NEW.ended_at > now() THEN
         RAISE EXCEPTION 'allocation % cannot end in the future (%); ledger times are the database''s', OLD.id, NEW.ended_at
             USING ERRCODE = 'check_violation';
     END IF;
@@ -515,3 +510,141 @@ END $$;
 
 SELECT hearth_node_api_grant('hearth_ledger_verify');
 GRANT SELECT ON ledger_heads TO hearth_node;
+
+-- Enrollment -----------------------------------------------------------------------------------
+--
+-- An admin makes a one-time, expiring invite (`hearth node invite`); the new node presents it to
+-- `hearth_enroll` (`hearthd enroll TOKEN --database-url URL`), logged in as the role
+-- `hearth_enroll`, which may do nothing else, and gets a login of its own whose SCRAM verifier it
+-- computed itself. Only the SHA-256 of an invite's secret is stored.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hearth_enroll') THEN
+        CREATE ROLE hearth_enroll LOGIN;
+    END IF;
+END $$;
+
+CREATE TABLE node_invites (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    secret_sha256  text NOT NULL CHECK (secret_sha256 ~ '^[0-9a-f]{64}$'),
+    hostname       text CHECK (length(hostname) BETWEEN 1 AND 253),
+    donor_id       bigint REFERENCES accounts (id),
+    created_by     text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    expires_at     timestamptz NOT NULL,
+    used_at        timestamptz,
+    used_by_role   text,
+    CHECK (expires_at > created_at)
+);
+
+-- An invite (for `p_hostname` only, when given; its node lent by `p_donor`, when given), valid
+-- for `p_ttl`. Returns the token: "hj1." id "." secret. The owner's: a fleet admin's action.
+CREATE FUNCTION hearth_invite_create(p_by text, p_hostname text, p_donor text, p_ttl interval)
+RETURNS TABLE (r_token text, r_expires_at timestamptz) LANGUAGE plpgsql AS $$
+DECLARE
+    v_secret text := replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
+    v_donor bigint;
+    v_id bigint;
+BEGIN
+    IF p_ttl <= interval '0' OR p_ttl > interval '30 days' THEN
+        RAISE EXCEPTION 'an invite is valid for a moment up to 30 days, not %', p_ttl USING ERRCODE = 'HJ005';
+    END IF;
+    IF p_donor IS NOT NULL THEN
+        v_donor := hearth_account_ensure(p_donor, NULL, 'donor');
+    END IF;
+    INSERT INTO node_invites (secret_sha256, hostname, donor_id, created_by, expires_at)
+    VALUES (encode(sha256(convert_to(v_secret, 'UTF8')), 'hex'), p_hostname, v_donor, p_by, now() + p_ttl)
+    RETURNING id, expires_at INTO v_id, r_expires_at;
+    r_token := 'hj1.' || v_id || '.' || v_secret;
+    RETURN NEXT;
+END $$;
+
+-- Spends an invite: makes node `p_hostname`'s login with the verifier the node computed.
+-- Every refusal is the same sentence but for expiry and use, so a guess learns nothing.
+CREATE FUNCTION hearth_enroll(p_token text, p_hostname text, p_verifier text) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v node_invites;
+    v_parts text[] := regexp_match(p_token, '^hj1\.([0-9]{1,18})\.([0-9a-f]{64})$');
+    v_role text;
+BEGIN
+    IF v_parts IS NOT NULL THEN
+        SELECT * INTO v FROM node_invites WHERE id = v_parts[1]::bigint FOR UPDATE;
+    END IF;
+    IF v_parts IS NULL OR v.id IS NULL OR v.secret_sha256 <> encode(sha256(convert_to(v_parts[2], 'UTF8')), 'hex') THEN
+        RAISE EXCEPTION 'this join token is not valid; ask an admin for a new one (hearth node invite)'
+            USING ERRCODE = 'invalid_authorization_specification';
+    END IF;
+    IF v.used_at IS NOT NULL THEN
+        RAISE EXCEPTION 'this join token was already used (at %); ask an admin for a new one', v.used_at
+            USING ERRCODE = 'invalid_authorization_specification';
+    END IF;
+    IF v.expires_at < now() THEN
+        RAISE EXCEPTION 'this join token expired at %; ask an admin for a new one', v.expires_at
+            USING ERRCODE = 'invalid_authorization_specification';
+    END IF;
+    IF v.hostname IS NOT NULL AND v.hostname <> p_hostname THEN
+        RAISE EXCEPTION 'this join token is for node %, not %; enroll with --node-name %', v.hostname, p_hostname, v.hostname
+            USING ERRCODE = 'invalid_authorization_specification';
+    END IF;
+    IF p_verifier IS NULL OR p_verifier !~ '^SCRAM-SHA-256\$' THEN
+        RAISE EXCEPTION 'a node enrolls with a SCRAM-SHA-256 verifier of its password' USING ERRCODE = 'HJ005';
+    END IF;
+    v_role := hearth_node_login_create(p_hostname, p_verifier, 'invite ' || v.id || ' of ' || v.created_by, v.donor_id, false);
+    UPDATE node_invites SET used_at = now(), used_by_role = v_role WHERE id = v.id;
+    RETURN v_role;
+END $$;
+REVOKE EXECUTE ON FUNCTION hearth_enroll(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hearth_enroll(text, text, text) TO hearth_enroll;
+GRANT USAGE ON SCHEMA public TO hearth_enroll;
+
+-- revoke (a fleet admin, the owner's): the node's login can no longer log in, its open sessions
+-- end, and the jobs it held are requeued at once (their ledger rows close as lost, now).
+-- Returns the jobs requeued; NULL when no live login has that hostname.
+CREATE FUNCTION hearth_node_revoke(p_hostname text, p_by text) RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+    v node_logins;
+    v_jobs bigint[];
+BEGIN
+    SELECT * INTO v FROM node_logins WHERE hostname = p_hostname AND revoked_at IS NULL FOR UPDATE;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    UPDATE node_logins SET revoked_at = now(), revoked_by = p_by WHERE role_name = v.role_name;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = v.role_name) THEN
+        EXECUTE format('ALTER ROLE %I NOLOGIN PASSWORD NULL', v.role_name);
+    END IF;
+    PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = v.role_name AND datname = current_database();
+    IF v.node_id IS NOT NULL THEN
+        SELECT coalesce(array_agg(r_job ORDER BY r_job), '{}') INTO v_jobs FROM hearth_rescue(v.node_id, 100000);
+        UPDATE nodes SET state = 'down' WHERE id = v.node_id AND state <> 'down';
+    END IF;
+    RETURN coalesce(v_jobs, '{}');
+END $$;
+
+-- Fleet admins by name ---------------------------------------------------------------------------
+--
+-- A fleet admin is an account whose role is `admin`, marked by another admin (or, for the
+-- account that runs the fleet's first daemon with the owner's credentials, by the installation),
+-- recorded with who and when. Root on a node is admin of that node only (the daemon's check).
+ALTER TABLE accounts
+    ADD COLUMN admin_granted_by text,
+    ADD COLUMN admin_granted_at timestamptz;
+
+-- Marks (or unmarks) `p_name` a fleet admin, recording `p_by`; the owner's. Returns the previous role.
+CREATE FUNCTION hearth_account_set_admin(p_name text, p_admin boolean, p_by text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v_old text;
+BEGIN
+    PERFORM hearth_account_ensure(p_name, NULL, 'volunteer');
+    SELECT role INTO v_old FROM accounts WHERE name = p_name FOR UPDATE;
+    IF p_admin THEN
+        UPDATE accounts SET role = 'admin', admin_granted_by = p_by, admin_granted_at = now()
+        WHERE name = p_name AND role <> 'admin';
+    ELSIF v_old = 'admin' THEN
+        IF (SELECT count(*) FROM accounts WHERE role = 'admin') = 1 THEN
+            RAISE EXCEPTION '% is the last fleet admin; mark another account admin first', p_name USING ERRCODE = 'HJ005';
+        END IF;
+        UPDATE accounts SET role = 'volunteer', admin_granted_by = p_by, admin_granted_at = now() WHERE name = p_name;
+    END IF;
+    RETURN v_old;
+END $$;

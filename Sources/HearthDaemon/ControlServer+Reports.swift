@@ -100,7 +100,7 @@ extension ControlServer {
         if who.isAdmin { return }
         switch scope {
         case .fleet:
-            throw APIFailure.forbidden("only admins can read the fleet report; hearth report --donor or --project shows your part")
+            throw APIFailure.forbidden("only fleet admins can read the fleet report\(who.nodeAdmin ? " (\(notFleetAdmin(who)))" : ""); hearth report --donor or --project shows your part")
         case .donor:
             guard subject == who.account else {
                 throw APIFailure.forbidden(

@@ -67,6 +67,12 @@ public enum Daemon {
         if let owner = db.owner {
             let applied = try await Migrator(client: owner).migrate()
             for m in applied { logger.info("applied migration \(m.fileName)") }
+            // The account running a daemon with the owner's credentials installed the fleet (root
+            // under systemd): it is a fleet admin, so a fresh install can do everything at once.
+            if let pw = getpwuid(geteuid()) {
+                let installer = String(cString: pw.pointee.pw_name)
+                try await owner.query("SELECT hearth_account_set_admin(\(installer)::text, true, 'installation')")
+            }
         } else if let pending = try await Migrator(client: db.client).pending().first {
             throw JobRunner.Error(message: """
                 the fleet's database lacks migration \(pending.fileName), and this node's login (an enrolled node's) \
@@ -134,6 +140,8 @@ public enum Daemon {
             adminGroup: configuration.adminGroup, logger: log, scheduler: scheduler, snapshots: snapshots,
             metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
         control.health = HealthEndpoint(health: health, status: status, embedded: db.embedded != nil)
+        control.fleet = db.owner
+        control.nodeName = configuration.nodeName
 
         let trapped = await SignalHandlers.trapping(faults: faults)
         let socketPath = configuration.socketPath

@@ -16,7 +16,7 @@ struct Hearth: ParsableCommand {
         subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, PriorityCommand.self,
                       WhoAmICommand.self, ReportCommand.self, UsageCommand.self, EvalCommand.self,
                       Endpoints.self, GenerateCommand.self, GrantCommand.self, RevokeCommand.self, GrantsCommand.self,
-                      LedgerCommand.self])
+                      LedgerCommand.self, AdminCommand.self])
 }
 
 /// Options every command takes.

@@ -31,4 +31,32 @@ public struct NodeLogins: Sendable {
                                             \(reuse)::boolean) AS role
             """)[0].decode("role")
     }
+
+    /// A one-time join token for a new node (`hearth node invite`); the owner's pool.
+    /// - Parameters:
+    ///   - hostname: the only node name the token enrolls, or `nil` for any.
+    ///   - donor: the account lending the node, created as a donor if new.
+    ///   - validFor: how long the token stays valid (up to 30 days).
+    public func invite(by admin: String, hostname: String?, donor: String?, validFor: Duration) async throws -> (token: String, expiresAt: Date) {
+        let row = try await client.query("""
+            SELECT r_token, r_expires_at FROM hearth_invite_create(\(admin)::text, \(hostname)::text, \(donor)::text,
+                                                                  \(validFor)::interval)
+            """)[0]
+        return (try row.decode("r_token"), try row.decode("r_expires_at"))
+    }
+
+    /// Spends `token` on `connection` (logged in as `hearth_enroll`): makes node `hostname`'s
+    /// login with `password`'s SCRAM verifier, computed here. Returns the login role's name.
+    public static func enroll(token: String, hostname: String, password: String, on connection: PostgresConnection) async throws -> String {
+        let verifier = try connection.scramVerifier(password: password, user: hostname)
+        return try await connection.query("""
+            SELECT hearth_enroll(\(token)::text, \(hostname)::text, \(verifier)::text) AS role
+            """)[0].decode("role")
+    }
+
+    /// Cuts node `hostname` off: its login can no longer log in, its sessions end, its jobs are
+    /// requeued. The owner's pool. - Returns: the jobs requeued, or `nil` when no live login has that name.
+    public func revoke(hostname: String, by admin: String) async throws -> [Int64]? {
+        try await client.query("SELECT hearth_node_revoke(\(hostname)::text, \(admin)::text) AS jobs")[0].decode("jobs")
+    }
 }
