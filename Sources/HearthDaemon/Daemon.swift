@@ -79,7 +79,7 @@ public enum Daemon {
                 cannot apply migrations: run `hearthd migrate --database-url URL` with the database owner's URL, then start this node
                 """)
         }
-        try await db.actAsNode(hostname: configuration.nodeName)
+        try await db.actAsNode(hostname: configuration.nodeName, donor: configuration.donor)
     }
 
     private static func serve(

@@ -54,9 +54,14 @@ public struct Database: Sendable {
     /// On the embedded cluster (after migrations): the node's work moves to a pool connected as
     /// its own login role, made on first start, so the daemon's own node is bound like any other
     /// (Docs/security.md). Elsewhere nothing changes: the configured role is what it is.
-    public mutating func actAsNode(hostname: String, applicationName: String = "hearthd", maxConnections: Int = 8) async throws {
+    /// - Parameter donor: the configured donor account (created as a donor if new).
+    public mutating func actAsNode(hostname: String, donor: String? = nil, applicationName: String = "hearthd",
+                                   maxConnections: Int = 8) async throws {
         guard let cluster = embedded, let owner else { return }
-        let role = try await NodeLogins(client: owner).create(hostname: hostname, passwordVerifier: nil, by: "local", reuse: true)
+        var donorID: Int64?
+        if let donor { donorID = try await AccountStore(client: owner).ensure(name: donor, role: .donor) }
+        let role = try await NodeLogins(client: owner).create(
+            hostname: hostname, passwordVerifier: nil, by: "local", donorID: donorID, reuse: true)
         let node = try PostgresClient(configuration: .init(
             conninfo: cluster.conninfo(user: role), maxConnections: maxConnections, applicationName: applicationName))
         try await node.query("SELECT 1")

@@ -1405,7 +1405,7 @@ extension Migration {
                 grants, job_state_transitions, hearth_migrations TO hearth_node;
 
             -- Makes the login role of node `p_hostname` (the owner's: enrollment, or the embedded daemon for
-            -- itself at start) and returns its name. `p_password` is a SCRAM verifier (the node computes it,
+            -- itself at start) and returns its name. `p_donor`: the account lending the node. `p_password` is a SCRAM verifier (the node computes it,
             -- so the password never leaves the node) or NULL for no password (the embedded cluster's socket
             -- is reachable by its owner only). With `p_reuse`, a live login for that hostname is returned
             -- as it is; without, it is refused (enrolling a node twice needs a revoke first).
@@ -1423,6 +1423,11 @@ extension Migration {
                     END IF;
                     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = v.role_name) THEN
                         EXECUTE format('CREATE ROLE %I LOGIN IN ROLE hearth_node', v.role_name);
+                    END IF;
+                    -- The owner names the donor (the embedded daemon's configured one), never the node.
+                    IF p_donor IS NOT NULL THEN
+                        UPDATE node_logins SET donor_id = p_donor WHERE role_name = v.role_name;
+                        UPDATE nodes SET donor_id = p_donor WHERE id = v.node_id;
                     END IF;
                     RETURN v.role_name;
                 END IF;
