@@ -653,3 +653,12 @@ BEGIN
     END IF;
     RETURN v_old;
 END $$;
+
+-- The installation's admins: the daemon holding the owner's credentials marks root and its own
+-- Unix user fleet admins as it starts, unless an admin already decided about that account
+-- (a revoked installer stays revoked).
+CREATE FUNCTION hearth_account_bootstrap_admin(p_name text) RETURNS void LANGUAGE sql AS $$
+    SELECT hearth_account_ensure(p_name, NULL, 'volunteer');
+    UPDATE accounts SET role = 'admin', admin_granted_by = 'installation', admin_granted_at = now()
+    WHERE name = p_name AND role <> 'admin' AND admin_granted_at IS NULL;
+$$;

@@ -67,11 +67,13 @@ public enum Daemon {
         if let owner = db.owner {
             let applied = try await Migrator(client: owner).migrate()
             for m in applied { logger.info("applied migration \(m.fileName)") }
-            // The account running a daemon with the owner's credentials installed the fleet (root
-            // under systemd): it is a fleet admin, so a fresh install can do everything at once.
-            if let pw = getpwuid(geteuid()) {
-                let installer = String(cString: pw.pointee.pw_name)
-                try await owner.query("SELECT hearth_account_set_admin(\(installer)::text, true, 'installation')")
+            // Root and the account running a daemon with the owner's credentials (user hearth
+            // under systemd) installed the fleet: they are fleet admins, so a fresh install can do
+            // everything at once. Root elsewhere is admin of its node only (no owner pool there).
+            var installers = ["root"]
+            if let pw = getpwuid(geteuid()) { installers.append(String(cString: pw.pointee.pw_name)) }
+            for name in Set(installers) {
+                try await owner.query("SELECT hearth_account_bootstrap_admin(\(name)::text)")
             }
         } else if let pending = try await Migrator(client: db.client).pending().first {
             throw JobRunner.Error(message: """
