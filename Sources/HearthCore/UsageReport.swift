@@ -22,6 +22,7 @@ public struct UsageReport: Sendable, Hashable, Codable {
         case usage
         case availability
         case totals
+        case ledgerHeads = "ledger_heads"
     }
 
     /// What the report covers.
@@ -57,6 +58,9 @@ public struct UsageReport: Sendable, Hashable, Codable {
     /// Availability per period × node; empty for project and account reports.
     public var availability: [NodeAvailabilityRow]
     public var totals: UsageTotals
+    /// A donor report's ledger chain heads (node → the hash of its newest closed ledger row,
+    /// Docs/accounting.md): a later report's chain must contain these links.
+    public var ledgerHeads: [String: String]? = nil
 
     public init(
         scope: Scope, subject: String?, from: Date, to: Date, period: Period, timeZone: String, generatedAt: Date,

@@ -9,7 +9,7 @@ import Hummingbird
 /// are for its owner, the members of its project and admins; a submission may use only what the
 /// caller was granted.
 extension ControlServer {
-    var grantStore: GrantStore { GrantStore(client: queue.client) }
+    var grantStore: GrantStore { GrantStore(client: fleet ?? queue.client) }
 
     /// The job's owner, when `who` may read `what` of job `id`: 404 when there is no such job,
     /// 403 with a sentence when it is someone else's.

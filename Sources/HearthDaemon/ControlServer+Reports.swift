@@ -1,4 +1,5 @@
 import Foundation
+import HearthAPI
 import HearthCore
 import HearthReports
 import HearthScheduler
@@ -11,7 +12,36 @@ extension ControlServer {
     /// A report of one scope, after checking that the caller may read it.
     func usageReport(_ request: Request, scope: UsageReport.Scope, subject: String?, who: Identity) async throws -> UsageReport {
         try await authorize(scope: scope, subject: subject, who: who)
-        return try await makeReport(request, scope: scope, subject: subject)
+        var report = try await makeReport(request, scope: scope, subject: subject)
+        if scope == .donor, let donor = subject {
+            report.ledgerHeads = try await LedgerStore(client: queue.client).heads(donor: donor)
+        }
+        return report
+    }
+
+    /// `GET /v1/ledger/verify?donor=&month=`: every node's ledger chain recomputed (a donor's
+    /// nodes with `donor`), each with its first broken link. Fleet admins, and donors for their own nodes.
+    func verifyLedger(_ request: Request, who: Identity) async throws -> LedgerVerification {
+        let q = request.uri.queryParameters
+        let donor = q["donor"].map(String.init)
+        if donor == nil {
+            try await authorize(scope: .fleet, subject: nil, who: who)
+        } else {
+            try await authorize(scope: .donor, subject: donor, who: who)
+        }
+        var from: Date?, until: Date?
+        if let month = q["month"].map(String.init) {
+            do {
+                let range = try ReportRange(from: nil, to: nil, month: month, timeZone: "UTC", now: Date())
+                (from, until) = (range.from, range.to)
+            } catch let invalid as ReportRange.Invalid {
+                throw APIFailure.badRequest(invalid.message)
+            }
+        }
+        let chains = try await LedgerStore(client: queue.client).verify(donor: donor, from: from, until: until)
+        return LedgerVerification(nodes: chains.map {
+            .init(node: $0.node, rows: $0.rows, head: $0.head, brokenAllocation: $0.brokenAllocation, problem: $0.problem)
+        })
     }
 
     /// `GET /v1/usage`: the caller's (or, for admins, `?account=`'s) usage and fair-share standing.
@@ -70,7 +100,7 @@ extension ControlServer {
         if who.isAdmin { return }
         switch scope {
         case .fleet:
-            throw APIFailure.forbidden("only admins can read the fleet report; hearth report --donor or --project shows your part")
+            throw APIFailure.forbidden("only fleet admins can read the fleet report\(who.nodeAdmin ? " (\(notFleetAdmin(who)))" : ""); hearth report --donor or --project shows your part")
         case .donor:
             guard subject == who.account else {
                 throw APIFailure.forbidden(

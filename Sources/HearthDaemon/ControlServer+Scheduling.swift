@@ -41,7 +41,7 @@ extension ControlServer {
         router.post("/v1/nodes/:name/reclaim") { _, context in
             try await respond(context) { who in
                 let name = try await authorizeDonorAction(context, who: who, action: "reclaim")
-                guard let jobs = try await NodeStore(client: queue.client).reclaim(hostname: name) else {
+                guard let jobs = try await nodeStore(for: name).reclaim(hostname: name) else {
                     throw APIFailure.notFound("no node named \"\(name)\"; hearth nodes lists them")
                 }
                 logger.notice("node reclaimed by its donor; preempting its jobs", metadata: [
@@ -52,7 +52,7 @@ extension ControlServer {
         router.post("/v1/nodes/:name/release") { _, context in
             try await respond(context) { who in
                 let name = try await authorizeDonorAction(context, who: who, action: "release")
-                guard try await NodeStore(client: queue.client).release(hostname: name) else {
+                guard try await nodeStore(for: name).release(hostname: name) else {
                     throw APIFailure.notFound("no node named \"\(name)\"; hearth nodes lists them")
                 }
                 logger.notice("node lent again by its donor", metadata: [
@@ -104,9 +104,10 @@ extension ControlServer {
         let name = context.parameters.get("name") ?? ""
         let (exists, donor) = try await NodeStore(client: queue.client).donor(hostname: name)
         guard exists else { throw APIFailure.notFound("no node named \"\(name)\"; hearth nodes lists them") }
-        guard who.isAdmin || (donor != nil && donor == who.account) else {
-            let owner = donor.map { "its donor (\($0))" } ?? "an admin (the node has no donor)"
-            throw APIFailure.forbidden("only \(owner) or an admin can \(action) node \(name)")
+        guard who.isAdmin || (donor != nil && donor == who.account) || (who.nodeAdmin && name == nodeName) else {
+            let owner = donor.map { "its donor (\($0))" } ?? "a fleet admin (the node has no donor)"
+            throw APIFailure.forbidden("only \(owner), a fleet admin or the node's own root can \(action) node \(name)"
+                + (who.nodeAdmin ? " (\(notFleetAdmin(who)))" : ""))
         }
         return name
     }
@@ -132,7 +133,7 @@ extension ControlServer {
             throw APIFailure(status: .badRequest, error: error)
         }
         let json = String(decoding: try APICoding.encoder().encode(policy), as: UTF8.self)
-        guard try await NodeStore(client: queue.client).setPolicy(hostname: name, policyJSON: json) else {
+        guard try await nodeStore(for: name).setPolicy(hostname: name, policyJSON: json) else {
             throw APIFailure.notFound("no node named \"\(name)\"; hearth nodes lists them")
         }
         logger.notice("node policy changed", metadata: [

@@ -49,6 +49,11 @@ public struct ControlServer: Sendable {
     var health: HealthEndpoint? = nil
     /// The fleet's artifact store (datasets, checkpoints); `nil` answers its routes with a 400.
     var artifacts: ArtifactServices? = nil
+    /// The owner's pool, for fleet-wide actions (other nodes' rows, grants, invites, revocations);
+    /// `nil` on an enrolled node, where nobody is a fleet admin (ControlServer+Fleet.swift).
+    var fleet: PostgresClient? = nil
+    /// This node's name: its root and admin group are admins of it alone.
+    var nodeName: String = ""
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
@@ -59,7 +64,8 @@ public struct ControlServer: Sendable {
         "GET /v1/endpoints",
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
-    ]).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes).union(artifactRoutes)
+        "GET /v1/ledger/verify",
+    ]).union(fleetRoutes).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes).union(artifactRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
@@ -114,6 +120,7 @@ public struct ControlServer: Sendable {
         addJobListRoutes(to: router)
         addPipelineRoutes(to: router)
         addGrantRoutes(to: router)
+        addFleetRoutes(to: router)
         if let metrics {
             router.get("/metrics") { _, _ in
                 let text = try await metrics.scrape()
@@ -134,6 +141,9 @@ public struct ControlServer: Sendable {
         }
         router.get("/v1/usage") { request, context in
             try await respond(context) { who in try await accountUsage(request, who: who) }
+        }
+        router.get("/v1/ledger/verify") { request, context in
+            try await respond(context) { who in try await verifyLedger(request, who: who) }
         }
         return router
     }
@@ -202,7 +212,8 @@ public struct ControlServer: Sendable {
     private func cancel(_ id: Int64, who: Identity) async throws -> CancelResponse {
         guard let job = try await queue.job(id) else { throw APIFailure.notFound("no job \(id)") }
         guard who.isAdmin || job.accountID == who.accountID else {
-            throw APIFailure.forbidden("job \(id) belongs to another account; only its owner or an admin can cancel it")
+            throw APIFailure.forbidden("job \(id) belongs to another account; only its owner or a fleet admin can cancel it"
+                + (who.nodeAdmin ? " (\(notFleetAdmin(who)))" : ""))
         }
         let outcome = try await queue.cancel(jobID: id)
         let state = try await queue.job(id)?.state ?? job.state
@@ -215,11 +226,14 @@ public struct ControlServer: Sendable {
 
     private func setNodeState(_ context: ControlContext, to state: String, action: String, who: Identity) async throws -> NodeView {
         let name = context.parameters.get("name") ?? ""
-        guard who.isAdmin else {
-            throw APIFailure.forbidden("only admins can \(action) nodes (root or members of \(adminGroup))")
+        guard who.isAdmin || (who.nodeAdmin && name == nodeName) else {
+            if who.nodeAdmin {
+                throw APIFailure.forbidden("to \(action) node \(name) is a fleet-wide action; \(notFleetAdmin(who))")
+            }
+            throw APIFailure.forbidden("only admins can \(action) nodes (fleet admins, or root and members of \(adminGroup) their own node)")
         }
         guard let target = NodeState(rawValue: state),
-              try await NodeStore(client: queue.client).setState(hostname: name, to: target) != nil,
+              try await nodeStore(for: name).setState(hostname: name, to: target) != nil,
               let node = try await queries.nodes().first(where: { $0.hostname == name }) else {
             throw APIFailure.notFound("no node named \"\(name)\"; hearth nodes lists them")
         }
@@ -262,7 +276,7 @@ public struct ControlServer: Sendable {
         }
         let cred: PeerCredentials = try await provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).get()
-        guard let who = try await Identity.resolve(uid: cred.uid, adminGroup: adminGroup, accounts: accounts) else {
+        guard let who = try await Identity.resolve(uid: cred.uid, adminGroup: adminGroup, accounts: accounts, fleetWide: fleet != nil) else {
             throw APIFailure.forbidden("uid \(cred.uid) has no user name on this node")
         }
         return who

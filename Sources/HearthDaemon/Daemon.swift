@@ -21,8 +21,9 @@ public enum Daemon {
         // Taken first: libsystemd unsets LISTEN_* and marks the descriptor close-on-exec.
         let activated = SocketActivation.takeControlSocket()
         notifier.extendTimeout(.seconds(120), status: "starting: opening the database")
-        let db = try await openWaiting(configuration.database, notifier: notifier, logger: logger)
+        var db = try await openWaiting(configuration.database, notifier: notifier, logger: logger)
         do {
+            try await migrate(&db, configuration: configuration, notifier: notifier, logger: logger)
             try await serve(configuration, db: db, notifier: notifier, activated: activated, logger: logger)
             // Only now is the daemon really exiting (systemd 252 treats STOPPING=1 as "stop now").
             notifier.stopping(status: "stopping: closing the database")
@@ -59,13 +60,34 @@ public enum Daemon {
         }
     }
 
+    /// Applies pending migrations with the owner's pool, then (embedded) moves the node's work to
+    /// its own login role. A node holding only its node login cannot migrate: it refuses to start
+    /// on a database older than itself, saying who can.
+    static func migrate(_ db: inout Database, configuration: DaemonConfiguration, notifier: Notifier, logger: Logger) async throws {
+        notifier.extendTimeout(.seconds(120), status: "starting: applying migrations")
+        if let owner = db.owner {
+            let applied = try await Migrator(client: owner).migrate()
+            for m in applied { logger.info("applied migration \(m.fileName)") }
+            // Root and the account running a daemon with the owner's credentials (user hearth
+            // under systemd) installed the fleet: they are fleet admins, so a fresh install can do
+            // everything at once. Root elsewhere is admin of its node only (no owner pool there).
+            var installers = ["root"]
+            if let pw = getpwuid(geteuid()) { installers.append(String(cString: pw.pointee.pw_name)) }
+            for name in Set(installers) {
+                try await owner.query("SELECT hearth_account_bootstrap_admin(\(name)::text)")
+            }
+        } else if let pending = try await Migrator(client: db.client).pending().first {
+            throw JobRunner.Error(message: """
+                the fleet's database lacks migration \(pending.fileName), and this node's login (an enrolled node's) \
+                cannot apply migrations: run `hearthd migrate --database-url URL` with the database owner's URL, then start this node
+                """)
+        }
+        try await db.actAsNode(hostname: configuration.nodeName, donor: configuration.donor)
+    }
+
     private static func serve(
         _ configuration: DaemonConfiguration, db: Database, notifier: Notifier, activated: SocketActivation.Socket?, logger: Logger
     ) async throws {
-        notifier.extendTimeout(.seconds(120), status: "starting: applying migrations")
-        let applied = try await Migrator(client: db.client).migrate()
-        for m in applied { logger.info("applied migration \(m.fileName)") }
-
         var queueConfig = JobQueue.Configuration()
         queueConfig.leaseDuration = configuration.leaseDuration
         let queue = JobQueue(client: db.client, configuration: queueConfig)
@@ -134,6 +156,8 @@ public enum Daemon {
             metrics: configuration.metrics ? MetricsEndpoint(client: db.client) : nil)
         control.artifacts = artifactServices
         control.health = HealthEndpoint(health: health, status: status, embedded: db.embedded != nil)
+        control.fleet = db.owner
+        control.nodeName = configuration.nodeName
 
         let trapped = await SignalHandlers.trapping(faults: faults)
         let socketPath = configuration.socketPath

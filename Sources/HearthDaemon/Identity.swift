@@ -8,20 +8,30 @@ public struct Identity: Sendable, Hashable {
     public var uid: uid_t
     /// The account's id (created as a volunteer on first use).
     public var accountID: Int64
-    /// `admin` for root and members of the admin group, else the account's stored role.
+    /// `admin` for a fleet admin, else the account's stored role (a stored `admin` reads as
+    /// `volunteer` on a node that cannot act fleet-wide).
     public var role: AccountStore.Role
+    /// Root or a member of the admin group on this node: admin of this node only (drain, resume,
+    /// reclaim, release, policy of this node). Docs/security.md, "The fleet's trust model".
+    public var nodeAdmin: Bool = false
 
+    /// A fleet admin: an account marked admin in the database, calling a node that holds the
+    /// fleet owner's credentials (a node with only its own login cannot vouch for one).
     public var isAdmin: Bool { role == .admin }
 
     /// Resolves a uid into an identity, creating the account on first use.
-    /// - Parameter adminGroup: members of this Unix group are admins. Defaults to `hearth-admin`.
-    static func resolve(uid: uid_t, adminGroup: String, accounts: AccountStore) async throws -> Identity? {
+    /// - Parameters:
+    ///   - adminGroup: members of this Unix group (and root) are admins of this node. Defaults to `hearth-admin`.
+    ///   - fleetWide: whether this node holds the owner's credentials, so that accounts marked
+    ///     admin in the database are fleet admins here.
+    static func resolve(uid: uid_t, adminGroup: String, accounts: AccountStore, fleetWide: Bool = true) async throws -> Identity? {
         guard let pw = getpwuid(uid) else { return nil }
         let name = String(cString: pw.pointee.pw_name)
         let gid = pw.pointee.pw_gid
         let (id, stored) = try await accounts.lookup(name: name, uid: Int(uid))
-        let admin = uid == 0 || isMember(name, gid: gid, of: adminGroup)
-        return Identity(account: name, uid: uid, accountID: id, role: admin ? .admin : stored)
+        let role: AccountStore.Role = stored == .admin && !fleetWide ? .volunteer : stored
+        return Identity(account: name, uid: uid, accountID: id, role: role,
+                        nodeAdmin: role == .admin || uid == 0 || isMember(name, gid: gid, of: adminGroup))
     }
 
     static func isMember(_ user: String, gid: gid_t, of group: String) -> Bool {

@@ -60,6 +60,10 @@ public enum ReportRenderer {
         }
         let width = totals.map(\.0.count).max() ?? 0
         out += totals.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }
+        // A donor's statement: each node's ledger chain head (`hearth ledger verify` recomputes it).
+        for (node, head) in (report.ledgerHeads ?? [:]).sorted(by: { $0.key < $1.key }) {
+            out.append("Ledger head of \(node): \(head)")
+        }
         func view(_ name: String, _ lines: [ReportSummary.Line], offered: Bool) {
             guard !lines.isEmpty else { return }
             var header = [name.uppercased(), "GPU-H USED"]

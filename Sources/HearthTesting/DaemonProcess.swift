@@ -12,8 +12,10 @@ public final class DaemonProcess: Sendable {
     /// Starts `hearthd run` against a test database and waits until its socket accepts.
     /// - Parameter allowRootJobs: run jobs root submits (the suites submit as the test process,
     ///   root); the isolation tests turn it off and submit as other users. Defaults to `true`.
+    /// - Parameter enrolled: start without `--database-url`, so the daemon uses the credentials
+    ///   `hearthd enroll` left in its state directory (`directory/nodeName`).
     public init(conninfo: String, database: String, nodeName: String, directory: URL, extraArguments: [String] = [],
-                allowRootJobs: Bool = true) throws {
+                allowRootJobs: Bool = true, enrolled: Bool = false) throws {
         guard let hearthd = BuiltProducts.path("hearthd") else { throw TestProcessError("hearthd is not built (swift build)") }
         self.nodeName = nodeName
         socketPath = directory.appendingPathComponent("\(nodeName).sock").path
@@ -21,8 +23,8 @@ public final class DaemonProcess: Sendable {
         let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         defer { close(fd) }
         child = try ChildProcess.spawn(hearthd, [
-            "run", "--database-url", conninfo + " dbname=\(database)", "--state-dir", directory.appendingPathComponent(nodeName).path,
-            "--socket", socketPath, "--node-name", nodeName,
+            "run"] + (enrolled ? [] : ["--database-url", conninfo + " dbname=\(database)"]) + [
+            "--state-dir", directory.appendingPathComponent(nodeName).path, "--socket", socketPath, "--node-name", nodeName,
         ] + (allowRootJobs ? ["--allow-root-jobs"] : []) + extraArguments, descriptors: [nil, fd, fd])
         let deadline = Date().addingTimeInterval(30)
         // "ready" is logged once the socket has its permissions and the node is registered.

@@ -49,6 +49,25 @@ public struct TestDatabaseInfo: Sendable {
     public var database: String
     /// Whether the server is the private cluster made for this test run.
     public var embedded: Bool
+    /// Makes the login of node `hostname` (a member of `hearth_node` with a password) through the
+    /// owner's pool `owner`, and opens a pool on this database connected as it.
+    /// - Returns: the pool, the login role's name and its password.
+    public func makeNodeClient(owner: PostgresClient, hostname: String, donorID: Int64? = nil,
+                               maxConnections: Int = 4) async throws -> (client: PostgresClient, role: String, password: String) {
+        let password = try PostgresConninfo.randomPassword()
+        let role = try await NodeLogins(client: owner).create(
+            hostname: hostname,
+            passwordVerifier: try await owner.withConnection { try $0.scramVerifier(password: password, user: hostname) },
+            by: "tests", donorID: donorID, reuse: false)
+        return (try nodeClient(role: role, password: password, maxConnections: maxConnections), role, password)
+    }
+
+    /// A pool on this database connected as `role` with `password`.
+    public func nodeClient(role: String, password: String, maxConnections: Int = 4) throws -> PostgresClient {
+        let conninfo = try PostgresConninfo.rewrite(conninfo, overriding: ["user": role, "password": password, "dbname": database])
+        return try PostgresClient(configuration: .init(conninfo: conninfo, maxConnections: maxConnections, applicationName: "hearth-node"))
+    }
+
     /// Opens another pool on the same database (a second "node").
     public func makeClient(maxConnections: Int = 8) throws -> PostgresClient {
         try PostgresClient(configuration: .init(

@@ -80,7 +80,9 @@ actor TestServer {
         removeStaleClusters()
         let cluster = EmbeddedPostgres(configuration: .init(
             stateDirectory: directory, database: "postgres", durable: false,
-            extraAuthenticationRules: ["local all \(TestDatabase.passwordRole.name) scram-sha-256"]))
+            // Node logins need their password here, as on a fleet's server (Docs/security.md).
+            extraAuthenticationRules: ["local all \(TestDatabase.passwordRole.name) scram-sha-256",
+                                       "local all +hearth_node scram-sha-256"]))
         try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
         let conninfo = try await cluster.start()
         TestCleanup.register(cluster)

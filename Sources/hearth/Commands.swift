@@ -398,7 +398,7 @@ struct WhoAmICommand: ParsableCommand {
 struct NodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node", abstract: "Drain or resume a node (admins); reclaim, release or set the policy of one (its donor).",
-        subcommands: [Drain.self, Resume.self, Reclaim.self, Release.self, Policy.self])
+        subcommands: [Drain.self, Resume.self, Reclaim.self, Release.self, Policy.self, Invite.self, Revoke.self])
 
     struct Drain: ParsableCommand {
         static let configuration = CommandConfiguration(

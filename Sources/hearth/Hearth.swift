@@ -19,7 +19,7 @@ struct Hearth: ParsableCommand {
         subcommands: [Submit.self, Queue.self, Show.self, Logs.self, Cancel.self, Nodes.self, NodeCommand.self, PriorityCommand.self,
                       WhoAmICommand.self, ReportCommand.self, UsageCommand.self, EvalCommand.self,
                       Endpoints.self, GenerateCommand.self, GrantCommand.self, RevokeCommand.self, GrantsCommand.self,
-                      DatasetCommand.self, CheckpointsCommand.self])
+                      DatasetCommand.self, CheckpointsCommand.self, LedgerCommand.self, AdminCommand.self])
 
     /// `hearth queue` and `hearth submit`, the commands scripts run in loops, take a parser-free
     /// path (FastPath.swift) when their arguments are plain; anything else, `--help` and every

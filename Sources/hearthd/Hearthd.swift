@@ -11,7 +11,7 @@ struct Hearthd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearthd",
         abstract: "The Hearth node daemon: job queue, scheduler and workers, coordinated through PostgreSQL.",
-        subcommands: [Run.self, Migrate.self, Reload.self])
+        subcommands: [Run.self, Migrate.self, Reload.self, Enroll.self])
 }
 
 /// Where the database is, shared by every subcommand.

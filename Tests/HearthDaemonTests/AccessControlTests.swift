@@ -149,7 +149,7 @@ import Testing
             chmod(queuedSpec.path, 0o644)
             let carolsQueued = try hearth.submitted(try await hearth.carol(["submit", "--kind", "command", "--gpus", "64", "--name", "waits", queuedSpec.path]))
             before = try await Self.snapshot(client)
-            Self.refused(try await hearth.dave(["cancel", "\(carolsQueued)"]), "only its owner or an admin can cancel it")
+            Self.refused(try await hearth.dave(["cancel", "\(carolsQueued)"]), "only its owner or a fleet admin can cancel it")
             let stealing = dir.appendingPathComponent("steal.json")
             try #"{"checkpoint": "@job:\#(train):path", "tokenizer": "\#(data)/tokenizer.json"}"#
                 .write(to: stealing, atomically: true, encoding: .utf8)

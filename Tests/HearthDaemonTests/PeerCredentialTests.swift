@@ -50,7 +50,7 @@ import Testing
 
             let refused = try await CLI.run(["cancel", id], socket: socket, asUser: Self.bob)
             #expect(refused.status == .exited(1))
-            #expect(refused.stderr.contains("belongs to another account; only its owner or an admin can cancel it"))
+            #expect(refused.stderr.contains("belongs to another account; only its owner or a fleet admin can cancel it"))
 
             let own = try await CLI.run(["queue", "--user", Self.ann], socket: socket, asUser: Self.ann)
             #expect(own.stdout.contains("anns") && own.stdout.contains("queued"))

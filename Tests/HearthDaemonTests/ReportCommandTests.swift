@@ -37,12 +37,15 @@ import Testing
             #expect(own.status == .exited(0), "\(own.stderr)")
             #expect(own.stdout.hasPrefix("Nodes lent by \(ann), 2026-10-01 00:00 to 2026-11-01 00:00 (UTC), by day"))
             #expect(own.stdout.contains("GPU-hours used     4.00"), "\(own.stdout)")
+            // The donor's statement carries the node's ledger chain head, as the database holds it.
+            let head: String = try await client.query("SELECT row_hash FROM ledger_heads WHERE node_id = \(node)")[0].decode("row_hash")
+            #expect(own.stdout.contains("Ledger head of anns-gpu: \(head)"), "\(own.stdout)")
 
             let refused = try await CLI.run(["report", "--donor", ann, "--month", "2026-10"], socket: socket, asUser: bob)
             #expect(refused.status == .exited(1))
             #expect(refused.stderr.contains("donors can read only their own nodes' reports"), "\(refused.stderr)")
             let fleet = try await CLI.run(["report", "--fleet"], socket: socket, asUser: bob)
-            #expect(fleet.status == .exited(1) && fleet.stderr.contains("only admins can read the fleet report"))
+            #expect(fleet.status == .exited(1) && fleet.stderr.contains("only fleet admins can read the fleet report"))
 
             // bob's own usage: the same 4 GPU-hours, and a fair-share standing below 1.
             let usage = try await CLI.run(["usage", "--month", "2026-10", "--tz", "UTC"], socket: socket, asUser: bob)

@@ -131,13 +131,16 @@ extension DaemonConfiguration {
         return config
     }
 
-    /// The database: flag, then `HEARTH_DATABASE_URL`, then the file; unset everywhere = the
-    /// embedded cluster under the state directory.
+    /// The database: flag, then `HEARTH_DATABASE_URL`, then the file, then the credentials
+    /// `hearthd enroll` left in the state directory; unset everywhere = the embedded cluster
+    /// under the state directory.
     public static func databaseLocation(
         flag: String?, stateDirectory: String?, environment: [String: String] = ProcessInfo.processInfo.environment, file: ConfigFile?
     ) -> Database.Location {
         if let url = flag ?? environment["HEARTH_DATABASE_URL"] ?? file?.databaseURL { return .server(url) }
-        return .embedded(stateDirectory: Self.stateDirectory(flag: stateDirectory, environment: environment, file: file))
+        let state = Self.stateDirectory(flag: stateDirectory, environment: environment, file: file)
+        if let enrolled = NodeCredentials.read(stateDirectory: state) { return .server(enrolled) }
+        return .embedded(stateDirectory: state)
     }
 
     /// The state directory: flag, then the file, then the default (`$STATE_DIRECTORY`, ...).

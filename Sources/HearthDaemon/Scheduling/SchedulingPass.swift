@@ -65,11 +65,8 @@ struct SchedulingPass: Sendable {
     func record(_ s: Summary, force: Bool) async throws {
         guard s.madeDecisions || force else { return }
         try await queue.client.query("""
-            WITH ins AS (
-                INSERT INTO scheduler_passes (node_id, duration_seconds, pending, placed, preempted, reserved)
-                VALUES (\(nodeID), \(s.totalSeconds), \(s.pending), \(s.placed), \(s.preempted), \(s.reserved))
-            )
-            DELETE FROM scheduler_passes WHERE at < now() - interval '1 day'
+            SELECT hearth_record_pass(\(nodeID)::bigint, \(s.totalSeconds)::float8, \(s.pending)::int, \(s.placed)::int,
+                                      \(s.preempted)::int, \(s.reserved)::int)
             """)
     }
 

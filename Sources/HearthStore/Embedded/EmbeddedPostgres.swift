@@ -63,6 +63,11 @@ public struct EmbeddedPostgres: Sendable {
         "host=\(socketDirectory.path) dbname=\(configuration.database) user=\(owner)"
     }
 
+    /// The conninfo of the cluster's database as role `user` (a node's login: Unix socket, trust).
+    public func conninfo(user: String) -> String {
+        "host=\(socketDirectory.path) dbname=\(configuration.database) user=\(user)"
+    }
+
     /// The conninfo for maintenance connections (the `postgres` database).
     public var maintenanceConninfo: String {
         "host=\(socketDirectory.path) dbname=postgres user=\(owner)"

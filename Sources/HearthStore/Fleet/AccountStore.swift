@@ -16,11 +16,8 @@ public struct AccountStore: Sendable {
     /// The account's id, creating it (as `role`) on first use. An existing account keeps its role.
     /// - Throws: ``PostgresError`` with SQLSTATE `23514` when the name is not a valid Unix user name.
     public func ensure(name: String, uid: Int? = nil, role: Role = .volunteer) async throws -> Int64 {
-        let rows = try await client.query("""
-            INSERT INTO accounts (name, uid, role) VALUES (\(name), \(uid), \(role.rawValue))
-            ON CONFLICT (name) DO UPDATE SET uid = coalesce(accounts.uid, EXCLUDED.uid)
-            RETURNING id
-            """)
+        let rows = try await client.query(
+            "SELECT hearth_account_ensure(\(name)::text, \(uid)::int, \(role.rawValue)::text) AS id")
         return try rows[0].decode("id")
     }
 

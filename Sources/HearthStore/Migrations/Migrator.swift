@@ -94,6 +94,15 @@ public struct Migrator: Sendable {
         return applied
     }
 
+    /// The migrations this binary has that the database has not applied, read without writing
+    /// anything (a node's login may read `hearth_migrations` but not create it).
+    public func pending() async throws -> [Migration] {
+        let exists: Bool = try await client.query("SELECT to_regclass('hearth_migrations') IS NOT NULL AS e")[0].decode("e")
+        guard exists else { return migrations }
+        let applied = Set(try await client.query("SELECT version FROM hearth_migrations").map { try $0.decode("version", as: Int.self) })
+        return migrations.filter { !applied.contains($0.version) }
+    }
+
     private func ensureTable(_ connection: PostgresConnection) async throws {
         try await connection.execute(unsafeSQL: """
             CREATE TABLE IF NOT EXISTS hearth_migrations (

@@ -172,6 +172,20 @@ public final class PostgresConnection: @unchecked Sendable {
         return handle
     }
 
+    /// The SCRAM-SHA-256 verifier of `password` (libpq's `PQencryptPasswordConn`), computed in
+    /// this process: what the server stores, so the password itself never crosses the wire.
+    public func scramVerifier(password: String, user: String) throws -> String {
+        try queue.sync {
+            let handle = try liveHandle()
+            guard let encrypted = PQencryptPasswordConn(handle, password, user, "scram-sha-256") else {
+                throw PostgresError(code: .misuse, message: "libpq could not compute a SCRAM verifier: "
+                    + String(cString: PQerrorMessage(handle)).oneLine)
+            }
+            defer { PQfreemem(encrypted) }
+            return String(cString: encrypted)
+        }
+    }
+
     private func run(_ query: PostgresQuery) throws -> PostgresRows {
         let handle = try liveHandle()
         let result: OpaquePointer?

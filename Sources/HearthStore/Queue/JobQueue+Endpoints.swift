@@ -18,23 +18,8 @@ extension JobQueue {
     /// a stale epoch records nothing and throws), with an `endpoint` job event.
     public func registerEndpoint(_ lease: Lease, url: String, model: String, parameters: Int64?, context: Int?) async throws {
         let rows = try await client.query("""
-            WITH cur AS (
-                SELECT id, attempt, node_id, state FROM jobs
-                WHERE id = \(lease.jobID) AND lease_epoch = \(lease.epoch) AND state = 'running'
-                FOR SHARE
-            ), ep AS (
-                INSERT INTO endpoints (job_id, attempt, node_id, url, model, parameters, context)
-                SELECT id, attempt, node_id, \(url)::text, \(model)::text, \(parameters)::bigint, \(context)::integer FROM cur
-                ON CONFLICT (job_id, attempt) DO UPDATE
-                    SET url = EXCLUDED.url, model = EXCLUDED.model, parameters = EXCLUDED.parameters,
-                        context = EXCLUDED.context, state = 'serving', stopped_at = NULL, registered_at = now()
-                RETURNING job_id
-            ), ev AS (
-                INSERT INTO job_events (job_id, event, from_state, to_state, node_id, attempt, detail)
-                SELECT id, 'endpoint', state, state, node_id, attempt, jsonb_build_object('url', \(url)::text)
-                FROM cur
-            )
-            SELECT job_id FROM ep
+            SELECT hearth_register_endpoint(\(lease.jobID)::bigint, \(lease.epoch)::bigint, \(url)::text, \(model)::text,
+                                            \(parameters)::bigint, \(context)::int) AS job_id
             """)
         if rows.isEmpty { throw try await refusal(lease, operation: "register an endpoint of", allowed: [.running]) }
     }
@@ -42,10 +27,7 @@ extension JobQueue {
     /// Marks the endpoint of an attempt stopped (its worker ended). Not fenced: it only ever
     /// retires the row of the attempt that registered it.
     public func stopEndpoint(jobID: Int64, attempt: Int) async throws {
-        try await client.query("""
-            UPDATE endpoints SET state = 'stopped', stopped_at = now()
-            WHERE job_id = \(jobID) AND attempt = \(attempt) AND state = 'serving'
-            """)
+        try await client.query("SELECT hearth_stop_endpoint(\(jobID)::bigint, \(attempt)::int)")
     }
 
     /// The live endpoints: registered by an attempt that is still the job's running attempt

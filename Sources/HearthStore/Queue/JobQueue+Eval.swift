@@ -13,20 +13,9 @@ extension JobQueue {
         guard !metrics.isEmpty else { return }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys]), as: UTF8.self)
         let rows = try await client.query("""
-            WITH cur AS (
-                SELECT id, attempt FROM jobs
-                WHERE id = \(lease.jobID) AND lease_epoch = \(lease.epoch) AND state = 'running'
-                FOR SHARE
-            )
-            INSERT INTO eval_results (job_id, attempt, checkpoint_step, checkpoint_path, checkpoint_sha, task, metric, value, samples)
-            SELECT cur.id, cur.attempt, \(checkpoint.step)::bigint, \(checkpoint.path)::text, \(checkpoint.sha256)::text,
-                   \(task)::text, m.key, m.value::float8, \(samples)::int
-            FROM cur, jsonb_each_text(\(json)::jsonb) AS m
-            ON CONFLICT (job_id, task, metric) DO UPDATE
-                SET attempt = EXCLUDED.attempt, checkpoint_step = EXCLUDED.checkpoint_step,
-                    checkpoint_path = EXCLUDED.checkpoint_path, checkpoint_sha = EXCLUDED.checkpoint_sha,
-                    value = EXCLUDED.value, samples = EXCLUDED.samples, created_at = now()
-            RETURNING id
+            SELECT hearth_record_eval(\(lease.jobID)::bigint, \(lease.epoch)::bigint, \(checkpoint.step)::bigint,
+                                      \(checkpoint.path)::text, \(checkpoint.sha256)::text, \(task)::text, \(json)::jsonb,
+                                      \(samples)::int) AS id
             """)
         if rows.isEmpty { throw try await refusal(lease, operation: "record eval results of", allowed: [.running]) }
     }

@@ -1,7 +1,8 @@
 import Foundation
 import HearthCore
 
-// Every write here locks the job row FOR SHARE while it checks the epoch: a concurrent rescue
+// Every write here (a function of Migrations/0013_node_roles.sql, bound to the node that runs the
+// attempt) locks the job row FOR SHARE while it checks the epoch: a concurrent rescue
 // (which updates the row) then either waits for the write to commit, or the write waits, sees
 // the new epoch and inserts nothing. Without the lock the insert could read the old row version
 // and land after the rescue: a stale attempt's checkpoint recorded after the job moved on.
@@ -10,13 +11,8 @@ extension JobQueue {
     /// leased write: a stale epoch records nothing and throws).
     public func recordProgress(_ lease: Lease, step: Int, loss: Double?, lr: Double?, tokensPerSecond: Double?) async throws {
         let rows = try await client.query("""
-            INSERT INTO job_metrics (job_id, attempt, step, loss, lr, tokens_per_s)
-            SELECT id, attempt, \(step)::bigint, \(loss)::float8, \(lr)::float8, \(tokensPerSecond)::float8
-            FROM jobs WHERE id = \(lease.jobID) AND lease_epoch = \(lease.epoch) AND state = 'running'
-            FOR SHARE
-            ON CONFLICT (job_id, attempt, step) DO UPDATE
-                SET loss = EXCLUDED.loss, lr = EXCLUDED.lr, tokens_per_s = EXCLUDED.tokens_per_s, at = now()
-            RETURNING step
+            SELECT hearth_record_progress(\(lease.jobID)::bigint, \(lease.epoch)::bigint, \(step)::bigint, \(loss)::float8,
+                                          \(lr)::float8, \(tokensPerSecond)::float8) AS step
             """)
         if rows.isEmpty { throw try await refusal(lease, operation: "record progress of", allowed: [.running]) }
     }
@@ -24,21 +20,8 @@ extension JobQueue {
     /// Records a completed checkpoint of the attempt holding `lease`, with a `checkpoint` event.
     public func recordCheckpoint(_ lease: Lease, step: Int, path: String, bytes: Int64, sha256: String) async throws {
         let rows = try await client.query("""
-            WITH cur AS (
-                SELECT id, attempt, node_id, state FROM jobs
-                WHERE id = \(lease.jobID) AND lease_epoch = \(lease.epoch) AND state = 'running'
-                FOR SHARE
-            ), ck AS (
-                INSERT INTO checkpoints (job_id, attempt, step, path, bytes, sha256, node_id)
-                SELECT id, attempt, \(step)::bigint, \(path)::text, \(bytes)::bigint, \(sha256)::text, node_id FROM cur
-                RETURNING id
-            ), ev AS (
-                INSERT INTO job_events (job_id, event, from_state, to_state, node_id, attempt, detail)
-                SELECT id, 'checkpoint', state, state, node_id, attempt,
-                       jsonb_build_object('step', \(step)::bigint, 'path', \(path)::text, 'sha256', \(sha256)::text)
-                FROM cur
-            )
-            SELECT id FROM ck
+            SELECT hearth_record_checkpoint(\(lease.jobID)::bigint, \(lease.epoch)::bigint, \(step)::bigint, \(path)::text,
+                                            \(bytes)::bigint, \(sha256)::text) AS id
             """)
         if rows.isEmpty { throw try await refusal(lease, operation: "record a checkpoint of", allowed: [.running]) }
     }
@@ -69,13 +52,7 @@ extension JobQueue {
         guard !lines.isEmpty else { return }
         let kept = lines.map { $0.count > Self.maxLogLineLength ? String($0.prefix(Self.maxLogLineLength)) + " [cut]" : $0 }
         let rows = try await client.query("""
-            INSERT INTO job_logs (job_id, attempt, line)
-            SELECT j.id, j.attempt, l.line
-            FROM jobs j, unnest(\(PostgresTextArray(kept))::text[]) WITH ORDINALITY AS l(line, n)
-            WHERE j.id = \(lease.jobID) AND j.lease_epoch = \(lease.epoch)
-            ORDER BY l.n
-            FOR SHARE OF j
-            RETURNING id
+            SELECT hearth_append_log(\(lease.jobID)::bigint, \(lease.epoch)::bigint, \(PostgresTextArray(kept))::text[]) AS id
             """)
         if rows.isEmpty { throw try await refusal(lease, operation: "append output of", allowed: [.scheduled, .running]) }
     }
