@@ -35,11 +35,17 @@ struct Agent: Service {
     }
 
     func run() async throws {
-        for orphan in try await runner.releaseOrphans(nodeID: nodeID) {
+        // A connection cut now (a restart during an outage) is waited out, not fatal.
+        let orphans = try await runner.retryingWhileUnreachable("the jobs held before the restart", logger) {
+            try await runner.releaseOrphans(nodeID: nodeID)
+        }
+        for orphan in orphans {
             logger.notice("requeued a job this node held before it restarted", metadata: [
                 "job.id": "\(orphan.jobID)", "job.state": "\(orphan.state.rawValue)", "hearth.event": "orphan-requeued"])
         }
-        try await nodes.setCapabilities(nodeID: nodeID, cpuSlots: configuration.slots, kinds: Self.kinds)
+        try await runner.retryingWhileUnreachable("the node's capabilities", logger) {
+            try await nodes.setCapabilities(nodeID: nodeID, cpuSlots: configuration.slots, kinds: Self.kinds)
+        }
         logger.info("node up", metadata: ["hearth.event": "node-up", "node.id": "\(nodeID)"])
         let running = Running()
         let listener = Task { await wakeups.run() }

@@ -15,7 +15,7 @@ public final class DaemonProcess: Sendable {
     /// - Parameter enrolled: start without `--database-url`, so the daemon uses the credentials
     ///   `hearthd enroll` left in its state directory (`directory/nodeName`).
     public init(conninfo: String, database: String, nodeName: String, directory: URL, extraArguments: [String] = [],
-                allowRootJobs: Bool = true, enrolled: Bool = false) throws {
+                allowRootJobs: Bool = true, enrolled: Bool = false) async throws {
         guard let hearthd = BuiltProducts.path("hearthd") else { throw TestProcessError("hearthd is not built (swift build)") }
         self.nodeName = nodeName
         socketPath = directory.appendingPathComponent("\(nodeName).sock").path
@@ -27,13 +27,14 @@ public final class DaemonProcess: Sendable {
             "--state-dir", directory.appendingPathComponent(nodeName).path, "--socket", socketPath, "--node-name", nodeName,
         ] + (allowRootJobs ? ["--allow-root-jobs"] : []) + extraArguments, descriptors: [nil, fd, fd])
         let deadline = Date().addingTimeInterval(30)
-        // "ready" is logged once the socket has its permissions and the node is registered.
+        // "ready" is logged once the socket has its permissions and the node is registered. The
+        // wait suspends (never blocks a thread of the concurrency pool the other tests share).
         while !UnixSocket.accepts(socketPath) || !log.contains(" ready") {
             if Date() > deadline {
                 child.signal(SIGKILL)
                 throw TestProcessError("hearthd \(nodeName) did not open its socket in 30 s: \(log)")
             }
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 

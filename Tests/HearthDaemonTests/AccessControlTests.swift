@@ -112,7 +112,7 @@ import Testing
             // sees that it is this setting, not the default, that the worker used).
             let config = dir.appendingPathComponent("hearthd.toml")
             try "serve_bind_address = \"127.0.0.2\"\n".write(to: config, atomically: true, encoding: .utf8)
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "authz", directory: dir,
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "authz", directory: dir,
                                            extraArguments: ["--config", config.path, "--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
             defer { daemon.child.signal(SIGKILL) }
             let hearth = Runner(cli: cli, socket: daemon.socketPath, scratch: dir)

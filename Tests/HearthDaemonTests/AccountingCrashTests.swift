@@ -18,7 +18,7 @@ import Testing
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
             let args = ["--simulated-gpus", "1", "--heartbeat-seconds", "0.5", "--lease-seconds", "30"]
-            let first = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "crashy", directory: dir,
+            let first = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "crashy", directory: dir,
                                           extraArguments: args)
             let spec = dir.appendingPathComponent("spec.json")
             try """
@@ -27,11 +27,14 @@ import Testing
                 """.write(to: spec, atomically: true, encoding: .utf8)
             let submitted = try await CLI.run(["submit", "--kind", "train", "--gpus", "1", spec.path], socket: first.socketPath)
             #expect(submitted.stdout == "submitted job 1\n", "\(submitted.stderr)")
-            try await E2E.waitUntil("job 1 trains on the GPU") { try await E2E.job(1, via: first.socketPath).step != nil }
+            // Killed as soon as it runs: the whole job takes seconds, so waiting for its first
+            // progress report let it finish first on a loaded machine.
+            try await E2E.waitUntil("job 1 runs on the GPU") { try await E2E.job(1, via: first.socketPath).state == .running }
             #expect(await first.stop(SIGKILL) == .signalled(SIGKILL))
+            #expect(try await JobQueue(client: client).job(1)?.state == .running, "the daemon was killed while its job ran")
 
             // The restarted node requeues its orphan (ledger row closed as lost), then runs it to the end.
-            let second = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "crashy", directory: dir,
+            let second = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "crashy", directory: dir,
                                            extraArguments: args)
             defer { second.child.signal(SIGKILL) }
             try await E2E.waitUntil("job 1 succeeds after the crash", timeout: 120) {

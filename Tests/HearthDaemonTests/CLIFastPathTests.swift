@@ -28,7 +28,7 @@ import Testing
         try await TestDatabase.with { client, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-fastpath")
             // No GPUs here: jobs asking for one stay queued, so both listings see the same queue.
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "fast", directory: dir)
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "fast", directory: dir)
             defer { daemon.child.signal(SIGKILL) }
             let socket = daemon.socketPath
             func file(_ name: String, _ text: String) throws -> String {

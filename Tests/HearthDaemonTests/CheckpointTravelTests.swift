@@ -60,7 +60,7 @@ import Testing
             // The same job run in one go, for the bit-identical comparison at the end.
             let reference = try Self.uninterruptedModelSHA(spec: Self.spec(data), worker: worker, in: dir)
             let args = ["--heartbeat-seconds", "0.5", "--lease-seconds", "5", "--slots", "1"]
-            let a = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-a", directory: dir, extraArguments: args)
+            let a = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-a", directory: dir, extraArguments: args)
             defer { a.child.signal(SIGKILL) }
             // The dataset is pushed from node A's CLI; no copy of it stays anywhere node B can see.
             let push = try await CLI.run(["dataset", "push", data, "--name", "words"], socket: a.socketPath)
@@ -88,7 +88,7 @@ import Testing
             // Nothing of node A is left where node B could read it.
             try FileManager.default.removeItem(at: dir.appendingPathComponent("node-a"))
 
-            let b = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-b", directory: dir, extraArguments: args)
+            let b = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-b", directory: dir, extraArguments: args)
             defer { b.child.signal(SIGKILL) }
             try await E2E.waitUntil("job 1 succeeds", timeout: 180) { try await E2E.job(1, via: b.socketPath).state == .succeeded }
             let lastNode: String = try await client.query("""
@@ -121,7 +121,7 @@ import Testing
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
             let spec = Self.spec(data, steps: 4000, interval: 200)
             let args = ["--heartbeat-seconds", "0.5", "--lease-seconds", "3", "--slots", "1"]
-            let a = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-a", directory: dir, extraArguments: args)
+            let a = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-a", directory: dir, extraArguments: args)
             defer { a.child.signal(SIGKILL) }
             try await E2E.waitUntil("node-a leads") { a.log.contains("now the fleet leader") }
             let specFile = dir.appendingPathComponent("spec.json")
@@ -162,7 +162,7 @@ import Testing
             #expect(try await Self.storedSteps(client, job: 1).last == lastComplete)
             #expect(try await Self.blobsAreWhole(client))
 
-            let b = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-b", directory: dir, extraArguments: args)
+            let b = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-b", directory: dir, extraArguments: args)
             defer { b.child.signal(SIGKILL) }
             try await E2E.waitUntil("job 1 succeeds", timeout: 180) { try await E2E.job(1, via: b.socketPath).state == .succeeded }
             let lastNode: String = try await client.query("""

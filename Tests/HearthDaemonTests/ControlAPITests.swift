@@ -17,7 +17,7 @@ import Testing
     @Test func badRequestsAreRefusedClearlyAndChangeNothing() async throws {
         try await TestDatabase.with { client, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-api")
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "api", directory: dir)
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "api", directory: dir)
             defer { daemon.child.signal(SIGKILL) }
             let api = ControlClient(socketPath: daemon.socketPath)
             let cases: [(String, Data, Int, String, String)] = [
@@ -86,7 +86,7 @@ import Testing
         #expect(documented == ControlServer.routes, "document and code disagree")
         try await TestDatabase.with { _, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-openapi")
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "doc", directory: dir)
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "doc", directory: dir)
             defer { daemon.child.signal(SIGKILL) }
             let api = ControlClient(socketPath: daemon.socketPath)
             for route in documented.sorted() {

@@ -16,7 +16,7 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-datasets")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let node = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-d", directory: dir,
+            let node = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-d", directory: dir,
                                          extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5", "--slots", "1"])
             defer { node.child.signal(SIGKILL) }
             let socket = node.socketPath
@@ -102,7 +102,7 @@ import Testing
             chmod(dir.path, 0o755)
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let node = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-z", directory: dir,
+            let node = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-z", directory: dir,
                                          extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5", "--slots", "1"])
             defer { node.child.signal(SIGKILL) }
             let runner = AccessControlTests.Runner(cli: cli, socket: node.socketPath, scratch: dir)

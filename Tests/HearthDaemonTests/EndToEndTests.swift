@@ -34,7 +34,7 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-e2e")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "e2e-a", directory: dir,
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "e2e-a", directory: dir,
                                            extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
             defer { daemon.child.signal(SIGKILL) }
 
@@ -103,7 +103,7 @@ import Testing
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
             let args = ["--heartbeat-seconds", "0.5", "--lease-seconds", "60"]
-            let first = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "phoenix", directory: dir,
+            let first = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "phoenix", directory: dir,
                                           extraArguments: args)
             let specFile = dir.appendingPathComponent("spec.json")
             try Self.spec(data, steps: 50_000_000).write(to: specFile, atomically: true, encoding: .utf8)
@@ -124,7 +124,7 @@ import Testing
             let saved = try #require(try await JobQueue(client: client).latestCheckpoint(jobID: 1)).step
 
             // The lease (60 s) has not expired, yet the restarted node requeues and resumes it now.
-            let second = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "phoenix", directory: dir,
+            let second = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "phoenix", directory: dir,
                                            extraArguments: args)
             defer { second.child.signal(SIGKILL) }
             try await Self.waitUntil("attempt 2 runs", timeout: 20) {
@@ -148,7 +148,7 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-drain")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "drainee", directory: dir,
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "drainee", directory: dir,
                                            extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
             defer { daemon.child.signal(SIGKILL) }
             let drained = try await CLI.run(["node", "drain", "drainee"], socket: daemon.socketPath)
@@ -177,10 +177,10 @@ import Testing
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
             let args = ["--heartbeat-seconds", "0.5", "--lease-seconds", "3", "--slots", "1"]
-            let a = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-a", directory: dir, extraArguments: args)
+            let a = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-a", directory: dir, extraArguments: args)
             defer { a.child.signal(SIGKILL) }
             try await Self.waitUntil("node-a leads") { a.log.contains("now the fleet leader") }
-            let b = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-b", directory: dir, extraArguments: args)
+            let b = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-b", directory: dir, extraArguments: args)
             defer { b.child.signal(SIGKILL) }
 
             let specFile = dir.appendingPathComponent("spec.json")

@@ -27,7 +27,7 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-enroll")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let coordinator = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "coord", directory: dir,
+            let coordinator = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "coord", directory: dir,
                                                 extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "10"])
             defer { coordinator.child.signal(SIGKILL) }
             let me = try await CLI.run(["whoami"], socket: coordinator.socketPath)
@@ -58,7 +58,7 @@ import Testing
             #expect(again.status != .exited(0) && again.output.contains("already used"), "one-time: \(again.output)")
 
             // The donated node runs with its own login; the coordinator drains itself so the job goes there.
-            let donated = try DaemonProcess(conninfo: "", database: "", nodeName: "donated", directory: dir,
+            let donated = try await DaemonProcess(conninfo: "", database: "", nodeName: "donated", directory: dir,
                                             extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "10"], enrolled: true)
             defer { donated.child.signal(SIGKILL) }
             let login = try await owner.query("""

@@ -78,7 +78,7 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-eval-e2e")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "eval-e2e", directory: dir,
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "eval-e2e", directory: dir,
                                            extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5"])
             defer { daemon.child.signal(SIGKILL) }
             let socket = daemon.socketPath

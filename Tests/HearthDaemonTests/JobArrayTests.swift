@@ -110,7 +110,7 @@ import Testing
         try await TestDatabase.with { client, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-arrays")
             // No GPUs here, so jobs asking for one stay queued.
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "arr", directory: dir)
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "arr", directory: dir)
             defer { daemon.child.signal(SIGKILL) }
             let api = ControlClient(socketPath: daemon.socketPath)
 
@@ -187,7 +187,7 @@ import Testing
     @Test func listingPagesFollowTheCursor() async throws {
         try await TestDatabase.with { client, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-pages")
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "pages", directory: dir)
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "pages", directory: dir)
             defer { daemon.child.signal(SIGKILL) }
             let api = ControlClient(socketPath: daemon.socketPath)
             let jobs = (0..<25).map { _ in #"{"kind": "eval", "gpus": 1}"# }.joined(separator: ",")

@@ -28,7 +28,7 @@ import Testing
         try Self.makeUsers()
         try await TestDatabase.with { _, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-peer")
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "peer", directory: dir,
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "peer", directory: dir,
                                            extraArguments: ["--slots", "1"])
             defer { daemon.child.signal(SIGKILL) }
             let socket = daemon.socketPath

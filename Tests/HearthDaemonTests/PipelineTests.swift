@@ -23,7 +23,7 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-pipeline")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "pipe", directory: dir,
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "pipe", directory: dir,
                                            extraArguments: ["--heartbeat-seconds", "0.5", "--slots", "2"])
             defer { daemon.child.signal(SIGKILL) }
             let socket = daemon.socketPath

@@ -17,7 +17,7 @@ import Testing
         try await TestDatabase.with { client, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-report")
             defer { try? FileManager.default.removeItem(at: dir) }
-            let daemon = try DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "rep", directory: dir,
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "rep", directory: dir,
                                            extraArguments: ["--metrics"])
             defer { daemon.child.signal(SIGKILL) }
             let socket = daemon.socketPath

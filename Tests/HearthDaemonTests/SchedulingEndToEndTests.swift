@@ -30,7 +30,7 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-preempt")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let daemon = try DaemonProcess(
+            let daemon = try await DaemonProcess(
                 conninfo: info.conninfo, database: info.database, nodeName: "donated", directory: dir,
                 extraArguments: ["--config", try Self.config(in: dir), "--simulated-gpus", "1", "--slots", "1",
                                  "--heartbeat-seconds", "0.5", "--lease-seconds", "10"])
@@ -95,7 +95,7 @@ import Testing
             let dir = try BuiltProducts.temporaryDirectory("hearth-policy")
             let worker = try #require(BuiltProducts.path("hearth-worker"))
             let data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: dir)
-            let daemon = try DaemonProcess(
+            let daemon = try await DaemonProcess(
                 conninfo: info.conninfo, database: info.database, nodeName: "lent", directory: dir,
                 extraArguments: ["--simulated-gpus", "1", "--donor", "dora", "--heartbeat-seconds", "0.5", "--lease-seconds", "10"])
             defer { daemon.child.signal(SIGKILL) }

@@ -17,7 +17,7 @@ final class ChaosNode: @unchecked Sendable {
     private(set) var child: ChildProcess
     private(set) var starts = 0
 
-    init(name: String, directory: URL, stateDirectory: URL, arguments: [String], leaseSeconds: Int = 6) throws {
+    init(name: String, directory: URL, stateDirectory: URL, arguments: [String], leaseSeconds: Int = 6) async throws {
         self.name = name
         self.directory = directory
         self.stateDirectory = stateDirectory
@@ -26,7 +26,7 @@ final class ChaosNode: @unchecked Sendable {
         self.arguments = ["--lease-seconds", "\(leaseSeconds)"] + arguments
         child = try Self.spawn(name: name, stateDirectory: stateDirectory, socket: socketPath, log: logPath, arguments: self.arguments)
         starts = 1
-        try waitReady(previousReadies: 0)
+        try await waitReady(previousReadies: 0)
     }
 
     var pid: pid_t { child.pid }
@@ -55,7 +55,7 @@ final class ChaosNode: @unchecked Sendable {
 
     private func readies() -> Int { log.components(separatedBy: " ready").count - 1 }
 
-    private func waitReady(previousReadies: Int, timeout: Double = 90) throws {
+    private func waitReady(previousReadies: Int, timeout: Double = 90) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !UnixSocket.accepts(socketPath) || readies() <= previousReadies {
             var status: Int32 = 0
@@ -66,7 +66,7 @@ final class ChaosNode: @unchecked Sendable {
                 child.signal(SIGKILL)
                 throw TestProcessError("hearthd \(name) was not ready in \(Int(timeout)) s: \(log.suffix(2000))")
             }
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 
@@ -77,19 +77,19 @@ final class ChaosNode: @unchecked Sendable {
         _ = await child.wait()
         child = try Self.spawn(name: name, stateDirectory: stateDirectory, socket: socketPath, log: logPath, arguments: arguments)
         starts += 1
-        try waitReady(previousReadies: before)
+        try await waitReady(previousReadies: before)
     }
 
     /// What systemd's `Restart=on-failure` does: when the daemon exited on its own (the embedded
     /// cluster's supervisor gave up), start it again. Returns how it had ended, or `nil` if it runs.
-    func restartIfExited() throws -> String? {
+    func restartIfExited() async throws -> String? {
         var status: Int32 = 0
         guard waitpid(child.pid, &status, WNOHANG) == child.pid else { return nil }
         let how = status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
         let before = readies()
         child = try Self.spawn(name: name, stateDirectory: stateDirectory, socket: socketPath, log: logPath, arguments: arguments)
         starts += 1
-        try waitReady(previousReadies: before)
+        try await waitReady(previousReadies: before)
         return how
     }
 

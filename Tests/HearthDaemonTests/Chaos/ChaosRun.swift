@@ -86,7 +86,7 @@ final class ChaosRun: @unchecked Sendable {
         log("chaos: seed \(options.seed) (replay with HEARTH_CHAOS_SEED=\(options.seed)); directory \(directory.path)")
         let worker = try BuiltProducts.path("hearth-worker").orThrow("hearth-worker is not built")
         data = try JobRunnerTests.Fixture.prepareData(worker: worker, in: directory)
-        let a = try ChaosNode(name: "chaos-a", directory: directory, stateDirectory: directory.appendingPathComponent("a"), arguments: [],
+        let a = try await ChaosNode(name: "chaos-a", directory: directory, stateDirectory: directory.appendingPathComponent("a"), arguments: [],
                               leaseSeconds: options.leaseSeconds)
         nodes = [a]
         let cluster = EmbeddedPostgres(configuration: .init(stateDirectory: a.stateDirectory))
@@ -101,7 +101,7 @@ final class ChaosRun: @unchecked Sendable {
             try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
             // A small disk of its own, so that filling it fills nothing else.
             if geteuid() == 0, mountTmpfs(state.path, size: "48m") { tmpfs = state.path }
-            let b = try ChaosNode(name: "chaos-b", directory: directory, stateDirectory: state, arguments: [
+            let b = try await ChaosNode(name: "chaos-b", directory: directory, stateDirectory: state, arguments: [
                 "--database-url", "host=\(relayDirectory) dbname=hearth user=\(cluster.owner)",
             ], leaseSeconds: options.leaseSeconds)
             nodes.append(b)
@@ -173,7 +173,7 @@ final class ChaosRun: @unchecked Sendable {
         for (index, step) in plan.enumerated() {
             let due = begin + .milliseconds(Int(step.at * 1000))
             if due > clock.now { try await Task.sleep(until: due, clock: clock) }
-            try reviveExited()
+            try await reviveExited()
             let node = nodes[Int(rng.next() % UInt64(nodes.count))]
             try await inject(step.fault, on: node, index: index)
             // Work for every node after every fault, so that its recovery shows.
@@ -217,7 +217,7 @@ final class ChaosRun: @unchecked Sendable {
             let clock = ContinuousClock()
             let killed = clock.now
             try await waitUntil("\(node.name)'s database is back", timeout: 90) {
-                try self.reviveExited()
+                try await self.reviveExited()
                 guard let now = node.postmasterPID, now != pid else { return false }
                 return await self.health(node)?.reachable == true
             }
@@ -259,9 +259,9 @@ final class ChaosRun: @unchecked Sendable {
     /// Daemons that exited on their own (by design only when the embedded cluster cannot be kept
     /// up), restarted as systemd's `Restart=on-failure` would.
     private(set) var selfExits: [String] = []
-    func reviveExited() throws {
+    func reviveExited() async throws {
         for node in nodes {
-            if let how = try node.restartIfExited() {
+            if let how = try await node.restartIfExited() {
                 selfExits.append("\(node.name) \(how)")
                 log("chaos: hearthd \(node.name) \(how) on its own; restarted (as systemd's Restart= would)")
             }
@@ -326,7 +326,7 @@ final class ChaosRun: @unchecked Sendable {
         }
         let ids = jobs.map(\.id)
         try await waitUntil("every job ended", timeout: options.drainTimeout) {
-            try self.reviveExited()
+            try await self.reviveExited()
             let states = try await self.retrying {
                 try await self.client.query("SELECT count(*)::int AS n FROM jobs WHERE id = ANY(\(ids)) AND state NOT IN ('succeeded', 'failed', 'cancelled')")[0]
                     .decode("n", as: Int.self)

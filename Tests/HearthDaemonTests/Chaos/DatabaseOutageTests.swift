@@ -24,7 +24,7 @@ import Testing
             // A lease long enough that the outage below (noticed, probed, answered, then 3 s more) stays
             // well inside it even on a loaded machine: what is tested is that nothing stops the worker
             // before its lease runs out.
-            let node = try ChaosNode(name: "outage", directory: dir, stateDirectory: dir.appendingPathComponent("state"), arguments: [
+            let node = try await ChaosNode(name: "outage", directory: dir, stateDirectory: dir.appendingPathComponent("state"), arguments: [
                 "--database-url", "host=\(relay.directory) dbname=\(info.database)\(user)",
             ], leaseSeconds: 30)
             defer { node.child.signal(SIGKILL) }
@@ -98,7 +98,7 @@ import Testing
                 try? relay.restore()
             }
             let user = info.conninfo.split(separator: " ").first { $0.hasPrefix("user=") }.map { " \($0)" } ?? ""
-            let node = try ChaosNode(name: "late", directory: dir, stateDirectory: dir.appendingPathComponent("state"), arguments: [
+            let node = try await ChaosNode(name: "late", directory: dir, stateDirectory: dir.appendingPathComponent("state"), arguments: [
                 "--database-url", "host=\(relay.directory) dbname=\(info.database)\(user)",
             ])
             defer { node.child.signal(SIGKILL) }
@@ -114,7 +114,7 @@ import Testing
     @Test func anEmbeddedClusterThatCannotBeRestartedMakesHearthdGiveUpLoudly() async throws {
         let dir = try BuiltProducts.temporaryDirectory("hearth-giveup")
         chmod(dir.path, 0o755)
-        let node = try ChaosNode(name: "giveup", directory: dir, stateDirectory: dir.appendingPathComponent("state"), arguments: [])
+        let node = try await ChaosNode(name: "giveup", directory: dir, stateDirectory: dir.appendingPathComponent("state"), arguments: [])
         defer { node.child.signal(SIGKILL) }
         let pm = try #require(node.postmasterPID)
         // A cluster whose configuration is gone cannot start again.
