@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a job computes: the CPU (OpenBLAS), an NVIDIA GPU through CUDA libraries loaded at run
 /// time, or `auto` (CUDA when it loads and a GPU is visible, else the CPU). Job files write
 /// `"backend": "cpu" | "cuda" | "auto"`; absent means `cpu`.
@@ -100,8 +102,11 @@ public enum Backends {
         case .cpu: return CPUBackend(model)
         case .cuda: return try CUDABackend(model: model, precision: precision)
         case .auto:
-            if let b = try? CUDABackend(model: model, precision: precision) { return b }
-            return CPUBackend(model)
+            do { return try CUDABackend(model: model, precision: precision) } catch {
+                // Said once, in the job's log: a GPU node that trains on its CPU must be visible.
+                FileHandle.standardError.write(Data("hearth-worker: backend auto: training on the CPU, since CUDA did not start: \(error)\n".utf8))
+                return CPUBackend(model)
+            }
         }
     }
 }

@@ -122,6 +122,7 @@ import Glibc
         let auto = try w.run(["train", "--job", viaFile, "--backend", "auto"])
         #expect(auto.status == 0)
         #expect(auto.events.contains { $0["event"] as? String == "started" && $0["backend"] as? String == "cpu" })
+        #expect(auto.stderr.contains("backend auto: training on the CPU, since CUDA did not start: "), "\(auto.stderr)")
     }
 
     @Test func checkpointsNameTheirBackendAndThreadsBindOnlyCPUToCPU() throws {
