@@ -31,7 +31,9 @@ struct ReportPipe: Sendable {
     func chunks() -> AsyncStream<[String]> {
         AsyncStream { continuation in
             let fd = readFD
-            DispatchQueue.global().async {
+            // A thread of its own for the job's whole life: libdispatch's global pool has only a
+            // few threads per core, and blocking reads held there stall every other wait.
+            Thread.detachNewThread {
                 var pending = [UInt8]()
                 var buffer = [UInt8](repeating: 0, count: 65_536)
                 while true {

@@ -69,8 +69,11 @@ public struct ChildProcess: Sendable, Hashable {
 
     /// Waits for the child to end, on a thread of its own, and returns what it used as well.
     public func waitWithUsage() async -> (termination: Termination, usage: ResourceUsage?) {
+        // A thread of its own, not libdispatch's global pool: wait4 blocks for the child's whole
+        // life, and that pool has only a few threads per core (a node running several jobs, or a
+        // test process running several daemons, stalled every other wait behind them).
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: waitBlockingWithUsage()) }
+            Thread.detachNewThread { continuation.resume(returning: waitBlockingWithUsage()) }
         }
     }
 
