@@ -136,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "hearthd",
             dependencies: [
-                "HearthCore", "HearthStore", "HearthDaemon", "HearthScheduler", "HearthSystemd",
+                "HearthCore", "HearthStore", "HearthDaemon", "HearthProcess", "HearthScheduler", "HearthSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -41,3 +41,9 @@ int hearth_spawn(const char *path, char *const argv[], char *const envp[], const
     posix_spawn_file_actions_destroy(&actions);
     return rc;
 }
+
+#include <sys/prctl.h>
+
+int hearth_clear_ambient_capabilities(void) {
+    return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 ? 0 : errno;
+}

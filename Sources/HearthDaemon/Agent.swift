@@ -50,6 +50,23 @@ struct Agent: Service {
         let running = Running()
         let listener = Task { await wakeups.run() }
         defer { listener.cancel() }
+        // Stopping: the node is marked down at once, beside the SIGTERMs to its workers, so no pass
+        // places their requeued jobs (or anything else) back on a node that will not start them.
+        await withGracefulShutdownHandler { await work(running) } onGracefulShutdown: { [nodes, nodeID, logger] in
+            Task {
+                do {
+                    let state = try await nodes.stopping(nodeID: nodeID)
+                    logger.info("node stopping: \(state?.rawValue ?? "unknown"); nothing more is placed on it",
+                                metadata: ["hearth.event": "node-stopping"])
+                } catch {
+                    logger.warning("could not mark the stopping node down (the leader will, once its heartbeat lapses): \(error)")
+                }
+            }
+        }
+    }
+
+    /// The work loop: starts each attempt placed on this node until shutdown, then waits for them.
+    private func work(_ running: Running) async {
         await withDiscardingTaskGroup { group in
             group.addTask { await heartbeatLoop() }
             while !Task.isShuttingDownGracefully && !Task.isCancelled {

@@ -27,6 +27,9 @@ public final class TransientUnit: Sendable {
         case exec(path: String, argv: [String])
         /// `SetCredential=`: (name, bytes) pairs, `a(say)`.
         case credentials([(String, [UInt8])])
+        /// `BindPaths=` / `BindReadOnlyPaths=`: (source, destination) pairs, `a(ssbt)` (neither
+        /// ignored when missing nor recursive).
+        case bindPaths([(source: String, destination: String)])
     }
 
     /// A D-Bus or systemd failure, with the operation and systemd's own message.
@@ -254,6 +257,17 @@ public final class TransientUnit: Sendable {
             for (name, bytes) in pairs {
                 try open("r", "say"); try appendString(m, name)
                 try bytes.withUnsafeBytes { try check(sd_bus_message_append_array(m, CChar(UInt8(ascii: "y")), $0.baseAddress, $0.count), "append \(key)") }
+                try close()
+            }
+            try close(); try close()
+        case .bindPaths(let pairs):
+            try open("v", "a(ssbt)"); try open("a", "(ssbt)")
+            for (source, destination) in pairs {
+                try open("r", "ssbt"); try appendString(m, source); try appendString(m, destination)
+                var ignoreMissing: Int32 = 0
+                try check(sd_bus_message_append_basic(m, CChar(UInt8(ascii: "b")), &ignoreMissing), "append \(key)")
+                var flags: UInt64 = 0
+                try check(sd_bus_message_append_basic(m, CChar(UInt8(ascii: "t")), &flags), "append \(key)")
                 try close()
             }
             try close(); try close()

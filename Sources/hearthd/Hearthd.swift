@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HearthDaemon
+import HearthProcess
 import HearthStore
 import HearthSystemd
 import Logging
@@ -12,6 +13,19 @@ struct Hearthd: AsyncParsableCommand {
         commandName: "hearthd",
         abstract: "The Hearth node daemon: job queue, scheduler and workers, coordinated through PostgreSQL.",
         subcommands: [Run.self, Migrate.self, Reload.self, Enroll.self])
+
+    /// Empties the ambient capability set before anything else runs, so no child (PostgreSQL, a
+    /// job) inherits what systemd gave hearthd. Capabilities are per thread: this runs on the main
+    /// thread before any other exists, and every thread made later starts from it.
+    static func main() async {
+        do {
+            try AmbientCapabilities.clear()
+        } catch {
+            FileHandle.standardError.write(Data("hearthd: \(error)\n".utf8))
+            Foundation.exit(71)
+        }
+        await main(nil)
+    }
 }
 
 /// Where the database is, shared by every subcommand.

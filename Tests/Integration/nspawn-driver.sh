@@ -155,6 +155,42 @@ check "an account unknown to the node runs under DynamicUser= (a uid of systemd'
   u=\$(awk '/^Uid:/ {print \$2}' /proc/\$(systemctl show -P MainPID $GUNIT)/status) && [ \$u -ge 61184 ] && [ \$u -le 65519 ]"
 hearth cancel "$GJOB" >/dev/null
 
+# Fleet artifacts under transient units (Docs/artifacts.md): alice pushes a dataset; her training
+# job reads it through the read-only bind of hearthd's inputs into its unit; hearthd reads the
+# unit's checkpoints (CAP_DAC_READ_SEARCH, kept from its children) and stores them in the fleet;
+# with the unit's directory gone, the next attempt resumes from the fleet's checkpoint.
+caps() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+HPID=$(prop MainPID)
+echo "# hearthd $HPID: CapEff=$(caps "$HPID" CapEff) CapAmb=$(caps "$HPID" CapAmb) CapPrm=$(caps "$HPID" CapPrm); postgres: $(pgrep -a postgres | head -3 | tr '\n' ' ')"
+check "hearthd holds CAP_DAC_READ_SEARCH and passes it on to nothing (ambient set empty)" bash -c \
+  "[ \"$(caps "$HPID" CapEff)\" = 0000000000000004 ] && [ \"$(caps "$HPID" CapAmb)\" = 0000000000000000 ]"
+PGPIDS=$(pgrep -u hearth -x postgres | tr '\n' ' ')
+check "its PostgreSQL has no capability" bash -c "[ -n '$PGPIDS' ] && for p in $PGPIDS; do [ \"\$(awk '/^CapEff:/ {print \$2}' /proc/\$p/status)\" = 0000000000000000 ] || exit 1; done"
+PUSH=$(runuser -u hearth-t-alice -- hearth dataset push /srv/hearth-test/data --name nspawn-corpus 2>&1); echo "# $PUSH"
+sed 's|"data": \[{"path": "/srv/hearth-test/data"}\]|"data": [{"dataset": "nspawn-corpus"}]|; s|"checkpoint_interval": 5000|"checkpoint_interval": 300|' \
+  /srv/hearth-test/spec.json > /srv/hearth-test/fleet.json
+chmod a+r /srv/hearth-test/fleet.json
+AJOB=$(runuser -u hearth-t-alice -- hearth submit --kind train --name fleet /srv/hearth-test/fleet.json | awk '/submitted job/ {print $3}')
+AUNIT=hearth-job-$AJOB-1.service
+echo "# fleet-dataset job ${AJOB:-?} as hearth-t-alice"
+check "her job on a fleet dataset runs in its unit" waitfor 90 systemctl is-active -q "$AUNIT"
+check "the inputs are bound read-only into the unit's directory" bash -c \
+  "systemctl show -P BindReadOnlyPaths $AUNIT | grep -q ':/var/lib/hearth-jobs/$AJOB/inputs'"
+check "the unit's process has no capability" bash -c "[ \"\$(awk '/^CapEff:/ {print \$2}' /proc/\$(systemctl show -P MainPID $AUNIT)/status)\" = 0000000000000000 ]"
+check "its checkpoints, alice's files, are stored in the fleet" waitfor 90 bash -c \
+  "jc JOB_ID=$AJOB HEARTH_EVENT=checkpoint_stored -o cat | grep -q 'stored in the fleet'"
+jc JOB_ID="$AJOB" -o cat | tail -4 | sed 's/^/# /'
+systemctl stop hearthd.service
+rm -rf "/var/lib/hearth-jobs/$AJOB"
+systemctl start hearthd.service
+check "with its directory gone, the next attempt resumes from the fleet's checkpoint" waitfor 90 bash -c \
+  "jc JOB_ID=$AJOB -o cat | grep -q \"resuming from the fleet's checkpoint at step\""
+check "in a unit of its own again" waitfor 60 bash -c \
+  "systemctl list-units --state=active --no-legend 'hearth-job-$AJOB-*' | grep -v 'hearth-job-$AJOB-1.service' | grep -q running"
+jc JOB_ID="$AJOB" -o short-monotonic | tail -14 | cut -c1-220 | sed 's/^/# /'
+echo "# units: $(systemctl list-units --all --no-legend 'hearth-job-*' | awk '{print $1, $3, $4}' | tr '\n' ';') job: $(hearth show "$AJOB" --json | head -c 300)"
+hearth cancel "$AJOB" >/dev/null
+
 # Stop: graceful, Result=success, no worker left behind, and the job is requeued.
 check "systemctl stop" systemctl stop hearthd.service
 check "Result=success after stop" test "$(prop Result)" = success

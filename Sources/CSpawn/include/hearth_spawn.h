@@ -46,4 +46,9 @@ int hearth_spawn_as(const char *path, char *const argv[], char *const envp[], co
                     const char *cwd, const struct hearth_credentials *cred, const int *cgroup_fds, int ncgroup_fds,
                     pid_t *pid, int *failed_stage);
 
+/// Empties this process's ambient capability set (prctl PR_CAP_AMBIENT_CLEAR_ALL), so that no
+/// program it starts inherits a capability systemd gave it (AmbientCapabilities=); its own
+/// permitted and effective sets are left as they are. Returns 0 or an errno value.
+int hearth_clear_ambient_capabilities(void);
+
 #endif

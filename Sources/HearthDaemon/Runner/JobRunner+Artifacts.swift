@@ -69,17 +69,19 @@ actor CheckpointUploads {
 extension JobRunner {
     /// Where a train or distill attempt resumes: the newest checkpoint this job recorded when it
     /// is on this node's disk; otherwise the newest one stored in the fleet, fetched into the
-    /// node cache and put in the job's `work/resume/step-N` (then its blobs stay pinned until
+    /// node cache and put in the job's `inputs/resume/step-N` (then its blobs stay pinned until
     /// ``releaseArtifacts(_:)``). A recorded checkpoint that is neither here nor stored cannot
     /// be resumed from: the attempt starts over (with a warning), rather than fail for good.
-    func resumePoint(for job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+    func resumePoint(for job: Job, inputs: JobInputs, log: Logger) async throws
         -> (resume: (path: String, sha256: String)?, pins: [String])
     {
         guard [.train, .distill].contains(job.kind) else { return (nil, []) }
         let recorded = try await queue.latestCheckpoint(jobID: job.id)
         guard let artifacts = configuration.artifacts else { return (recorded.map { ($0.path, $0.sha256) }, []) }
         let stored = try await artifacts.catalog.checkpoints(jobID: job.id).first
-        if let recorded, FileManager.default.fileExists(atPath: recorded.path), recorded.step >= (stored?.step ?? -1) {
+        // A unit's own directory may be closed to hearthd (no CAP_DAC_READ_SEARCH): then the
+        // recorded checkpoint is taken to be there, as it was written there.
+        if let recorded, JobInputs.exists(recorded.path) != false, recorded.step >= (stored?.step ?? -1) {
             return ((recorded.path, recorded.sha256), [])
         }
         guard let stored, let step = stored.step, let model = stored.files.first(where: { $0.path == "model.safetensors" }) else {
@@ -88,22 +90,17 @@ extension JobRunner {
             }
             return (nil, [])
         }
-        let parent = directory.work.appendingPathComponent("resume")
-        let target = parent.appendingPathComponent(String(format: "step-%08d", step))
-        let owner = user.map { (uid: $0.uid, gid: $0.gid) }
+        let target = try inputs.area("resume").appendingPathComponent(String(format: "step-%08d", step))
         if !FileManager.default.fileExists(atPath: target.path) {
-            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-            if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
             let before = await artifacts.cache.fetchedBytes
-            // Links when the job runs as another user (the cached files are hearthd's and read-only
-            // to it); copies when it runs as hearthd's own user, who could write through a link.
-            try await artifacts.cache.materialize(stored.files, into: target, link: user != nil, owner: owner)
+            try await artifacts.cache.materialize(stored.files, into: target, link: inputs.link)
+            JobInputs.openToReaders(target)
             let fetched = await artifacts.cache.fetchedBytes - before
             log.info("resuming from the fleet's checkpoint at step \(step) (\(stored.bytes) bytes, \(fetched) fetched)",
                      metadata: ["hearth.event": "checkpoint_fetched", "checkpoint.step": "\(step)"])
         }
         let pins = try await artifacts.cache.pin(stored.files)
-        return ((target.path, model.sha256), pins)
+        return ((inputs.visible(target.path), model.sha256), pins)
     }
 
     /// Releases the cache pins an attempt held.
@@ -120,10 +117,25 @@ extension JobRunner {
         // As root the checkpoint is a job's file: follow no link below the job's directory, and
         // store only files the job's user owns.
         let beneath = checkpointRoot
-        let uid = user?.uid
+        let known = user?.uid
         return CheckpointUploads { step, path in
             let clock = ContinuousClock()
             let start = clock.now
+            // A transient unit's files are its user's (a dynamic one too: the owner of its directory).
+            var uid = known
+            if uid == nil, let beneath {
+                var st = stat()
+                if stat(beneath, &st) == 0 { uid = st.st_uid }
+            }
+            // open(2), not access(2): access checks the real ids with no capability.
+            if let beneath, case let fd = open(beneath, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd < 0 || close(fd) != 0 {
+                log.warning("""
+                    could not store the checkpoint at step \(step) in the fleet: hearthd may not read \(beneath) \
+                    (\(String(cString: strerror(errno)))); a hearthd that runs jobs as transient units needs \
+                    CAP_DAC_READ_SEARCH, as Units/hearthd.service gives it
+                    """)
+                return
+            }
             do {
                 let files = try await retryingWhileUnreachable("a checkpoint upload", log) {
                     try await DirectoryUpload.upload(directory: path, beneath: beneath, ownerUID: uid, to: artifacts.store)
@@ -146,7 +158,7 @@ extension JobRunner {
     /// at submission) in the job's `work/datasets/DIGEST` from the node cache, and points the
     /// spec's entry at it. The blobs stay pinned until the attempt ends.
     /// - Returns: the spec to run and the pins taken.
-    func materializeDatasets(specJSON: String, job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+    func materializeDatasets(specJSON: String, job: Job, inputs: JobInputs, log: Logger) async throws
         -> (specJSON: String, pins: [String])
     {
         guard specJSON.contains("\"dataset\""),
@@ -174,18 +186,15 @@ extension JobRunner {
                 let digest = dataset.digest
                 let before = await artifacts.cache.fetchedBytes
                 pins += try await artifacts.cache.pin(dataset.files)
-                let parent = directory.work.appendingPathComponent("datasets")
-                let target = parent.appendingPathComponent(digest)
+                let target = try inputs.area("datasets").appendingPathComponent(digest)
                 if !FileManager.default.fileExists(atPath: target.path) {
-                    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-                    let owner = user.map { (uid: $0.uid, gid: $0.gid) }
-                    if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
-                    try await artifacts.cache.materialize(dataset.files, into: target, link: user != nil, owner: owner)
+                    try await artifacts.cache.materialize(dataset.files, into: target, link: inputs.link)
+                    JobInputs.openToReaders(target)
                     let fetched = await artifacts.cache.fetchedBytes - before
                     log.info("dataset \(dataset.label) ready (\(dataset.bytes) bytes, \(fetched) fetched)",
                              metadata: ["hearth.event": "dataset_ready", "dataset.digest": "\(digest)", "dataset.fetched_bytes": "\(fetched)"])
                 }
-                data[i]["path"] = target.path
+                data[i]["path"] = inputs.visible(target.path)
                 data[i]["dataset"] = nil
                 data[i]["dataset_name"] = nil
             }
@@ -203,7 +212,7 @@ extension JobRunner {
     /// Replaces each `"@checkpoint:JOB:STEP[/FILE]"` in a spec with the path of that stored
     /// checkpoint, put in the job's `work/checkpoints-in/job-J-step-S` from the node cache. The
     /// submitter's right to it is checked again here (the queue, not the caller, starts the job).
-    func materializeCheckpointReferences(specJSON: String, job: Job, directory: JobDirectory, user: UnixUser?, log: Logger) async throws
+    func materializeCheckpointReferences(specJSON: String, job: Job, inputs: JobInputs, log: Logger) async throws
         -> (specJSON: String, pins: [String])
     {
         guard specJSON.contains("@checkpoint:"), let spec = try? JSONSerialization.jsonObject(with: Data(specJSON.utf8)) else {
@@ -232,16 +241,13 @@ extension JobRunner {
                     throw SpecReferences.Unresolved(description: "job \(r.job) has no stored checkpoint at step \(r.step.map(String.init) ?? "latest") any more (retention removed it?)")
                 }
                 pins += try await artifacts.cache.pin(checkpoint.files)
-                let parent = directory.work.appendingPathComponent("checkpoints-in")
-                let target = parent.appendingPathComponent("job-\(r.job)-step-\(step)")
+                let target = try inputs.area("checkpoints-in").appendingPathComponent("job-\(r.job)-step-\(step)")
                 if !FileManager.default.fileExists(atPath: target.path) {
-                    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-                    let owner = user.map { (uid: $0.uid, gid: $0.gid) }
-                    if let owner { _ = chown(parent.path, owner.uid, owner.gid) }
-                    try await artifacts.cache.materialize(checkpoint.files, into: target, link: user != nil, owner: owner)
+                    try await artifacts.cache.materialize(checkpoint.files, into: target, link: inputs.link)
+                    JobInputs.openToReaders(target)
                     log.info("checkpoint of job \(r.job) at step \(step) ready", metadata: ["hearth.event": "checkpoint_ready"])
                 }
-                paths[r] = target.path
+                paths[r] = inputs.visible(target.path)
             }
         } catch {
             await releaseArtifacts(pins)
@@ -250,5 +256,28 @@ extension JobRunner {
         let resolved = SpecReferences.visit(spec) { s in CheckpointReferences.parse(s).flatMap { r in paths[r].map { $0 + r.suffix } } }
         let data = try JSONSerialization.data(withJSONObject: resolved, options: [.sortedKeys])
         return (String(decoding: data, as: UTF8.self), pins)
+    }
+}
+
+extension JobRunner {
+    /// Every fleet input of an attempt, put in `inputs`: the datasets and stored checkpoints its
+    /// spec names (the spec returned points at them) and the checkpoint it resumes from. On a
+    /// failure nothing stays pinned.
+    func materializeInputs(specJSON: String, job: Job, inputs: JobInputs, log: Logger) async throws
+        -> (specJSON: String, resume: (path: String, sha256: String)?, pins: [String])
+    {
+        var pins: [String] = []
+        do {
+            let datasets = try await materializeDatasets(specJSON: specJSON, job: job, inputs: inputs, log: log)
+            pins += datasets.pins
+            let references = try await materializeCheckpointReferences(specJSON: datasets.specJSON, job: job, inputs: inputs, log: log)
+            pins += references.pins
+            let resumed = try await resumePoint(for: job, inputs: inputs, log: log)
+            pins += resumed.pins
+            return (references.specJSON, resumed.resume, pins)
+        } catch {
+            await releaseArtifacts(pins)
+            throw error
+        }
     }
 }

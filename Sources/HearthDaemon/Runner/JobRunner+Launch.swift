@@ -83,23 +83,10 @@ extension JobRunner {
         }
         let user = try JobIdentity.resolve(account: account, accountID: job.accountID, policy: configuration.isolation)
         let directory = try JobDirectory.prepare(jobsDirectory: configuration.jobsDirectory, jobID: job.id, user: user)
-        let (specJSON, datasetPins) = try await materializeDatasets(
-            specJSON: resolved.specJSON, job: job, directory: directory, user: user, log: log)
-        resolved.specJSON = specJSON
-        let checkpointPins: [String]
-        do {
-            (resolved.specJSON, checkpointPins) = try await materializeCheckpointReferences(
-                specJSON: resolved.specJSON, job: job, directory: directory, user: user, log: log)
-        } catch {
-            await releaseArtifacts(datasetPins)
-            throw error
-        }
-        let resumed: (resume: (path: String, sha256: String)?, pins: [String])
-        do { resumed = try await resumePoint(for: job, directory: directory, user: user, log: log) } catch {
-            await releaseArtifacts(datasetPins + checkpointPins)
-            throw error
-        }
-        let resume = resumed.resume, pins = resumed.pins + datasetPins + checkpointPins
+        let materialized = try await materializeInputs(
+            specJSON: resolved.specJSON, job: job, inputs: .child(directory, runsAsAnotherUser: user != nil), log: log)
+        resolved.specJSON = materialized.specJSON
+        let resume = materialized.resume, pins = materialized.pins
         let jobFile: URL
         do {
             jobFile = try writeJobFile(resolved, directory: directory, user: user, resume: resume)

@@ -33,26 +33,36 @@ extension JobRunner {
                 user, or set allow_root_jobs = true in hearthd.toml
                 """)
         }
-        // Fleet datasets and stored checkpoints are put in hearthd's job directory, which a
-        // transient unit's user cannot reach yet: another node (running jobs as children) can.
-        let data = ((try? JSONSerialization.jsonObject(with: Data(job.specJSON.utf8))) as? [String: Any])?["data"] as? [[String: Any]]
-        if data?.contains(where: { $0["dataset"] != nil }) == true || job.specJSON.contains("@checkpoint:") {
-            throw Error(message: "this node runs jobs as systemd transient units, which cannot use fleet datasets or stored checkpoints yet")
-        }
         let work = Self.unitWorkDirectory(jobID: job.id)
         let directory = try JobDirectory.prepare(jobsDirectory: configuration.jobsDirectory, jobID: job.id, user: nil)
-        guard var spec = try JSONSerialization.jsonObject(with: Data(job.specJSON.utf8)) as? [String: Any] else {
-            throw Error(message: "job \(job.id)'s spec is not a JSON object")
+        // Fleet datasets and stored checkpoints go to hearthd's jobs/ID/inputs, bound read-only
+        // into the unit's directory (the unit's user cannot reach hearthd's state directory).
+        let inputs = JobInputs.unit(directory, unitDirectory: work)
+        let materialized = try await materializeInputs(specJSON: job.specJSON, job: job, inputs: inputs, log: log)
+        let pins = materialized.pins
+        var spec: [String: Any]
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: Data(materialized.specJSON.utf8)) as? [String: Any] else {
+                throw Error(message: "job \(job.id)'s spec is not a JSON object")
+            }
+            spec = object
+        } catch {
+            await releaseArtifacts(pins)
+            throw error
         }
         if spec["checkpoint_dir"] == nil { spec["checkpoint_dir"] = work + "/checkpoints" }
         if job.kind == .eval && spec["results_path"] == nil { spec["results_path"] = work + "/results.json" }
         if [.train, .distill].contains(job.kind) {
-            let resume = try await queue.latestCheckpoint(jobID: job.id)
-            spec["resume"] = resume.map { ["path": $0.path, "sha256": $0.sha256] as [String: Any] } ?? "none"
+            spec["resume"] = materialized.resume.map { ["path": $0.path, "sha256": $0.sha256] as [String: Any] } ?? "none"
         }
-        let jobJSON = [UInt8](try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
-
-        let (path, argv) = try Self.unitCommand(for: job, workerPath: configuration.workerPath)
+        let jobJSON: [UInt8], path: String, argv: [String]
+        do {
+            jobJSON = [UInt8](try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
+            (path, argv) = try Self.unitCommand(for: job, workerPath: configuration.workerPath)
+        } catch {
+            await releaseArtifacts(pins)
+            throw error
+        }
         let runAs = known ?? UnixUser(name: "hearth-a\(job.accountID)", uid: 0, gid: 0, groups: [], home: "/")
         var environment = Self.environment(job: job, attempt: lease.attempt, user: runAs, gpuIndices: gpuIndices, workDirectory: work,
                                            serveBindAddress: configuration.serveBindAddress)
@@ -98,6 +108,9 @@ extension JobRunner {
                 // No Unix user here: systemd allocates a uid for the unit's lifetime, never root or hearthd's.
                 properties += [("User", .string(runAs.name!)), ("DynamicUser", .bool(true))]
             }
+            if FileManager.default.fileExists(atPath: inputs.directory.path) {
+                properties.append(("BindReadOnlyPaths", .bindPaths([(inputs.directory.path, inputs.visibleRoot)])))
+            }
             if let max = policy.memoryMaxBytes { properties.append(("MemoryMax", .uint64(UInt64(max)))) }
             if let tasks = policy.tasksMax { properties.append(("TasksMax", .uint64(UInt64(tasks)))) }
             if let cpu = policy.cpuQuotaPercent { properties.append(("CPUQuotaPerSecUSec", .uint64(UInt64(cpu) * 10_000))) }
@@ -120,8 +133,9 @@ extension JobRunner {
             try? "\(pid) \(name)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
             log.debug("started transient unit", metadata: ["unit": "\(name)"])
             return LaunchedAttempt(process: .unit(unit, mainPID: pid), reports: reports, output: output, logFD: logFD,
-                                   cgroup: nil, user: known, checkpointRoot: Self.unitWorkDirectory(jobID: job.id))
+                                   cgroup: nil, user: known, checkpointRoot: Self.unitWorkDirectory(jobID: job.id), artifactPins: pins)
         } catch {
+            await releaseArtifacts(pins)
             opened.forEach { close($0) }
             throw error
         }

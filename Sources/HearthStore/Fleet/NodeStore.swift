@@ -49,6 +49,15 @@ public struct NodeStore: Sendable {
         return try rows.first?.decode("state", as: String?.self).flatMap(NodeState.init(rawValue:))
     }
 
+    /// The node is stopping gracefully (`hearth_node_stopping`): `up` becomes `down`, so nothing
+    /// more is placed on it; a draining or reclaimed node keeps its state. Its next start registers it up.
+    /// - Returns: its state now, or `nil` when no such node exists.
+    @discardableResult
+    public func stopping(nodeID: Int64) async throws -> NodeState? {
+        let rows = try await client.query("SELECT hearth_node_stopping(\(nodeID)::bigint) AS state")
+        return try rows.first?.decode("state", as: String?.self).flatMap(NodeState.init(rawValue:))
+    }
+
     /// Drains a node (`draining`: nothing new is placed, running jobs finish) or resumes it (`up`).
     /// - Returns: the previous state, or `nil` when no node has that name.
     @discardableResult
