@@ -6,8 +6,9 @@ import Trainer
 public struct EvalJob: Codable, Sendable {
     /// Checkpoint directory (`step-NNNNNNNN`) to evaluate.
     public var checkpoint: String
-    /// Tokenizer file (`tokenizer.json` of the dataset the model was trained on).
-    public var tokenizer: String
+    /// Tokenizer file (`tokenizer.json` of the dataset the model was trained on). Defaults to the
+    /// `tokenizer.json` the trainer keeps in each checkpoint (or beside it).
+    public var tokenizer: String?
     /// The tasks, run in order.
     public var tasks: [TaskSpec]
     /// Where the harness-shaped results file is written (atomically).
@@ -25,6 +26,17 @@ public struct EvalJob: Codable, Sendable {
         let job: EvalJob = try JobFile.decode(path)
         try job.validate()
         return job
+    }
+
+    /// The tokenizer file: the given one, or the one in (or beside) the checkpoint.
+    public func resolvedTokenizer() throws(TrainerError) -> String {
+        if let tokenizer { return tokenizer }
+        let dir = URL(fileURLWithPath: checkpoint)
+        for candidate in [dir.appendingPathComponent("tokenizer.json"), dir.deletingLastPathComponent().appendingPathComponent("tokenizer.json")]
+        where FileManager.default.fileExists(atPath: candidate.path) {
+            return candidate.path
+        }
+        throw .badInput("no tokenizer: give \"tokenizer\" (the dataset's tokenizer.json); none was found in or beside \(checkpoint)")
     }
 
     /// Checks values beyond types.

@@ -9,7 +9,7 @@ public enum EvalRun {
     public static func run(_ job: EvalJob, reporter: Reporter) throws(TrainerError) -> [TaskResult] {
         let info = try Trainer.Checkpoint.info(job.checkpoint)
         let scorer = try Scorer(checkpoint: job.checkpoint, threads: job.threads ?? 1, batchSize: job.batch ?? 8)
-        let evaluator = try Evaluator(scorer: scorer, tokenizer: try loadTokenizer(job.tokenizer), textStart: job.textStart)
+        let evaluator = try Evaluator(scorer: scorer, tokenizer: try loadTokenizer(try job.resolvedTokenizer()), textStart: job.textStart)
         let checkpoint = ResultsFile.Checkpoint(path: job.checkpoint, step: info.step, sha256: info.modelSHA256)
         reporter.emit("started", ["step": info.step, "tasks": job.tasks.count, "path": job.checkpoint])
         var all: [TaskResult] = []

@@ -30,7 +30,11 @@ public enum Checkpoint {
 
     /// Writes a checkpoint under `root`; returns its path and the SHA-256 of `model.safetensors`.
     /// The weights and moments are read from the host buffers (a GPU backend downloads them first).
-    public static func save(root: String, model: GPT, adam: AdamW, info: CheckpointInfo) throws(TrainerError) -> (path: String, sha256: String) {
+    /// `tokenizer`: the training data's tokenizer file, kept in the checkpoint as `tokenizer.json`
+    /// so that eval and serve find it wherever the checkpoint travels.
+    public static func save(root: String, model: GPT, adam: AdamW, info: CheckpointInfo, tokenizer: String? = nil)
+        throws(TrainerError) -> (path: String, sha256: String)
+    {
         try FileIO.makeDirectories(root)
         let final = root + "/" + name(step: info.step)
         let tmp = root + "/.tmp-" + name(step: info.step) + "-\(getpid())"
@@ -53,6 +57,7 @@ public enum Checkpoint {
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             guard let json = try? enc.encode(sidecar) else { throw TrainerError.io("cannot encode checkpoint.json") }
             try FileIO.writeAtomically(tmp + "/checkpoint.json", Array(json))
+            if let tokenizer { try FileIO.writeAtomically(tmp + "/tokenizer.json", try FileIO.read(tokenizer)) }
             FileIO.syncDirectory(of: tmp + "/x")
             if FileIO.exists(final) { removeTree(final) }
             guard rename(tmp, final) == 0 else { throw TrainerError.io("cannot rename \(tmp) to \(final)") }

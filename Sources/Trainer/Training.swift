@@ -21,6 +21,8 @@ public final class TrainingRun {
     var tokensSeen = 0
     /// The teacher of a `distill` job (nil for plain training).
     let distiller: Distiller?
+    /// The first dataset's tokenizer file, copied into each checkpoint (nil when it has none).
+    let tokenizerFile: String?
 
     /// Prepares `job`; with `distill`, the student (`job.model`) learns from a teacher checkpoint.
     /// `backend` overrides the job's `backend` (the `--backend` flag).
@@ -31,6 +33,9 @@ public final class TrainingRun {
         threads = job.threads ?? 1
         var sources: [TokenSplit] = []
         for s in job.data { sources.append(try TokenSplit(dir: s.path, split: "train")) }
+        let index = try DatasetIndex.load(job.data[0].path)
+        let tokenizer = job.data[0].path + "/" + index.tokenizer
+        tokenizerFile = FileManager.default.fileExists(atPath: tokenizer) ? tokenizer : nil
         evalSplit = try TokenSplit(dir: job.evalData ?? job.data[0].path, split: "val")
         var config = job.model
         if config.vocab == 0 { config.vocab = sources[0].vocab }
@@ -138,7 +143,7 @@ public final class TrainingRun {
         let info = CheckpointInfo(model: model.config, optimizer: adam.config, step: step, samplerState: sampler.rng.state,
                                   seed: seed, threads: threads, tokensSeen: tokensSeen, modelSHA256: "", optimizerSHA256: "",
                                   backend: backend.name)
-        let (path, sha) = try Checkpoint.save(root: job.checkpointDir, model: model, adam: adam, info: info)
+        let (path, sha) = try Checkpoint.save(root: job.checkpointDir, model: model, adam: adam, info: info, tokenizer: tokenizerFile)
         if prune { Checkpoint.prune(root: job.checkpointDir, keep: job.keepCheckpoints ?? 2) }
         reporter.emit("checkpoint", ["step": step, "path": path, "sha256": sha])
         return path

@@ -87,6 +87,8 @@ import Testing
         let sha = try #require(ckpt["sha256"] as? String)
         let file = try FileIO.read(path + "/model.safetensors")
         #expect(file.withUnsafeBytes { SHA256.hex($0) } == sha)
+        // The checkpoint carries the data's tokenizer, so eval and serve find it wherever it travels.
+        #expect(try FileIO.read(path + "/tokenizer.json") == (try FileIO.read(data + "/tokenizer.json")))
 
         let eval = try run(["eval", "--checkpoint", path, "--data", data])
         #expect(eval.status == 0, "\(eval.stderr)")
