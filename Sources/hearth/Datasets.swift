@@ -116,20 +116,44 @@ struct DatasetRemove: ParsableCommand {
     }
 }
 
-/// `hearth checkpoints JOB`: a job's checkpoints stored in the fleet, newest first.
+/// `hearth checkpoints [list] JOB` and `hearth checkpoints rm JOB [--step N]`.
 struct CheckpointsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "checkpoints", abstract: "A job's checkpoints stored in the fleet (any node resumes from the newest).")
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "The job id.") var job: Int64
+        commandName: "checkpoints", abstract: "A job's checkpoints stored in the fleet (any node resumes from the newest).",
+        subcommands: [List.self, Remove.self], defaultSubcommand: List.self)
 
-    func run() throws {
-        let (checkpoints, raw) = try global.call("GET", "/v1/jobs/\(job)/checkpoints", as: [ArtifactView].self)
-        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        var table = Table(["STEP", "BYTES", "DIGEST", "STORED"])
-        for c in checkpoints {
-            table.add(["\(c.step ?? 0)", "\(c.bytes)", "sha256:" + c.digest.prefix(12), Table.duration(Date().timeIntervalSince(c.createdAt)) + " ago"])
+    /// `hearth checkpoints JOB`: newest first.
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a job's stored checkpoints, newest first.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The job id.") var job: Int64
+
+        func run() throws {
+            let (checkpoints, raw) = try global.call("GET", "/v1/jobs/\(job)/checkpoints", as: [ArtifactView].self)
+            if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+            var table = Table(["STEP", "BYTES", "DIGEST", "STORED"])
+            for c in checkpoints {
+                table.add(["\(c.step ?? 0)", "\(c.bytes)", "sha256:" + c.digest.prefix(12), Table.duration(Date().timeIntervalSince(c.createdAt)) + " ago"])
+            }
+            print(table.render(), terminator: "")
         }
-        print(table.render(), terminator: "")
+    }
+
+    /// `hearth checkpoints rm JOB [--step N]`: retention keeps a finished job's final checkpoint
+    /// until its owner removes it.
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm",
+            abstract: "Remove an ended job's stored checkpoints (all, or one step); its owner or an admin.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The job id.") var job: Int64
+        @Option(help: "Remove only the checkpoint at this step (default: all of the job's).") var step: Int?
+
+        func run() throws {
+            let path = "/v1/jobs/\(job)/checkpoints" + (step.map { "?step=\($0)" } ?? "")
+            let (removed, raw) = try global.call("DELETE", path, as: [ArtifactView].self)
+            if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+            for r in removed { print("removed checkpoint of job \(job) at step \(r.step ?? 0) (\(r.bytes) bytes)") }
+        }
     }
 }

@@ -78,12 +78,31 @@ import Testing
             let hashed = try await CLI.run(["logs", "3"], socket: socket).stdout
             #expect(hashed.contains(recorded), Comment(rawValue: hashed))
             let jobsBefore: Int = try await client.query("SELECT count(*) AS n FROM jobs")[0].decode("n")
-            let gone = try await submitCommand(#"{"argv": ["/bin/true", "@checkpoint:1:100"]}"#)
-            #expect(gone.status == .exited(1) && gone.stderr.contains("job 1 has no stored checkpoint at step 100 (stored: 200, 300"),
+            // keep_checkpoints 2: the newest (300) and one older. Which older one depends on timing
+            // (an upload waiting behind another is superseded by a newer one).
+            let stored: [Int] = try await client.query(
+                "SELECT step::int AS s FROM artifacts WHERE kind = 'checkpoint' AND job_id = 1 ORDER BY step").map { try $0.decode("s") }
+            #expect(stored.count == 2 && stored.last == 300, "\(stored)")
+            let older = try #require(stored.first), unstored = try #require([100, 200].first { !stored.contains($0) })
+            let storedText = stored.map(String.init).joined(separator: ", ")
+            let gone = try await submitCommand(#"{"argv": ["/bin/true", "@checkpoint:1:\#(unstored)"]}"#)
+            #expect(gone.status == .exited(1) && gone.stderr.contains("job 1 has no stored checkpoint at step \(unstored) (stored: \(storedText)"),
                     Comment(rawValue: gone.stderr))
             let noJob = try await submitCommand(#"{"argv": ["/bin/true", "@checkpoint:99:latest"]}"#)
             #expect(noJob.stderr.contains("names job 99, which does not exist"), Comment(rawValue: noJob.stderr))
             #expect(try await client.query("SELECT count(*) AS n FROM jobs")[0].decode("n", as: Int.self) == jobsBefore)
+
+            // Retention keeps a finished job's checkpoints until its owner removes them.
+            let one = try await CLI.run(["checkpoints", "rm", "1", "--step", "\(older)"], socket: socket)
+            #expect(one.stdout.contains("removed checkpoint of job 1 at step \(older)"), Comment(rawValue: one.stdout + one.stderr))
+            let noStep = try await CLI.run(["checkpoints", "rm", "1", "--step", "\(older)"], socket: socket)
+            #expect(noStep.status == .exited(1) && noStep.stderr.contains("job 1 has no stored checkpoint at step \(older) (stored: 300)"),
+                    Comment(rawValue: noStep.stderr))
+            #expect(try await CLI.run(["checkpoints", "1"], socket: socket).stdout.contains("300"))
+            let all = try await CLI.run(["checkpoints", "rm", "1"], socket: socket)
+            #expect(all.stdout.contains("at step 300"), Comment(rawValue: all.stdout + all.stderr))
+            #expect(try await client.query("SELECT count(*) AS n FROM artifacts WHERE kind = 'checkpoint' AND job_id = 1")[0]
+                .decode("n", as: Int.self) == 0)
 
             let rm = try await CLI.run(["dataset", "rm", "words@2"], socket: socket)
             #expect(rm.stdout.contains("removed words@2"))
@@ -138,6 +157,7 @@ import Testing
             AccessControlTests.refused(try await runner.carol(["submit", "--kind", "command", "--gpus", "0", checkpoint]),
                                        "job 1 belongs to root")
             AccessControlTests.refused(try await runner.carol(["checkpoints", "1"]), "belongs to root")
+            AccessControlTests.refused(try await runner.carol(["checkpoints", "rm", "1"]), "belongs to root")
             #expect(try await AccessControlTests.snapshot(client) == before)
             #expect(await node.stop(SIGTERM) == .exited(0))
         }
