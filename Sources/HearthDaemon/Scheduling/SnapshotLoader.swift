@@ -124,7 +124,7 @@ struct SnapshotLoader: Sendable {
         }
         let snapshot = Snapshot(
             pending: pending, running: running, nodes: nodes, usage: UsageSnapshot(at: now), shares: shares,
-            dependencyStates: dependencyStates)
+            dependencyStates: dependencyStates, inputLocality: try await inputLocality(c))
         return Loaded(snapshot: snapshot, now: now, nodeNames: nodeNames, accountNames: accountNames)
     }
 
