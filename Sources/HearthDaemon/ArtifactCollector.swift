@@ -1,5 +1,6 @@
 import Foundation
 import HearthArtifacts
+import HearthStore
 import Logging
 import ServiceLifecycle
 
@@ -9,9 +10,11 @@ import ServiceLifecycle
 /// leader collects once at once, then every `interval`.
 ///
 /// A service of its own beside ``Leader`` so that a long delete (gigabytes of chunks) never
-/// delays a scheduling pass. It wakes every second to notice leadership and shutdown.
+/// delays a scheduling pass. It wakes every second to notice leadership and shutdown. Each run
+/// opens a connection of its own and closes it: a pool would keep one open for good, for a
+/// statement run once an hour.
 struct ArtifactCollector: Service {
-    let catalog: ArtifactCatalog
+    let database: PostgresClient.Configuration
     let interval: Duration
     let grace: Duration
     let isLeader: LeaderFlag
@@ -35,7 +38,10 @@ struct ArtifactCollector: Service {
     func collectOnce() async {
         let start = ContinuousClock.now
         do {
-            let freed = try await catalog.collectUnused(olderThan: grace)
+            let connection = try await PostgresConnection.connect(
+                conninfo: database.conninfo, applicationName: database.applicationName + "-collect", database: database.database)
+            defer { connection.close() }
+            let freed = try await ArtifactCatalog.collectUnused(olderThan: grace, on: connection)
             let took = ContinuousClock.now - start
             let level: Logger.Level = freed.blobs > 0 ? .notice : .debug
             logger.log(level: level, "collected \(freed.blobs) unused artifact blob(s), \(freed.bytes) bytes, older than \(grace)", metadata: [

@@ -11,10 +11,12 @@ import ServiceLifecycle
 /// Records the whole list at start (the cache may have been wiped or filled while the daemon was
 /// down), within a second of the cache gaining or evicting a blob (its ``ArtifactCache/generation``
 /// moved), and every `refresh` in any case. The record is a hint: a write that fails is retried
-/// at the next turn, and a stale entry only costs a fetch.
+/// at the next turn, and a stale entry only costs a fetch. Each record opens a connection of its
+/// own and closes it: the daemon's pool, grown by one more concurrent user at start, would keep
+/// the extra connection for good (one per node on the fleet's server).
 struct CacheLocalityRecorder: Service {
     let cache: ArtifactCache
-    let client: PostgresClient
+    let database: PostgresClient.Configuration
     let nodeID: Int64
     let logger: Logger
     var refresh: Duration = .seconds(300)
@@ -29,7 +31,10 @@ struct CacheLocalityRecorder: Service {
                 do {
                     // Hex names, no commas: one text parameter split by the server.
                     let blobs = await cache.blobNames().joined(separator: ",")
-                    let n = try await client.query("""
+                    let connection = try await PostgresConnection.connect(
+                        conninfo: database.conninfo, applicationName: database.applicationName + "-cache", database: database.database)
+                    defer { connection.close() }
+                    let n = try await connection.query("""
                         SELECT hearth_node_cache_record(\(nodeID)::bigint, string_to_array(\(blobs)::text, ',')) AS n
                         """)[0].decode("n", as: Int.self)
                     recorded = (generation, clock.now)
