@@ -195,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "HearthDaemonTests",
             dependencies: ["HearthDaemon", "HearthStore", "HearthCore", "HearthProcess", "HearthTesting", "HearthAPI", "HearthClient",
-                           "HearthScheduler", .product(name: "Logging", package: "swift-log")],
+                           "HearthScheduler", "HearthArtifacts", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -122,6 +122,21 @@ public struct PriorityView: Sendable, Hashable, Codable {
     /// Fair share: the association's decayed GPU-hours and its fair-share factor, when known.
     public var decayedGPUHours: Double?
     public var fairShareFactor: Double?
+    /// Locality: the bytes of the job's stored inputs (fleet datasets, checkpoints) in all, when
+    /// known (one job's explanation), and the nodes whose caches hold some of them, most first.
+    /// Placement prefers those nodes only among nodes otherwise equally good.
+    public var inputBytes: Int64?
+    public var inputsCachedOn: [CachedInputs]?
+
+    /// A node's artifact cache holding `bytes` of a job's inputs.
+    public struct CachedInputs: Sendable, Hashable, Codable {
+        public var node: String
+        public var bytes: Int64
+        public init(node: String, bytes: Int64) {
+            self.node = node
+            self.bytes = bytes
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case account, priority, factors, rank, reason, explanation
@@ -131,6 +146,8 @@ public struct PriorityView: Sendable, Hashable, Codable {
         case expectedNode = "expected_node"
         case decayedGPUHours = "decayed_gpu_hours"
         case fairShareFactor = "fair_share_factor"
+        case inputBytes = "input_bytes"
+        case inputsCachedOn = "inputs_cached_on"
     }
 
     public init(jobID: Int64, account: String, priority: Double, factors: [Factor], rank: Int, queueLength: Int,

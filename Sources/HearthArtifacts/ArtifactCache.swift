@@ -24,6 +24,9 @@ public actor ArtifactCache {
     private var inFlight: [String: Task<Void, any Error>] = [:]
     /// Bytes downloaded from the store since this cache was opened.
     public private(set) var fetchedBytes: Int64 = 0
+    /// Moves whenever a blob enters or leaves the cache: a watcher compares it with the value it
+    /// last saw to know the list of ``blobNames()`` changed (the daemon records it in the fleet).
+    public private(set) var generation = 0
 
     private var blobsDirectory: URL { directory.appendingPathComponent("blobs") }
     private var tmpDirectory: URL { directory.appendingPathComponent("tmp") }
@@ -50,6 +53,9 @@ public actor ArtifactCache {
 
     /// The bytes the cache holds now.
     public var usedBytes: Int64 { entries.values.reduce(0) { $0 + $1.bytes } }
+
+    /// The SHA-256 of every cached blob, sorted.
+    public func blobNames() -> [String] { entries.keys.sorted() }
 
     /// Whether blob `sha256` is cached.
     public func contains(_ sha256: String) -> Bool { entries[sha256] != nil }
@@ -148,6 +154,7 @@ public actor ArtifactCache {
         }
         fetchedBytes += bytes
         entries[sha256] = Entry(bytes: bytes, lastUse: Date())
+        generation += 1
         evict()
     }
 
@@ -166,6 +173,7 @@ public actor ArtifactCache {
             unlink(blobsDirectory.appendingPathComponent(sha).path)
             entries[sha] = nil
             used -= entry.bytes
+            generation += 1
         }
     }
 

@@ -72,7 +72,7 @@ extension ControlServer {
             explanations = scheduler.explainQueue(in: loaded.snapshot, now: loaded.now)
         }
         let pending = Dictionary(loaded.snapshot.pending.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        return explanations.map { e in
+        var views = explanations.map { e in
             let f = e.factors
             let factors = [
                 PriorityView.Factor(name: "age", value: f.age, weight: e.ageWeight, points: f.age * e.ageWeight),
@@ -85,12 +85,25 @@ extension ControlServer {
             let usage = pending[e.jobID].flatMap { p in
                 loaded.snapshot.usage.usage[Association(projectID: p.projectID, accountID: p.accountID)]
             }
-            return PriorityView(
+            var view = PriorityView(
                 jobID: e.jobID, account: account, priority: f.priority, factors: factors, rank: e.rank,
                 queueLength: e.queueLength, reason: e.reason.label, explanation: sentence(e.reason, names: loaded.nodeNames),
                 expectedStart: e.expectedStart, expectedNode: e.expectedNode.map { loaded.nodeNames[$0] ?? "\($0)" },
                 decayedGPUHours: (usage ?? 0) / 3600, fairShareFactor: e.fairShare?.factor)
+            view.inputsCachedOn = loaded.snapshot.inputLocality[e.jobID].map { held in
+                held.map { PriorityView.CachedInputs(node: loaded.nodeNames[$0.key] ?? "node \($0.key)", bytes: $0.value) }
+                    .sorted { ($0.bytes, $1.node) > ($1.bytes, $0.node) }
+            }
+            return view
         }
+        // One job's explanation also says how much its inputs weigh in all.
+        if job != nil {
+            for i in views.indices {
+                views[i].inputBytes = try await queue.client.query(
+                    "SELECT coalesce(sum(bytes), 0)::bigint AS n FROM hearth_job_input_blobs(\(views[i].jobID)::bigint)")[0].decode("n")
+            }
+        }
+        return views
     }
 
     /// The scheduler's sentence, with node names instead of ids.

@@ -178,6 +178,12 @@ public enum Daemon {
         // The database's watchers: the probe (any server) and the embedded cluster's supervisor,
         // whose giving up ends the group with an error (hearthd exits non-zero; systemd restarts it).
         var services: [any Service] = [leader, agent, signals, listener, DatabaseProbe(client: db.client, health: health, logger: log)]
+        services.append(CacheLocalityRecorder(cache: artifactServices.cache, database: db.client.configuration, nodeID: nodeID, logger: log))
+        if let every = configuration.artifactCollectInterval {
+            services.append(ArtifactCollector(
+                database: db.client.configuration, interval: every, grace: configuration.artifactCollectGrace,
+                isLeader: leaderFlag, logger: log))
+        }
         if let cluster = db.embedded, let postmaster = db.postmaster {
             services.append(DatabaseSupervisor(cluster: cluster, first: postmaster, client: db.client, health: health, logger: log))
         }

@@ -91,6 +91,11 @@ public struct DaemonConfiguration: Sendable {
     public var serveBindAddress = "127.0.0.1"
     /// The most bytes of fleet artifacts kept in `STATE/artifacts` (`artifact_cache_gib`). Defaults to 20 GiB.
     public var artifactCacheBytes: Int64 = 20 << 30
+    /// How often the leader deletes unused artifact blobs (`artifact_collect_interval_minutes`);
+    /// `nil` = never (0 in the file). Defaults to 60 minutes.
+    public var artifactCollectInterval: Duration? = .seconds(3600)
+    /// How old an unused blob must be to be collected (`artifact_collect_grace_minutes`). Defaults to 60 minutes.
+    public var artifactCollectGrace: Duration = .seconds(3600)
     /// Who jobs run as and their cgroups' limits (Docs/isolation.md).
     public var isolation = IsolationPolicy()
 

@@ -80,6 +80,9 @@ actor TestServer {
         removeStaleClusters()
         let cluster = EmbeddedPostgres(configuration: .init(
             stateDirectory: directory, database: "postgres", durable: false,
+            // Every suite runs at once, each test with its pools and daemons: a full run peaked at
+            // 199 client connections (2026-12-06), at the default limit of 200.
+            extraSettings: ["max_connections = 400"],
             // Node logins need their password here, as on a fleet's server (Docs/security.md).
             extraAuthenticationRules: ["local all \(TestDatabase.passwordRole.name) scram-sha-256",
                                        "local all +hearth_node scram-sha-256"]))

@@ -50,7 +50,19 @@ struct PriorityCommand: ParsableCommand {
         if let start = v.expectedStart {
             lines.append("Expected   \(when(start))" + (v.expectedNode.map { " on \($0)" } ?? ""))
         }
+        let cached = v.inputsCachedOn ?? []
+        if (v.inputBytes ?? 0) > 0 || !cached.isEmpty {
+            let total = v.inputBytes.map { "\(megabytes($0)) of stored inputs; " } ?? ""
+            let on = cached.isEmpty ? "cached on no node yet (the node that runs it fetches them)"
+                : "inputs cached on: " + cached.map { "\($0.node) (\(megabytes($0.bytes)))" }.joined(separator: ", ")
+            lines.append("Locality   \(total)\(on)")
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Bytes in decimal megabytes, as `du --si` and `ls -lh --si` count them.
+    static func megabytes(_ bytes: Int64) -> String {
+        bytes < 100_000 ? "\(bytes) bytes" : String(format: "%.1f MB", Double(bytes) / 1_000_000)
     }
 
     static func when(_ date: Date) -> String {

@@ -50,6 +50,7 @@ import Testing
         ("[scheduler]\nage_weight = -1\n", 2, "[scheduler] age_weight: -1.0 is out of range"),
         ("slots = 2\nslots = 3\n", 2, "not valid TOML"),
         ("simulated_gpus = 65\n", 1, "65 is out of range; use 0 to 64"),
+        ("slots = 1\nartifact_collect_grace_minutes = 5\n", 2, "artifact_collect_grace_minutes: 5.0 is out of range; use 10.0 to"),
     ])
     func aBadFileNamesTheLineAndKey(text: String, line: Int, message: String) throws {
         let error = #expect(throws: ConfigFile.Error.self) { try ConfigFile.parse(text, path: "/etc/hearth/hearthd.toml") }

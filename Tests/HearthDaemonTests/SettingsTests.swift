@@ -20,6 +20,19 @@ import Testing
         }
     }
 
+    @Test func artifactCollectionRunsHourlyByDefaultAndZeroTurnsItOff() throws {
+        var flags = DaemonConfiguration.Flags()
+        flags.stateDirectory = "/var/tmp/hearth-settings"
+        let defaults = try resolve(flags)
+        #expect(defaults.artifactCollectInterval == .seconds(3600) && defaults.artifactCollectGrace == .seconds(3600))
+        var file = try ConfigFile.parse("artifact_collect_interval_minutes = 0\nartifact_collect_grace_minutes = 90\n", path: "t.toml")
+        var c = try resolve(flags, file: file)
+        #expect(c.artifactCollectInterval == nil && c.artifactCollectGrace == .seconds(5400))
+        file.artifactCollectIntervalMinutes = 0.5
+        c = try resolve(flags, file: file)
+        #expect(c.artifactCollectInterval == .seconds(30))
+    }
+
     @Test func flagsBeatEnvironmentBeatFileBeatDefaults() throws {
         var file = ConfigFile()
         file.socket = "/run/file.sock"

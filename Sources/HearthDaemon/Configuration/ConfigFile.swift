@@ -25,6 +25,10 @@ public struct ConfigFile: Sendable, Hashable {
     public var serveBindAddress: String?
     /// `artifact_cache_gib`: the most GiB of fleet artifacts this node keeps in its cache.
     public var artifactCacheGiB: Int?
+    /// `artifact_collect_interval_minutes`: how often the leader collects unused blobs; 0 = never.
+    public var artifactCollectIntervalMinutes: Double?
+    /// `artifact_collect_grace_minutes`: how old an unused blob must be to be collected (at least 10).
+    public var artifactCollectGraceMinutes: Double?
     /// The `[scheduler]` table applied over `SchedulerPolicy.default`.
     public var scheduler = SchedulerPolicy.default
     /// `allow_root_jobs` and the `[isolation]` table applied over `IsolationPolicy()`.
@@ -83,6 +87,8 @@ public struct ConfigFile: Sendable, Hashable {
         c.metrics = try reader.bool("metrics")
         c.serveBindAddress = try reader.string("serve_bind_address")
         c.artifactCacheGiB = try reader.int("artifact_cache_gib", 1...(1 << 20))
+        c.artifactCollectIntervalMinutes = try reader.double("artifact_collect_interval_minutes", 0...525_600)
+        c.artifactCollectGraceMinutes = try reader.double("artifact_collect_grace_minutes", 10...525_600)
         if let address = c.serveBindAddress, !Self.isAddressLiteral(address) {
             throw Error(path: path, line: reader.line(of: "serve_bind_address"), message: """
                 serve_bind_address: "\(address)" is not an IP address; write one such as 127.0.0.1 (this node only), \

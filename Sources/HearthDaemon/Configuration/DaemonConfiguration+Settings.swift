@@ -126,6 +126,10 @@ extension DaemonConfiguration {
         config.allowTestHang = flags.allowTestHang
         if let address = file?.serveBindAddress { config.serveBindAddress = address }
         if let gib = file?.artifactCacheGiB { config.artifactCacheBytes = Int64(gib) << 30 }
+        if let minutes = file?.artifactCollectIntervalMinutes {
+            config.artifactCollectInterval = minutes > 0 ? .milliseconds(Int64(minutes * 60_000)) : nil
+        }
+        if let minutes = file?.artifactCollectGraceMinutes { config.artifactCollectGrace = .milliseconds(Int64(minutes * 60_000)) }
         config.isolation = file?.isolation ?? config.isolation
         if flags.allowRootJobs { config.isolation.allowRootJobs = true }
         return config

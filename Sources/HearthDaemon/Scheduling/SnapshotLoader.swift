@@ -24,6 +24,8 @@ struct SnapshotLoader: Sendable {
     /// How long a usage figure is reused (decayed forward) before the ledger is summed again.
     let usageRefresh: TimeInterval
     private let usageCache = UsageCache()
+    /// Each queued job's input references, parsed once (locality).
+    private let inputReferences = InputReferences()
 
     init(client: PostgresClient, halfLife: TimeInterval, usageRefresh: TimeInterval = 30) {
         self.client = client
@@ -34,7 +36,7 @@ struct SnapshotLoader: Sendable {
     func load() async throws -> Loaded {
         var loaded = try await client.withTransaction { c in
             try await c.execute(unsafeSQL: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            return try await Self.read(c)
+            return try await Self.read(c, references: inputReferences)
         }
         loaded.snapshot.usage = try await usage(at: loaded.now)
         return loaded
@@ -42,7 +44,7 @@ struct SnapshotLoader: Sendable {
 
     // MARK: The queue and the fleet
 
-    private static func read(_ c: PostgresConnection) async throws -> Loaded {
+    private static func read(_ c: PostgresConnection, references: InputReferences) async throws -> Loaded {
         let now: Date = try await c.query("SELECT now() AS now")[0].decode("now")
         let pending = try await c.query("""
             SELECT id, account_id, coalesce(project_id, 0) AS project_id, kind, qos, gpus, gpu_model, gpu_memory_bytes,
@@ -124,7 +126,8 @@ struct SnapshotLoader: Sendable {
         }
         let snapshot = Snapshot(
             pending: pending, running: running, nodes: nodes, usage: UsageSnapshot(at: now), shares: shares,
-            dependencyStates: dependencyStates)
+            dependencyStates: dependencyStates,
+            inputLocality: try await inputLocality(c, pending: pending.map(\.id), references: references))
         return Loaded(snapshot: snapshot, now: now, nodeNames: nodeNames, accountNames: accountNames)
     }
 

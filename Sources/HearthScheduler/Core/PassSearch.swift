@@ -4,13 +4,16 @@ import Foundation
 /// Finding GPUs: now (placement), later (reservation), or by evicting (preemption).
 extension Pass {
     /// Best fit now: among nodes that can take the job, the one left with the fewest free
-    /// GPUs afterwards (whole nodes stay free for large jobs); ties go to the smaller node,
-    /// then to snapshot order.
+    /// GPUs afterwards (whole nodes stay free for large jobs); ties go to the smaller node
+    /// (except between nodes the job fills exactly, which are equally good), then to the node
+    /// whose artifact cache holds more bytes of the job's inputs (locality: only ever between
+    /// nodes equal on everything before it), then to snapshot order.
     func findPlacement(_ job: PendingJob, duration: TimeInterval) -> (node: Int, slots: [Int])? {
         let need = job.gpus.count
         let end = duration.isFinite ? now.addingTimeInterval(duration) : .distantFuture
         let preemptible = effectivelyPreemptible(job)
-        var best: (node: Int, leftover: Int, size: Int)? = nil
+        let local = snapshot.inputLocality[job.id]
+        var best: (node: Int, leftover: Int, size: Int, cached: Int64)? = nil
         // Through an unsafe buffer: `buf[ni]` is borrowed in place, where `nodes[ni]` would
         // copy the node (retaining a dozen arrays) on every test.
         nodes.withUnsafeBufferPointer { buf in
@@ -23,10 +26,13 @@ extension Pass {
                     preemptible: preemptible, now: now, policy: policy)
                 else { continue }
                 let leftover = free - need
-                let size = buf[ni].gpus.count
-                if let b = best, (leftover, size) >= (b.leftover, b.size) { continue }
-                best = (ni, leftover, size)
-                if leftover == 0 { break }
+                // A node the job fills exactly is full whatever its size.
+                let size = leftover == 0 ? 0 : buf[ni].gpus.count
+                let cached = local?[buf[ni].id] ?? 0
+                if let b = best, (leftover, size, -cached) >= (b.leftover, b.size, -b.cached) { continue }
+                best = (ni, leftover, size, cached)
+                // A perfect fit ends the search, unless a later one could hold more of the inputs.
+                if leftover == 0 && local == nil { break }
             }
         }
         guard let b = best else { return nil }

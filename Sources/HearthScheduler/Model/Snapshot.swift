@@ -15,11 +15,17 @@ public struct Snapshot: Sendable, Hashable, Codable {
     /// States of the jobs named in some pending job's `afterOK`. A job absent from this
     /// map and not pending or running counts as not yet succeeded.
     public var dependencyStates: [Int64: JobState]
+    /// Locality: for a pending job whose stored inputs (fleet datasets, checkpoints) some node's
+    /// artifact cache holds, the bytes of them each such node holds (job id → node id → bytes).
+    /// Only a tie-breaker between nodes that are otherwise equally good for the job; a job
+    /// absent here has no cached inputs anywhere.
+    public var inputLocality: [Int64: [Int64: Int64]]
 
     public init(
         pending: [PendingJob], running: [RunningJob] = [], nodes: [NodeSnapshot],
         usage: UsageSnapshot = UsageSnapshot(at: Date(timeIntervalSince1970: 0)),
-        shares: ShareTree = ShareTree(), dependencyStates: [Int64: JobState] = [:]
+        shares: ShareTree = ShareTree(), dependencyStates: [Int64: JobState] = [:],
+        inputLocality: [Int64: [Int64: Int64]] = [:]
     ) {
         self.pending = pending
         self.running = running
@@ -27,6 +33,7 @@ public struct Snapshot: Sendable, Hashable, Codable {
         self.usage = usage
         self.shares = shares
         self.dependencyStates = dependencyStates
+        self.inputLocality = inputLocality
     }
 }
 
