@@ -1,5 +1,5 @@
 import Foundation
-import CDispatch
+import CDispatch  // struct stat's members, under MemberImportVisibility
 import Glibc
 
 /// Where a job's fleet inputs are put on this node: the datasets it names, the stored checkpoints

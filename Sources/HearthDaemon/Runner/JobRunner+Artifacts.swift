@@ -1,3 +1,4 @@
+import CDispatch  // struct stat's members, under MemberImportVisibility
 import Foundation
 import HearthArtifacts
 import HearthCore
