@@ -33,6 +33,27 @@ public struct DatasetRequest: Sendable, Hashable, Codable {
     }
 }
 
+/// `POST /v1/datasets/prepare`: raw text (one stored blob) that a job on a node prepares into
+/// the next version of dataset `name`, with the char tokenizer.
+public struct DatasetPrepareRequest: Sendable, Hashable, Codable {
+    public var name: String
+    public var text: ArtifactFileView
+
+    public init(name: String, text: ArtifactFileView) {
+        self.name = name; self.text = text
+    }
+}
+
+/// The answer to a ``DatasetPrepareRequest``: the job that prepares it.
+public struct DatasetPrepareView: Sendable, Hashable, Codable {
+    public var name: String
+    public var job: Int64
+
+    public init(name: String, job: Int64) {
+        self.name = name; self.job = job
+    }
+}
+
 /// A dataset version or a stored checkpoint (`GET /v1/datasets`, `GET /v1/jobs/{id}/checkpoints`).
 public struct ArtifactView: Sendable, Hashable, Codable {
     public var id: Int64

@@ -4,7 +4,8 @@ import Foundation
 /// checkpoint (a job and step). A set of files, each a blob in the ``BlobStore``.
 public struct Artifact: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
-        case dataset, tokenizer, checkpoint
+        /// `text`: raw text waiting for the job that prepares it into a dataset.
+        case dataset, tokenizer, checkpoint, text
     }
 
     public var id: Int64

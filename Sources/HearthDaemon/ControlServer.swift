@@ -65,13 +65,14 @@ public struct ControlServer: Sendable {
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
         "GET /v1/ledger/verify",
-    ]).union(fleetRoutes).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes).union(artifactRoutes).union(checkpointRoutes)
+    ]).union(fleetRoutes).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes).union(artifactRoutes).union(checkpointRoutes).union(datasetPrepareRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         addHealthRoutes(to: router)
         addArtifactRoutes(to: router)
         addCheckpointRoutes(to: router)
+        addDatasetPrepareRoutes(to: router)
         router.get("/v1/endpoints") { request, context in
             try await respond(context) { who in try await endpoints(request, who: who) }
         }

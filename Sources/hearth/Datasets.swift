@@ -14,17 +14,31 @@ struct DatasetCommand: ParsableCommand {
 
 struct DatasetPush: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "push", abstract: "Upload a dataset made by hearth-worker prepare as a new version of NAME.",
+        commandName: "push", abstract: "Upload a dataset (made by hearth-worker prepare, or raw text) as a new version of NAME.",
         discussion: """
             PATH is a dataset directory (index.json, tokenizer.json, train-*.bin, val-*.bin) or single files; \
             each file is streamed to the fleet's store once (identical files are stored once). \
+            One file of plain text (UTF-8, no NUL byte) is raw text instead: it is uploaded, and a job on a node \
+            prepares it with the char tokenizer (hearth-worker prepare) into the next version of NAME; hearth queue \
+            shows that job (prepare-NAME). --raw and --prepared override the guess. \
             Then name it in a spec: "data": [{"dataset": "NAME"}].
             """)
     @OptionGroup var global: GlobalOptions
     @Option(help: "The dataset's name; each push makes its next version.") var name: String
+    @Flag(help: "PATH is raw text to prepare on a node (one file).") var raw = false
+    @Flag(help: "PATH is already prepared (shards, index.json, tokenizer.json).") var prepared = false
     @Argument(help: ArgumentHelp("Dataset directories or files.", valueName: "path")) var paths: [String]
 
+    func validate() throws {
+        if raw && prepared { throw ValidationError("give --raw or --prepared, not both") }
+        if raw && paths.count != 1 { throw ValidationError("--raw takes one text file") }
+    }
+
     func run() throws {
+        if raw || (!prepared && paths.count == 1 && Self.looksLikeText(paths[0])) {
+            try pushText(paths[0])
+            return
+        }
         var files: [(name: String, path: String)] = []
         for path in paths {
             var st = stat()
@@ -66,6 +80,58 @@ struct DatasetPush: ParsableCommand {
         let (dataset, raw) = try global.call("POST", "/v1/datasets", body: body, as: ArtifactView.self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
         print("dataset \(dataset.name ?? name)@\(dataset.version ?? 0): \(dataset.files.count) files, \(dataset.bytes) bytes, sha256:\(dataset.digest)")
+    }
+}
+
+extension DatasetPush {
+    /// One regular file, not a part of a prepared dataset, whose first 64 KiB are UTF-8 with no NUL.
+    static func looksLikeText(_ path: String) -> Bool {
+        let name = String(path.split(separator: "/").last ?? "")
+        guard !["index.json", "tokenizer.json"].contains(name), !name.hasSuffix(".bin") else { return false }
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return false }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = read(fd, &buffer, buffer.count)
+        guard n > 0 else { return false }
+        var head = Array(buffer[0..<n])
+        guard !head.contains(0) else { return false }
+        // A multi-byte character cut at the end of the sample is not an error.
+        while let last = head.last, last & 0xC0 == 0x80 || last >= 0xC0, head.count > n - 4 { head.removeLast() }
+        return String(validating: head, as: UTF8.self) != nil
+    }
+
+    /// Uploads raw text; a job on a node prepares it into the next version of the dataset.
+    func pushText(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { Stdio.error("hearth: cannot open \(path): \(String(cString: strerror(errno)))\n"); throw ExitCode(1) }
+        defer { close(fd) }
+        var st = stat()
+        fstat(fd, &st)
+        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else {
+            Stdio.error("hearth: \(path) is not a non-empty file of text\n")
+            throw ExitCode(64)
+        }
+        let reply: ControlClient.Reply
+        do { reply = try global.client.upload("POST", "/v1/blobs", fileFD: fd, length: Int64(st.st_size)) } catch {
+            Stdio.error("hearth: \(error)\n")
+            throw ExitCode(3)
+        }
+        guard reply.status == 201, let blob = try? JSONDecoder().decode(BlobView.self, from: reply.body) else {
+            let message = (try? JSONDecoder().decode(APIError.self, from: reply.body))?.message ?? "status \(reply.status)"
+            Stdio.error("hearth: \(path): \(message)\n")
+            throw ExitCode(1)
+        }
+        let file = ArtifactFileView(path: String(path.split(separator: "/").last ?? "text"), sha256: blob.sha256, bytes: blob.bytes)
+        let body = try JSONEncoder().encode(DatasetPrepareRequest(name: name, text: file))
+        let (queued, raw) = try global.call("POST", "/v1/datasets/prepare", body: body, as: DatasetPrepareView.self)
+        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        print("""
+            uploaded \(path) (\(blob.bytes) bytes of text); job \(queued.job) prepares it with the char tokenizer into the next \
+            version of dataset \(queued.name) (hearth show \(queued.job); then hearth dataset show \(queued.name))
+            """)
     }
 }
 

@@ -110,6 +110,46 @@ import Testing
         }
     }
 
+    /// Raw text pushed by name: a job on the node prepares it (char tokenizer) into the dataset's
+    /// next version, owned by the pusher, and a training job then uses it by name.
+    @Test func rawTextIsPreparedOnANodeIntoTheNextVersion() async throws {
+        try await TestDatabase.with { client, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-rawtext")
+            let node = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "node-t", directory: dir,
+                                         extraArguments: ["--heartbeat-seconds", "0.5", "--lease-seconds", "5", "--slots", "1"])
+            defer { node.child.signal(SIGKILL) }
+            let socket = node.socketPath
+            let words = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "to", "be", "or", "not"]
+            var rng = SystemRandomNumberGenerator()
+            let corpus = dir.appendingPathComponent("corpus.txt")
+            try (0..<6000).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ").write(to: corpus, atomically: true, encoding: .utf8)
+
+            let push = try await CLI.run(["dataset", "push", corpus.path, "--name", "corpus"], socket: socket)
+            #expect(push.status == .exited(0), Comment(rawValue: push.stderr))
+            #expect(push.stdout.contains("job 1 prepares it with the char tokenizer"), Comment(rawValue: push.stdout))
+            #expect(try await client.query("SELECT count(*) AS n FROM artifacts WHERE kind = 'text'")[0].decode("n", as: Int.self) == 1)
+            try FileManager.default.removeItem(at: corpus)
+            try await E2E.waitUntil("the prepare job succeeds", timeout: 120) { try await E2E.job(1, via: socket).state == .succeeded }
+            let show = try await CLI.run(["dataset", "show", "corpus"], socket: socket).stdout
+            #expect(show.contains("corpus@1") && show.contains("index.json") && show.contains("tokenizer.json"), Comment(rawValue: show))
+            #expect(try await client.query("SELECT count(*) AS n FROM artifacts WHERE kind = 'text'")[0].decode("n", as: Int.self) == 0,
+                    "the pushed text is removed once prepared")
+            #expect(node.log.contains("hearth.event=dataset-prepared"), Comment(rawValue: node.log))
+
+            let spec = dir.appendingPathComponent("train.json")
+            try """
+                {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"dataset": "corpus"}], "batch_size": 4,
+                 "steps": 50, "seed": 7, "threads": 1, "log_interval": 10}
+                """.write(to: spec, atomically: true, encoding: .utf8)
+            let train = try await CLI.run(["submit", "--kind", "train", spec.path], socket: socket)
+            #expect(train.status == .exited(0), Comment(rawValue: train.stderr))
+            try await E2E.waitUntil("training on the prepared dataset succeeds", timeout: 120) {
+                try await E2E.job(2, via: socket).state == .succeeded
+            }
+            #expect(await node.stop(SIGTERM) == .exited(0))
+        }
+    }
+
     /// Another account's dataset (by digest) or checkpoint (by job and step): refused at
     /// submission with a 403 sentence, nothing queued.
     @Test(.enabled(if: geteuid() == 0, "creating Unix users needs root; CI runs as root"))

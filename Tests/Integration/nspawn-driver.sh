@@ -167,6 +167,12 @@ check "hearthd holds CAP_DAC_READ_SEARCH and passes it on to nothing (ambient se
 PGPIDS=$(pgrep -u hearth -x postgres | tr '\n' ' ')
 check "its PostgreSQL has no capability" bash -c "[ -n '$PGPIDS' ] && for p in $PGPIDS; do [ \"\$(awk '/^CapEff:/ {print \$2}' /proc/\$p/status)\" = 0000000000000000 ] || exit 1; done"
 PUSH=$(runuser -u hearth-t-alice -- hearth dataset push /srv/hearth-test/data --name nspawn-corpus 2>&1); echo "# $PUSH"
+# Raw text pushed by alice is prepared by a job of hers (a transient unit) into a dataset version.
+RAW=$(runuser -u hearth-t-alice -- hearth dataset push /srv/hearth-test/input.txt --name nspawn-raw 2>&1); echo "# $RAW"
+PJOB=$(awk '/prepares it/ {for (i = 1; i <= NF; i++) if ($i == "job") {print $(i+1); exit}}' <<<"$RAW")
+check "raw text is prepared by a job in a unit into nspawn-raw@1" waitfor 120 bash -c \
+  "[ \"\$(jobfield ${PJOB:-0} state)\" = succeeded ] && runuser -u hearth-t-alice -- hearth dataset show nspawn-raw | grep -q 'nspawn-raw@1'"
+[ "$(jobfield "${PJOB:-0}" state 2>/dev/null)" = succeeded ] || jc JOB_ID="${PJOB:-0}" -o cat | tail -5 | sed 's/^/# /'
 sed 's|"data": \[{"path": "/srv/hearth-test/data"}\]|"data": [{"dataset": "nspawn-corpus"}]|; s|"checkpoint_interval": 5000|"checkpoint_interval": 300|' \
   /srv/hearth-test/spec.json > /srv/hearth-test/fleet.json
 chmod a+r /srv/hearth-test/fleet.json

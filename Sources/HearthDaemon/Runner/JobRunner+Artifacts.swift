@@ -264,7 +264,8 @@ extension JobRunner {
     /// Every fleet input of an attempt, put in `inputs`: the datasets and stored checkpoints its
     /// spec names (the spec returned points at them) and the checkpoint it resumes from. On a
     /// failure nothing stays pinned.
-    func materializeInputs(specJSON: String, job: Job, inputs: JobInputs, log: Logger) async throws
+    /// `outputDirectory`: where a prepare job writes its shards (as the job sees it).
+    func materializeInputs(specJSON: String, job: Job, inputs: JobInputs, outputDirectory: String, log: Logger) async throws
         -> (specJSON: String, resume: (path: String, sha256: String)?, pins: [String])
     {
         var pins: [String] = []
@@ -273,9 +274,12 @@ extension JobRunner {
             pins += datasets.pins
             let references = try await materializeCheckpointReferences(specJSON: datasets.specJSON, job: job, inputs: inputs, log: log)
             pins += references.pins
+            let text = try await materializeText(
+                specJSON: references.specJSON, job: job, inputs: inputs, outputDirectory: outputDirectory, log: log)
+            pins += text.pins
             let resumed = try await resumePoint(for: job, inputs: inputs, log: log)
             pins += resumed.pins
-            return (references.specJSON, resumed.resume, pins)
+            return (text.specJSON, resumed.resume, pins)
         } catch {
             await releaseArtifacts(pins)
             throw error

@@ -19,6 +19,8 @@ struct LaunchedAttempt: Sendable {
     var checkpointRoot: String? = nil
     /// Node-cache blobs the attempt uses (its resume checkpoint), released when it ends.
     var artifactPins: [String] = []
+    /// A prepare job's spec as launched (its output is stored as a dataset when it succeeds).
+    var prepared: PrepareSpec? = nil
 
     /// Sends `signal` to the attempt (once per signal), remembering why it was stopped.
     /// SIGKILL goes to every process in the attempt's cgroup; SIGTERM to each of them too, as
@@ -84,7 +86,8 @@ extension JobRunner {
         let user = try JobIdentity.resolve(account: account, accountID: job.accountID, policy: configuration.isolation)
         let directory = try JobDirectory.prepare(jobsDirectory: configuration.jobsDirectory, jobID: job.id, user: user)
         let materialized = try await materializeInputs(
-            specJSON: resolved.specJSON, job: job, inputs: .child(directory, runsAsAnotherUser: user != nil), log: log)
+            specJSON: resolved.specJSON, job: job, inputs: .child(directory, runsAsAnotherUser: user != nil),
+            outputDirectory: directory.work.appendingPathComponent("prepared-\(lease.attempt)").path, log: log)
         resolved.specJSON = materialized.specJSON
         let resume = materialized.resume, pins = materialized.pins
         let jobFile: URL
@@ -129,7 +132,8 @@ extension JobRunner {
             cgroup?.closeDescriptors()
             try? "\(child.pid)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
             return LaunchedAttempt(process: .child(child), reports: reports, output: output, logFD: logFD, cgroup: cgroup, user: user,
-                                   checkpointRoot: user == nil ? nil : directory.root.path, artifactPins: pins)
+                                   checkpointRoot: user == nil ? nil : directory.root.path, artifactPins: pins,
+                                   prepared: PrepareSpec(specJSON: resolved.specJSON))
         } catch {
             await releaseArtifacts(pins)
             opened.forEach { close($0) }
@@ -150,6 +154,9 @@ extension JobRunner {
         guard job.kind == .command else {
             // The worker mode is the job kind: train, eval, distill and serve.
             return (workerPath, [job.kind.rawValue, "--job", jobFile, "--report-fd", "3"])
+        }
+        if let prepare = PrepareSpec(specJSON: job.specJSON), let program = prepareProgram(prepare, workerPath: workerPath) {
+            return program
         }
         let spec = (try? JSONSerialization.jsonObject(with: Data(job.specJSON.utf8))) as? [String: Any] ?? [:]
         if let argv = spec["argv"] as? [String], let first = argv.first {

@@ -38,7 +38,10 @@ extension JobRunner {
         // Fleet datasets and stored checkpoints go to hearthd's jobs/ID/inputs, bound read-only
         // into the unit's directory (the unit's user cannot reach hearthd's state directory).
         let inputs = JobInputs.unit(directory, unitDirectory: work)
-        let materialized = try await materializeInputs(specJSON: job.specJSON, job: job, inputs: inputs, log: log)
+        let materialized = try await materializeInputs(
+            specJSON: job.specJSON, job: job, inputs: inputs, outputDirectory: work + "/prepared-\(lease.attempt)", log: log)
+        var launched = job
+        launched.specJSON = materialized.specJSON
         let pins = materialized.pins
         var spec: [String: Any]
         do {
@@ -58,7 +61,7 @@ extension JobRunner {
         let jobJSON: [UInt8], path: String, argv: [String]
         do {
             jobJSON = [UInt8](try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
-            (path, argv) = try Self.unitCommand(for: job, workerPath: configuration.workerPath)
+            (path, argv) = try Self.unitCommand(for: launched, workerPath: configuration.workerPath)
         } catch {
             await releaseArtifacts(pins)
             throw error
@@ -133,7 +136,8 @@ extension JobRunner {
             try? "\(pid) \(name)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
             log.debug("started transient unit", metadata: ["unit": "\(name)"])
             return LaunchedAttempt(process: .unit(unit, mainPID: pid), reports: reports, output: output, logFD: logFD,
-                                   cgroup: nil, user: known, checkpointRoot: Self.unitWorkDirectory(jobID: job.id), artifactPins: pins)
+                                   cgroup: nil, user: known, checkpointRoot: Self.unitWorkDirectory(jobID: job.id), artifactPins: pins,
+                                   prepared: PrepareSpec(specJSON: launched.specJSON))
         } catch {
             await releaseArtifacts(pins)
             opened.forEach { close($0) }

@@ -188,7 +188,12 @@ public struct JobRunner: Sendable {
             termination: termination, stop: s.stop, serving: s.serving, command: job.kind == .command,
             lastError: s.lastError,
             memoryMaxBytes: oomKilled ? memoryLimit : nil, timeLimitSeconds: job.timeLimitSeconds)
-        let outcome = await record(Self.disposition(of: end), resultJSON: s.resultJSON, lease: lease, usage: usage, log)
+        var disposition = Self.disposition(of: end)
+        if disposition == .succeed, let prepared = attempt.prepared,
+           let failure = await publishPreparedDataset(prepared, job: job, root: attempt.checkpointRoot, user: attempt.user, log: log) {
+            disposition = .fail(failure, retryable: true)
+        }
+        let outcome = await record(disposition, resultJSON: s.resultJSON, lease: lease, usage: usage, log)
         Self.logOutcome(outcome, termination: termination, log)
         return outcome
     }
