@@ -159,7 +159,13 @@ struct DatasetShow: ParsableCommand {
     func run() throws {
         let (versions, raw) = try global.call("GET", "/v1/datasets?name=\(name)", as: [ArtifactView].self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        guard !versions.isEmpty else { Stdio.error("hearth: you have no dataset \"\(name)\"; hearth dataset list shows yours\n"); throw ExitCode(1) }
+        guard !versions.isEmpty else {
+            Stdio.error("""
+                hearth: you have no dataset "\(name)"; hearth dataset list shows yours (pushed raw text is a dataset once its \
+                job, prepare-\(name) in hearth queue, has succeeded)\n
+                """)
+            throw ExitCode(1)
+        }
         for v in versions {
             print("\(name)@\(v.version ?? 0)  sha256:\(v.digest)  \(v.bytes) bytes")
             for f in v.files { print("  \(f.path)  \(f.bytes)  \(f.sha256)") }
