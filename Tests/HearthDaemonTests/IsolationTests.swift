@@ -280,6 +280,9 @@ struct IsolationTests {
             let job = try await f.submit(.command, as: Self.alice, spec: spec)
             let task = try await f.start()
             try await f.waitFor("the escaped process") { Self.processes(containing: "sleep \(marker)").count >= 3 }
+            // Running in the queue too: a cancel before the runner recorded the start ends the
+            // attempt as fenced (the job was only scheduled), not cancelled.
+            try await f.waitFor("the job to run") { try await f.queue.job(job.id)?.state == .running }
             _ = try await f.queue.cancel(jobID: job.id)
             #expect(await task.value == .cancelled)
             #expect(Self.processes(containing: "sleep \(marker)").isEmpty)
