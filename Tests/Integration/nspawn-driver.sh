@@ -150,7 +150,7 @@ GJOB=$(runuser -u hearth-t-ghost -- hearth submit --kind command /srv/hearth-tes
 userdel hearth-t-ghost
 hearth node resume nspawn >/dev/null
 GUNIT=hearth-job-$GJOB-1.service
-check "an account unknown to the node runs under DynamicUser= (a uid of systemd's range)" waitfor 90 bash -c "
+check "an account unknown to the node runs under DynamicUser= (a uid of systemd's range)" waitfor 150 bash -c "
   systemctl is-active -q $GUNIT && [ \"\$(systemctl show -P DynamicUser $GUNIT)\" = yes ] &&
   u=\$(awk '/^Uid:/ {print \$2}' /proc/\$(systemctl show -P MainPID $GUNIT)/status) && [ \$u -ge 61184 ] && [ \$u -le 65519 ]"
 systemctl is-active -q "$GUNIT" || { echo "# ghost job: $(hearth show "$GJOB" --json 2>&1 | head -c 400)"; jc JOB_ID="$GJOB" -o cat | tail -6 | sed 's/^/# /'; }
