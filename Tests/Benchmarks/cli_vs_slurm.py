@@ -170,7 +170,7 @@ def part_gaps():
     h_gaps = [float(x) * 1000 for x in psql(f"""
         WITH t AS (
             SELECT j.array_index,
-                   (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'running') AS started,
+                   (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.event = 'started') AS started,
                    (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'succeeded') AS ended
             FROM jobs j WHERE j.array_id = {first["id"]})
         SELECT extract(epoch FROM started - lag(ended) OVER (ORDER BY started)) FROM t ORDER BY started OFFSET 1
