@@ -24,6 +24,9 @@ struct Agent: Service {
     let logger: Logger
     /// The kinds this node runs: the worker's, and volunteers' own programs (the donor's policy may narrow them).
     static let kinds = ["train", "eval", "distill", "serve", "command"]
+    /// The notifications that wake the agent to read its placements: placements (and changes of
+    /// unknown use), not submissions nor ended jobs, which the leader acts on.
+    static let wakeReasons: Set<JobWakeups.Reason> = [.placed, .changed]
 
     /// The attempts this agent runs now, by job id.
     private final class Running: Sendable {

@@ -116,9 +116,7 @@ extension ControlServer {
         }
         let data = Data(bytes)
         if let allowed {
-            guard let keys = (try? JSONDecoder().decode(JSONValue.self, from: data))?.objectKeys else {
-                throw APIFailure.badRequest("the body must be a JSON object")
-            }
+            guard let keys = try? JSONObjectKeys.of(data) else { throw APIFailure.badRequest("the body must be a JSON object") }
             if let unknown = keys.subtracting(allowed).sorted().first {
                 throw APIFailure(status: .badRequest, error: .init(code: "unknown-field", message:
                     "unknown field \"\(unknown)\"; a submission has \(allowed.sorted().joined(separator: ", "))"))

@@ -157,17 +157,20 @@ public struct ControlServer: Sendable {
         guard let bytes = body.readBytes(length: body.readableBytes), !bytes.isEmpty else {
             throw APIFailure.badRequest("the request has no body; send a JSON job submission")
         }
-        let raw: JSONValue
-        do { raw = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
-            throw APIFailure.badRequest("the body is not valid JSON")
+        let data = Data(bytes)
+        let keys: Set<String>
+        do { keys = try JSONObjectKeys.of(data) } catch {
+            switch error {
+            case .notJSON: throw APIFailure.badRequest("the body is not valid JSON")
+            case .notAnObject: throw APIFailure.badRequest("the body must be a JSON object")
+            }
         }
-        guard let keys = raw.objectKeys else { throw APIFailure.badRequest("the body must be a JSON object") }
         if let unknown = keys.subtracting(SubmitRequest.fieldNames).sorted().first {
             throw APIFailure(status: .badRequest, error: .init(code: "unknown-field", message:
                 "unknown field \"\(unknown)\"; a submission has \(SubmitRequest.fieldNames.sorted().joined(separator: ", "))"))
         }
         let submit: SubmitRequest
-        do { submit = try JSONDecoder().decode(SubmitRequest.self, from: Data(bytes)) } catch {
+        do { submit = try JSONDecoder().decode(SubmitRequest.self, from: data) } catch {
             throw APIFailure.badRequest("a field has the wrong type: \(Self.describe(error))")
         }
         var spec = submit.spec ?? .object([:])

@@ -143,7 +143,7 @@ public enum Daemon {
             logger: log)
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
-            runner: runner, wakeups: JobWakeups(configuration: db.client.configuration), status: status, faults: faults, logger: log)
+            runner: runner, wakeups: JobWakeups(configuration: db.client.configuration, reasons: Agent.wakeReasons), status: status, faults: faults, logger: log)
         let scheduler = Scheduler(policy: configuration.schedulerPolicy)
         let snapshots = SnapshotLoader(client: db.client, halfLife: configuration.schedulerPolicy.usageHalfLife)
         let leader = Leader(

@@ -9,12 +9,21 @@ import Synchronization
 /// advisory lock on PostgreSQL. When that node's session dies (crash, kill -9, lost network),
 /// the server releases the lock and another node's leader takes over within one retry interval.
 ///
-/// Duties: the scheduling pass (placements and preemptions, see ``SchedulingPass``), run at once
-/// whenever a job changes state (LISTEN/NOTIFY) and at least every `interval`; rescuing jobs
-/// whose lease lapsed; marking nodes that stopped heartbeating as down.
+/// Duties: the scheduling pass (placements and preemptions, see ``SchedulingPass``), run when
+/// capacity comes free or jobs are submitted (LISTEN/NOTIFY, ``nextPass(after:wakeups:)``) and at
+/// least every `interval`; rescuing jobs whose lease lapsed; marking nodes that stopped
+/// heartbeating as down.
 struct Leader: Service {
     /// The advisory lock key ("hearth-le" in ASCII).
     static let lockKey: Int64 = 0x6865_6172_7468_6C65
+    /// The least time from one pass's end to the next pass when capacity came free: the freed
+    /// slot is filled at once unless a pass just ran, so a stream of job ends costs one pass per
+    /// this interval at most.
+    static let freedSpacing: Duration = .milliseconds(20)
+    /// The same for submissions and other changes: a burst of submissions (a script submitting in
+    /// a loop) is folded into one pass per this interval, not one per submission; each pass reads
+    /// the whole queue, which competes with the submissions for the node's CPU.
+    static let routineSpacing: Duration = .milliseconds(100)
 
     let configuration: PostgresClient.Configuration
     let queue: JobQueue
@@ -25,7 +34,8 @@ struct Leader: Service {
     let scheduling: SchedulingPass
 
     func run() async throws {
-        let wakeups = JobWakeups(configuration: configuration)
+        // Not for placements: they are this leader's own, and agents act on them.
+        let wakeups = JobWakeups(configuration: configuration, reasons: [.submitted, .freed, .changed])
         let listener = Task { await wakeups.run() }
         defer { listener.cancel() }
         let clock = ContinuousClock()
@@ -69,14 +79,32 @@ struct Leader: Service {
                     } catch {
                         logger.warning("scheduling pass failed; retrying: \(error)")
                     }
-                    // Woken by any job state change; a short pause folds bursts of them into one pass.
-                    _ = await wakeups.wait(timeout: interval)
-                    try? await Task.sleep(for: .milliseconds(20))
+                    await nextPass(after: clock.now, wakeups: wakeups)
                 }
             } catch {
                 logger.warning("leader loop: \(error)")
                 try? await Task.sleep(for: interval)
             }
+        }
+    }
+
+    /// Returns when the next pass is due: after `interval` with nothing to do; soon after capacity
+    /// came free (or after a wake-up of unknown cause), at most ``freedSpacing`` after the last
+    /// pass; after submissions and other changes, ``routineSpacing`` after it, unless capacity
+    /// comes free meanwhile.
+    func nextPass(after last: ContinuousClock.Instant, wakeups: JobWakeups) async {
+        let clock = ContinuousClock()
+        guard await wakeups.wait(timeout: interval) else { return }
+        var spacing = Self.routineSpacing
+        while !Task.isCancelled {
+            if !wakeups.takeReasons().isDisjoint(with: [.freed, .unknown]) { spacing = Self.freedSpacing }
+            let now = clock.now, due = last + spacing
+            guard now < due else { return }
+            if spacing == Self.freedSpacing {
+                try? await Task.sleep(until: due, clock: clock)
+                return
+            }
+            _ = await wakeups.wait(timeout: due - now)  // a freed slot cuts the routine wait short
         }
     }
 

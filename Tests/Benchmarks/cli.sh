@@ -69,10 +69,10 @@ pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
 /usr/sbin/slurmctld -f "$SLURM_CONF"
 /usr/sbin/slurmd -f "$SLURM_CONF"
 
-# Hearth: one node, 32 slots, one simulated GPU (jobs asking for 2 GPUs stay pending; jobs asking
+# Hearth: one node, 32 slots (HEARTHD: another hearthd build, to compare two in one session), one simulated GPU (jobs asking for 2 GPUs stay pending; jobs asking
 # for 1 run one at a time, for the freed-slot measure), on its embedded PostgreSQL.
 # Root submits here, as with Slurm, so root's jobs may run (--allow-root-jobs).
-"$bin/hearthd" run --state-dir "$work/state" --socket "$work/hearth.sock" --slots 32 --simulated-gpus 1 --worker "$worker" --allow-root-jobs \
+"${HEARTHD:-$bin/hearthd}" run --state-dir "$work/state" --socket "$work/hearth.sock" --slots 32 --simulated-gpus 1 --worker "$worker" --allow-root-jobs \
   >"$work/hearthd.log" 2>&1 &
 hearthd_pid=$!
 python3 - "$work" <<'PY'

@@ -162,21 +162,27 @@ def part_array():
 
 
 def part_gaps():
-    print(f"freed slot -> next start ({gaps} jobs, one at a time)", flush=True)
-    # hearth: train jobs on the node's one (simulated) GPU, one at a time; times from job_events.
-    first = api("POST", "/v1/arrays", {"kind": "train", "gpus": 1, "array": f"0-{gaps - 1}",
-                                       "spec": json.load(open(work + "/trivial.json"))})
+    # GAP_KINDS: train (one-step training runs, the default) and/or command (/bin/true, Slurm's size).
+    for kind in os.environ.get("GAP_KINDS", "train").split(","):
+        gaps_of(kind)
+
+
+def gaps_of(kind):
+    print(f"freed slot -> next start ({gaps} {kind} jobs, one at a time)", flush=True)
+    # hearth: jobs on the node's one (simulated) GPU, one at a time; times from job_events.
+    spec = json.load(open(work + ("/trivial.json" if kind == "train" else "/true.json")))
+    first = api("POST", "/v1/arrays", {"kind": kind, "gpus": 1, "array": f"0-{gaps - 1}", "spec": spec})
     wait_empty(hearth_unfinished)
     h_gaps = [float(x) * 1000 for x in psql(f"""
         WITH t AS (
             SELECT j.array_index,
-                   (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'running') AS started,
+                   (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.event = 'started') AS started,
                    (SELECT max(at) FROM job_events e WHERE e.job_id = j.id AND e.to_state = 'succeeded') AS ended
             FROM jobs j WHERE j.array_id = {first["id"]})
         SELECT extract(epoch FROM started - lag(ended) OVER (ORDER BY started)) FROM t ORDER BY started OFFSET 1
         """).split()]
     # Slurm: each job takes all 32 CPUs, so they run one at a time; each stamps its own start and end.
-    stamps = work + "/slurm-stamps"
+    stamps = work + f"/slurm-stamps-{kind}"
     os.makedirs(stamps, exist_ok=True)
     run(["sbatch", f"--array=0-{gaps - 1}", "-c", "32", "-o", "/dev/null", "-e", "/dev/null",
          f"--wrap=date +%s.%N > {stamps}/$SLURM_ARRAY_TASK_ID.start; date +%s.%N > {stamps}/$SLURM_ARRAY_TASK_ID.end"])
@@ -184,9 +190,9 @@ def part_gaps():
     spans = sorted((float(open(f).read()), float(open(f[:-6] + ".end").read())) for f in glob.glob(stamps + "/*.start"))
     s_gaps = [(b[0] - a[1]) * 1000 for a, b in zip(spans, spans[1:])]
     (hm, hp), (sm, sp) = stats(h_gaps), stats(s_gaps)
-    rows.append((f"freed slot -> next job started, median (ms, {len(h_gaps)}/{len(s_gaps)} gaps)", f"{hm:.0f}", f"{sm:.0f}", hm / sm))
+    rows.append((f"freed slot -> next job started ({kind} jobs), median (ms, {len(h_gaps)}/{len(s_gaps)} gaps)", f"{hm:.0f}", f"{sm:.0f}", hm / sm))
     rows.append(("freed slot -> next job started, p99 (ms)", f"{hp:.0f}", f"{sp:.0f}", hp / sp))
-    print(f"  gaps: hearth median {hm:.0f} ms p99 {hp:.0f} ms; Slurm median {sm:.0f} ms p99 {sp:.0f} ms", flush=True)
+    print(f"  gaps ({kind}): hearth median {hm:.0f} ms p99 {hp:.0f} ms; Slurm median {sm:.0f} ms p99 {sp:.0f} ms", flush=True)
 
 
 def part_requests():

@@ -23,6 +23,9 @@ import Testing
             let cases: [(String, Data, Int, String, String)] = [
                 ("malformed JSON", Data("{\"kind\": ".utf8), 400, "bad-request", "not valid JSON"),
                 ("not an object", Data("[1]".utf8), 400, "bad-request", "must be a JSON object"),
+                ("null", Data("null".utf8), 400, "bad-request", "must be a JSON object"),
+                ("a string", Data(#""train""#.utf8), 400, "bad-request", "must be a JSON object"),
+                ("trailing garbage", Data(#"{"kind": "train"} x"#.utf8), 400, "bad-request", "not valid JSON"),
                 ("unknown field", Data(#"{"kind": "train", "gpu": 1}"#.utf8), 400, "unknown-field", "unknown field \"gpu\""),
                 ("wrong type", Data(#"{"kind": "train", "gpus": "two"}"#.utf8), 400, "bad-request", "\"gpus\""),
                 ("missing kind", Data(#"{"name": "x"}"#.utf8), 400, "bad-request", "\"kind\" is required"),

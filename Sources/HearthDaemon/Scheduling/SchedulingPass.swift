@@ -35,17 +35,22 @@ struct SchedulingPass: Sendable {
         let t0 = clock.now
         let plan = scheduler.schedule(loaded.snapshot, now: loaded.now)
         var summary = Summary(pending: loaded.snapshot.pending.count, passSeconds: (clock.now - t0).seconds)
+        // The pass's placements in one transaction (one commit, not one per job).
+        let placements: [JobQueue.Placement] = plan.decisions.compactMap {
+            guard case .place(let job, let node, let gpus) = $0 else { return nil }
+            return JobQueue.Placement(jobID: job, nodeID: node, gpuIndices: gpus)
+        }
+        for (p, lease) in zip(placements, try await queue.assignAll(placements)) {
+            guard lease != nil else { summary.stale += 1; continue }
+            summary.placed += 1
+            logger.info("placed job", metadata: [
+                "job.id": "\(p.jobID)", "node.name": "\(loaded.nodeNames[p.nodeID] ?? "\(p.nodeID)")",
+                "gpu.indices": "\(p.gpuIndices)", "hearth.event": "placed"])
+        }
         for decision in plan.decisions {
             switch decision {
-            case .place(let job, let node, let gpus):
-                if try await queue.assign(jobID: job, nodeID: node, gpuIndices: gpus) != nil {
-                    summary.placed += 1
-                    logger.info("placed job", metadata: [
-                        "job.id": "\(job)", "node.name": "\(loaded.nodeNames[node] ?? "\(node)")",
-                        "gpu.indices": "\(gpus)", "hearth.event": "placed"])
-                } else {
-                    summary.stale += 1
-                }
+            case .place:
+                continue
             case .preempt(let job, let node, let reason, _):
                 if try await queue.requestPreemption(jobID: job, reason: Self.describe(reason)) {
                     summary.preempted += 1

@@ -7,14 +7,60 @@ import Synchronization
 /// Notifications are only a hint. A claimer waits for ``wait(timeout:)``, which returns on a
 /// notification *or* after the timeout (the polling fallback), then claims; so a lost
 /// notification, or a listener that is reconnecting, costs at most one poll interval.
+///
+/// Each notification names why it was sent (``Reason``, Migrations/0016), and a listener wakes
+/// only for the reasons it acts on: the leader for submissions and freed capacity, not for its
+/// own placements; an agent for placements, not for every submission.
 public final class JobWakeups: Sendable {
-    private let configuration: PostgresClient.Configuration
-    private let signal = AsyncSignal()
-    var signalForNudge: AsyncSignal { signal }
+    /// Why a notification was sent: its payload.
+    public enum Reason: Sendable, Hashable {
+        /// A job or a batch was submitted (payload: the job's id, or `batch`).
+        case submitted
+        /// A job was placed on a node (`placed`).
+        case placed
+        /// A job left `scheduled` or `running`: capacity came free (`freed`).
+        case freed
+        /// Another change of a job's state or node (`changed`).
+        case changed
+        /// Anything may have happened: the listener (re)connected, an unknown payload, a nudge.
+        case unknown
 
-    /// - Parameter configuration: the pool's configuration; the listener opens its own connection.
-    public init(configuration: PostgresClient.Configuration) {
+        public init(payload: String) {
+            switch payload {
+            case "placed": self = .placed
+            case "freed": self = .freed
+            case "changed": self = .changed
+            case "batch": self = .submitted
+            default: self = !payload.isEmpty && payload.allSatisfy(\.isNumber) ? .submitted : .unknown
+            }
+        }
+    }
+
+    private let configuration: PostgresClient.Configuration
+    private let reasons: Set<Reason>
+    private let seen = Mutex<Set<Reason>>([])
+    private let signal = AsyncSignal()
+
+    /// - Parameters:
+    ///   - configuration: the pool's configuration; the listener opens its own connection.
+    ///   - reasons: the notifications that wake ``wait(timeout:)`` (``Reason/unknown`` always
+    ///     does); every one by default.
+    public init(configuration: PostgresClient.Configuration,
+                reasons: Set<Reason> = [.submitted, .placed, .freed, .changed]) {
         self.configuration = configuration
+        self.reasons = reasons.union([.unknown])
+    }
+
+    /// The reasons of the wake-ups since the last call (only those this listener wakes for).
+    public func takeReasons() -> Set<Reason> {
+        seen.withLock { s in defer { s = [] }; return s }
+    }
+
+    private func wake(_ reasons: Set<Reason>) {
+        let relevant = reasons.intersection(self.reasons)
+        guard !relevant.isEmpty else { return }
+        seen.withLock { $0.formUnion(relevant) }
+        signal.fire()
     }
 
     /// Listens until the task is cancelled, reconnecting with a backoff when the connection breaks.
@@ -27,13 +73,13 @@ public final class JobWakeups: Sendable {
                 defer { connection.close() }
                 try await connection.execute(unsafeSQL: "LISTEN \(JobQueue.notificationChannel)")
                 backoff = .milliseconds(100)
-                signal.fire()  // anything submitted while we were not listening
+                wake([.unknown])  // anything that happened while we were not listening
                 while !Task.isCancelled {
                     let notes = try await connection.waitForNotifications(timeout: .milliseconds(250))
-                    if !notes.isEmpty { signal.fire() }
+                    if !notes.isEmpty { wake(Set(notes.map { Reason(payload: $0.payload) })) }
                 }
             } catch {
-                signal.fire()
+                wake([.unknown])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
@@ -86,5 +132,5 @@ final class AsyncSignal: Sendable {
 
 extension JobWakeups {
     /// Wakes a waiting claimer from inside the process (capacity was freed).
-    public func nudge() { signalForNudge.fire() }
+    public func nudge() { wake([.unknown]) }
 }
