@@ -59,21 +59,7 @@ struct DatasetPush: ParsableCommand {
         }
         var stored: [ArtifactFileView] = []
         for file in files {
-            let fd = open(file.path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { Stdio.error("hearth: cannot open \(file.path): \(String(cString: strerror(errno)))\n"); throw ExitCode(1) }
-            defer { close(fd) }
-            var st = stat()
-            fstat(fd, &st)
-            let reply: ControlClient.Reply
-            do { reply = try global.client.upload("POST", "/v1/blobs", fileFD: fd, length: Int64(st.st_size)) } catch {
-                Stdio.error("hearth: \(error)\n")
-                throw ExitCode(3)
-            }
-            guard reply.status == 201, let blob = try? JSONDecoder().decode(BlobView.self, from: reply.body) else {
-                let message = (try? JSONDecoder().decode(APIError.self, from: reply.body))?.message ?? "status \(reply.status)"
-                Stdio.error("hearth: \(file.path): \(message)\n")
-                throw ExitCode(1)
-            }
+            let blob = try upload(file.path)
             stored.append(ArtifactFileView(path: file.name, sha256: blob.sha256, bytes: blob.bytes))
         }
         let body = try JSONEncoder().encode(DatasetRequest(name: name, files: stored))
@@ -103,14 +89,15 @@ extension DatasetPush {
         return String(validating: head, as: UTF8.self) != nil
     }
 
-    /// Uploads raw text; a job on a node prepares it into the next version of the dataset.
-    func pushText(_ path: String) throws {
+    /// Streams one file to the fleet's store (`POST /v1/blobs`); exits with a sentence on failure.
+    /// `requireText`: refuse anything but a non-empty regular file.
+    func upload(_ path: String, requireText: Bool = false) throws -> BlobView {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { Stdio.error("hearth: cannot open \(path): \(String(cString: strerror(errno)))\n"); throw ExitCode(1) }
         defer { close(fd) }
         var st = stat()
         fstat(fd, &st)
-        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else {
+        if requireText, (st.st_mode & S_IFMT) != S_IFREG || st.st_size == 0 {
             Stdio.error("hearth: \(path) is not a non-empty file of text\n")
             throw ExitCode(64)
         }
@@ -124,6 +111,12 @@ extension DatasetPush {
             Stdio.error("hearth: \(path): \(message)\n")
             throw ExitCode(1)
         }
+        return blob
+    }
+
+    /// Uploads raw text; a job on a node prepares it into the next version of the dataset.
+    func pushText(_ path: String) throws {
+        let blob = try upload(path, requireText: true)
         let file = ArtifactFileView(path: String(path.split(separator: "/").last ?? "text"), sha256: blob.sha256, bytes: blob.bytes)
         let body = try JSONEncoder().encode(DatasetPrepareRequest(name: name, text: file))
         let (queued, raw) = try global.call("POST", "/v1/datasets/prepare", body: body, as: DatasetPrepareView.self)

@@ -110,6 +110,16 @@ extension JobRunner {
         await artifacts.cache.unpin(pins)
     }
 
+    /// Whose files an attempt's outputs must be: its user's; for a transient unit with no user
+    /// known here (a dynamic one), the owner of the unit's directory `root`; nil: anyone's (the
+    /// job runs as hearthd's own user).
+    static func fileOwner(user: UnixUser?, root: String?) -> uid_t? {
+        if let user { return user.uid }
+        guard let root else { return nil }
+        var st = stat()
+        return stat(root, &st) == 0 ? st.st_uid : nil
+    }
+
     /// The uploader of one attempt's checkpoints, or `nil` when this node has no artifact store.
     func checkpointUploads(for job: Job, checkpointRoot: String?, user: UnixUser?, log: Logger) -> CheckpointUploads? {
         guard let artifacts = configuration.artifacts, [.train, .distill].contains(job.kind) else { return nil }
@@ -118,16 +128,10 @@ extension JobRunner {
         // As root the checkpoint is a job's file: follow no link below the job's directory, and
         // store only files the job's user owns.
         let beneath = checkpointRoot
-        let known = user?.uid
         return CheckpointUploads { step, path in
             let clock = ContinuousClock()
             let start = clock.now
-            // A transient unit's files are its user's (a dynamic one too: the owner of its directory).
-            var uid = known
-            if uid == nil, let beneath {
-                var st = stat()
-                if stat(beneath, &st) == 0 { uid = st.st_uid }
-            }
+            let uid = JobRunner.fileOwner(user: user, root: beneath)
             // open(2), not access(2): access checks the real ids with no capability.
             if let beneath, case let fd = open(beneath, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd < 0 || close(fd) != 0 {
                 log.warning("""

@@ -1,4 +1,3 @@
-import CDispatch  // struct stat's members, under MemberImportVisibility
 import Foundation
 import HearthArtifacts
 import HearthCore
@@ -83,11 +82,7 @@ extension JobRunner {
     func publishPreparedDataset(_ prepare: PrepareSpec, job: Job, root: String?, user: UnixUser?, log: Logger) async -> String? {
         guard let artifacts = configuration.artifacts else { return "this node has no artifact store" }
         guard let output = prepare.output else { return "the prepare job's output directory is unknown" }
-        var uid = user?.uid
-        if uid == nil, let root {
-            var st = stat()
-            if stat(root, &st) == 0 { uid = st.st_uid }
-        }
+        let uid = Self.fileOwner(user: user, root: root)
         do {
             let files = try await retryingWhileUnreachable("the prepared dataset's upload", log) {
                 try await DirectoryUpload.upload(directory: output, beneath: root, ownerUID: uid, to: artifacts.store)
