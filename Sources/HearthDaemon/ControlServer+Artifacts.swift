@@ -111,6 +111,11 @@ extension ControlServer {
         guard !req.files.isEmpty, Set(req.files.map(\.path)).count == req.files.count else {
             throw APIFailure.badRequest("a dataset needs at least one file, each name once")
         }
+        guard req.files.contains(where: { $0.path == "index.json" }) else {
+            throw APIFailure.badRequest("""
+                a dataset needs its index.json (a directory made by hearth-worker prepare); raw text goes to POST /v1/datasets/prepare
+                """)
+        }
         let artifacts = try services()
         for f in req.files where try await artifacts.store.blob(sha256: f.sha256)?.bytes != f.bytes {
             throw APIFailure.badRequest("\(f.path): no stored blob \(f.sha256) of \(f.bytes) bytes; upload it first (POST /v1/blobs)")

@@ -57,6 +57,13 @@ struct DatasetPush: ParsableCommand {
             Stdio.error("hearth: two files are named \(twice.key) (\(twice.value.map(\.path).joined(separator: ", "))); a dataset holds each name once\n")
             throw ExitCode(64)
         }
+        guard files.contains(where: { $0.name == "index.json" }) else {
+            Stdio.error("""
+                hearth: \(paths.joined(separator: " ")) is not a prepared dataset (no index.json) nor one file of UTF-8 text; \
+                push a directory made by hearth-worker prepare, or a text file (--raw if it was not recognised as text)\n
+                """)
+            throw ExitCode(64)
+        }
         var stored: [ArtifactFileView] = []
         for file in files {
             let blob = try upload(file.path)

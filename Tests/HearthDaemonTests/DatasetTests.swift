@@ -26,6 +26,13 @@ import Testing
             #expect(again.stdout.contains("dataset words@2"))
             // The same bytes are stored once.
             #expect(try await client.query("SELECT count(*) AS n FROM artifact_blobs")[0].decode("n", as: Int.self) == 4)
+            // Neither a prepared dataset nor text (a NUL byte): refused before anything is uploaded.
+            let binary = dir.appendingPathComponent("weights.dat")
+            try Data([0x00, 0x01, 0x02, 0xFF]).write(to: binary)
+            let notData = try await CLI.run(["dataset", "push", binary.path, "--name", "junk"], socket: socket)
+            #expect(notData.status == .exited(64) && notData.stderr.contains("is not a prepared dataset (no index.json) nor one file of UTF-8 text"),
+                    Comment(rawValue: notData.stderr))
+            #expect(try await client.query("SELECT count(*) AS n FROM artifact_blobs")[0].decode("n", as: Int.self) == 4)
             let list = try await CLI.run(["dataset", "list"], socket: socket).stdout
             #expect(list.contains("words") && list.contains("2") && list.contains("1"), Comment(rawValue: list))
 
