@@ -47,17 +47,32 @@ public final class TransientUnit: Sendable {
         public var mainCode: Int32
         public var mainStatus: Int32
         public var mainPID: UInt32
-        public init(activeState: String, subState: String, result: String, mainCode: Int32, mainStatus: Int32, mainPID: UInt32) {
+        /// When the unit first left `inactive` (`InactiveExitTimestampMonotonic`); 0 while its
+        /// start job still waits in systemd's queue (slow under load, or for a DynamicUser= unit).
+        public var leftInactiveAt: UInt64
+        /// Whether systemd answered at all (a failed read is not an ended unit).
+        public var answered: Bool
+        public init(activeState: String, subState: String, result: String, mainCode: Int32, mainStatus: Int32, mainPID: UInt32,
+                    leftInactiveAt: UInt64 = 1, answered: Bool = true) {
             self.activeState = activeState
             self.subState = subState
             self.result = result
             self.mainCode = mainCode
             self.mainStatus = mainStatus
             self.mainPID = mainPID
+            self.leftInactiveAt = leftInactiveAt
+            self.answered = answered
         }
 
-        /// Whether the main process has ended (the unit is `failed`, `exited` or gone).
-        public var ended: Bool { activeState == "failed" || activeState == "inactive" || subState == "exited" }
+        /// Whether the main process has ended: the unit is `failed` or `exited`, or `inactive`
+        /// after it ran. A unit still `inactive` because its start job has not run yet has not.
+        public var ended: Bool {
+            guard answered else { return false }
+            return activeState == "failed" || subState == "exited" || (activeState == "inactive" && leftInactiveAt != 0)
+        }
+
+        /// Still waiting for its start job (never left `inactive`).
+        public var notStartedYet: Bool { answered && activeState == "inactive" && leftInactiveAt == 0 }
     }
 
     public let name: String
@@ -145,11 +160,12 @@ public final class TransientUnit: Sendable {
                 guard sd_bus_get_property_string(b, "org.freedesktop.systemd1", path, iface, member, &error, &out) >= 0, let out else { return "" }
                 return String(cString: out)
             }
-            func trivial<T: FixedWidthInteger>(_ member: String, _ type: Character, _: T.Type) -> T {
+            func trivial<T: FixedWidthInteger>(_ member: String, _ type: Character, _: T.Type,
+                                                  iface: String = "org.freedesktop.systemd1.Service") -> T {
                 var error = sd_bus_error(name: nil, message: nil, _need_free: 0)
                 var out: T = 0
                 defer { sd_bus_error_free(&error) }
-                _ = sd_bus_get_property_trivial(b, "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Service", member,
+                _ = sd_bus_get_property_trivial(b, "org.freedesktop.systemd1", path, iface, member,
                                                 &error, CChar(type.asciiValue!), &out)
                 return out
             }
@@ -158,7 +174,9 @@ public final class TransientUnit: Sendable {
                          subState: string("org.freedesktop.systemd1.Unit", "SubState"),
                          result: string("org.freedesktop.systemd1.Service", "Result"),
                          mainCode: trivial("ExecMainCode", "i", Int32.self), mainStatus: trivial("ExecMainStatus", "i", Int32.self),
-                         mainPID: trivial("MainPID", "u", UInt32.self))
+                         mainPID: trivial("MainPID", "u", UInt32.self),
+                         leftInactiveAt: trivial("InactiveExitTimestampMonotonic", "t", UInt64.self, iface: "org.freedesktop.systemd1.Unit"),
+                         answered: !active.isEmpty)
         }
     }
 

@@ -32,14 +32,25 @@ enum JobProcess: Sendable {
             return (t, u, nil)
         case .unit(let u, _):
             // Polled: the unit stays loaded after its main process ends (RemainAfterExit=), so
-            // its exit status can be read however late the poll comes.
-            var state = (try? u.state())
-            while !(state?.ended ?? true) {
+            // its exit status can be read however late the poll comes. A unit whose start job
+            // still waits (inactive, never started) or a read systemd did not answer is not an
+            // end; only two minutes of either are taken as one (the unit never ran).
+            let clock = ContinuousClock()
+            var waitingSince: ContinuousClock.Instant?
+            var state = try? u.state()
+            while !(state?.ended ?? false) {
+                if state == nil || state?.notStartedYet == true || state?.answered == false {
+                    let since = waitingSince ?? clock.now
+                    waitingSince = since
+                    if clock.now - since > .seconds(120) { break }
+                } else {
+                    waitingSince = nil
+                }
                 try? await Task.sleep(for: .milliseconds(100))
                 state = try? u.state()
             }
-            let s = state ?? TransientUnit.State(activeState: "inactive", subState: "dead", result: "resources", mainCode: 0,
-                                                 mainStatus: 0, mainPID: 0)
+            let s = state.flatMap { $0.ended ? $0 : nil } ?? TransientUnit.State(
+                activeState: "inactive", subState: "dead", result: "resources", mainCode: 0, mainStatus: 0, mainPID: 0)
             let termination: ChildProcess.Termination = s.mainCode == 1 ? .exited(s.mainStatus)
                 : s.mainCode == 2 || s.mainCode == 3 ? .signalled(s.mainStatus) : .exited(127)
             let cpu = u.cpuUsageNanoseconds().map { Double($0) / 1e9 }
