@@ -143,16 +143,22 @@ import Testing
             let wakeups = JobWakeups(configuration: client.configuration)
             let listener = Task { await wakeups.run() }
             defer { listener.cancel() }
-            _ = await wakeups.wait(timeout: .seconds(5))  // the "now listening" wake-up
-            let submitter = Task {
-                try await Task.sleep(for: .milliseconds(300))
-                _ = try await f.submit()
+            // The "now listening" wake-up. Under a loaded full run connecting can take seconds, so
+            // this waits for the event, not for a wall-clock bound.
+            let listening = ContinuousClock.now + .seconds(60)
+            var connected = false
+            while !connected, ContinuousClock.now < listening { connected = await wakeups.wait(timeout: .seconds(5)) }
+            try #require(connected, "the listener never connected")
+            _ = wakeups.takeReasons()
+            _ = try await f.submit()
+            // What woke the waiter must be the submission's own notification: the polling fallback
+            // (a timeout) records no reason, and a reconnect records `.unknown` only.
+            var reasons: Set<JobWakeups.Reason> = []
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !reasons.contains(.submitted), ContinuousClock.now < deadline {
+                if await wakeups.wait(timeout: .seconds(5)) { reasons.formUnion(wakeups.takeReasons()) }
             }
-            let start = ContinuousClock.now
-            let woken = await wakeups.wait(timeout: .seconds(10))
-            #expect(woken)
-            #expect(ContinuousClock.now - start < .seconds(5))
-            try await submitter.value
+            #expect(reasons.contains(.submitted), "woken for \(reasons), never for the submission")
             // Without a submission, the wait falls back to polling after its timeout (once any
             // wake-up still pending from the submission, or from a reconnect, is consumed).
             var pending = 0
@@ -160,4 +166,5 @@ import Testing
             #expect(pending < 5, "a wait with nothing submitted kept being woken")
         }
     }
+
 }

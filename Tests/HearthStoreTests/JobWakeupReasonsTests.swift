@@ -24,27 +24,28 @@ import Testing
             let leader = JobWakeups(configuration: client.configuration, reasons: [.submitted, .freed])
             let listeners = [Task { await agent.run() }, Task { await leader.run() }]
             defer { listeners.forEach { $0.cancel() } }
-            // The "now listening" wake-ups, of unknown cause, wake every listener.
-            #expect(await agent.wait(timeout: .seconds(10)))
-            #expect(await leader.wait(timeout: .seconds(10)))
+            // The "now listening" wake-ups, of unknown cause, wake every listener. (Positive waits
+            // allow a minute: they return at the wake-up, and a loaded full run can be slow.)
+            #expect(await agent.wait(timeout: .seconds(60)))
+            #expect(await leader.wait(timeout: .seconds(60)))
             #expect(agent.takeReasons() == [.unknown] && leader.takeReasons() == [.unknown])
 
             // A submission wakes the leader, not the agent.
             _ = try await f.submit()
-            #expect(await leader.wait(timeout: .seconds(10)))
+            #expect(await leader.wait(timeout: .seconds(60)))
             #expect(leader.takeReasons() == [.submitted])
             #expect(await agent.wait(timeout: .milliseconds(300)) == false, "a submission woke the agent")
 
             // A placement wakes the agent, not the leader (whose own placement it is).
             let placed = try #require(try await f.place())
-            #expect(await agent.wait(timeout: .seconds(10)))
+            #expect(await agent.wait(timeout: .seconds(60)))
             #expect(agent.takeReasons() == [.placed])
             #expect(await leader.wait(timeout: .milliseconds(300)) == false, "a placement woke the leader")
 
             // A start is neither's business; the end of the attempt frees capacity: the leader's.
             try await f.queue.start(placed.1)
             try await f.queue.succeed(placed.1)
-            #expect(await leader.wait(timeout: .seconds(10)))
+            #expect(await leader.wait(timeout: .seconds(60)))
             #expect(leader.takeReasons() == [.freed])
             #expect(await agent.wait(timeout: .milliseconds(300)) == false, "a start or an end woke the agent")
             #expect(agent.takeReasons().isEmpty)
@@ -62,7 +63,7 @@ import Testing
             // Twenty queued jobs cancelled in one statement (hearth_cancel_queued_elements' way).
             try await client.query("UPDATE jobs SET state = 'cancelled', finished_at = now() WHERE state = 'queued'")
             var notes: [PostgresNotification] = []
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(60)
             while notes.isEmpty, ContinuousClock.now < deadline {
                 notes += try await connection.waitForNotifications(timeout: .milliseconds(200))
             }
