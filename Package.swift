@@ -142,8 +142,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The CLI imports FoundationEssentials only (no ICU) and is built with --static-swift-stdlib
-        // for release, so it starts in a few milliseconds; reports (time zones) live in hearth-report.
+        // The CLI imports FoundationEssentials only (no ICU) and is built as one static executable
+        // for release (./build-cli), so it starts in about a millisecond; reports (time zones) live
+        // in hearth-report.
         .executableTarget(
             name: "hearth",
             dependencies: [

@@ -25,6 +25,7 @@ extension ControlServer {
                     throw APIFailure.badRequest("format is json (the default) or table (the rows hearth queue prints)")
                 }
                 let table = q["format"] == "table"
+                await arrayExpansions.settle()  // arrays submitted here are listed whole
                 let page = try await queries.jobPage(try Self.jobFilter(q), table: table)
                 var headers: HTTPFields = [.contentType: table ? "text/plain; charset=utf-8" : "application/json"]
                 if let next = page.next { headers[Self.nextCursorHeader] = next.text }
@@ -46,6 +47,7 @@ extension ControlServer {
         router.get("/v1/arrays/:id/:index") { _, context in
             try await respond(context) { _ in
                 let id = try jobID(context)
+                await arrayExpansions.settle()
                 guard let text = context.parameters.get("index"), let index = Int(text), index >= 0 else {
                     throw APIFailure.badRequest("an array index is a number from 0, as in 12_7")
                 }
@@ -179,7 +181,9 @@ extension ControlServer {
     }
 
     /// `POST /v1/arrays`: a submission with `"array": "0-999%10"`; `{index}` in the spec and name
-    /// becomes each element's index. One statement queues them all.
+    /// becomes each element's index. Every element is checked here; one row is written before the
+    /// answer (the first element; the array's id is its id) and the others right after it
+    /// (``ArrayExpansions``).
     private func submitArray(_ request: Request, who: Identity) async throws -> JobView {
         let (request, _) = try await body(request, as: ArraySubmitRequest.self, allowed: ArraySubmitRequest.fieldNames)
         let submit = request.submission
@@ -192,32 +196,40 @@ extension ControlServer {
         let spec = submit.spec ?? .object([:])
         guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
         let template = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
-        let substitutes = template.contains("{index}")
-        var jobs: [NewJob] = []
-        jobs.reserveCapacity(shape.indexes.count)
-        var first: NewJob?
-        for index in shape.indexes {
+        // Each distinct element is checked as it will be queued; without `{index}` they are one job.
+        let varies = template.contains("{index}") || submit.name?.contains("{index}") == true
+        var checked: NewJob?
+        for index in varies ? shape.indexes : [shape.indexes[0]] {
             var element = submit
             element.name = submit.name.map { ArraySpec.substitute($0, index: index) }
-            if let first, !substitutes, element.name == submit.name {
-                jobs.append(first)  // the same job each time: checked once
-                continue
-            }
-            let specJSON = substitutes ? ArraySpec.substitute(template, index: index) : template
-            let elementSpec = substitutes ? try JSONDecoder().decode(JSONValue.self, from: Data(specJSON.utf8)) : spec
-            do { jobs.append(try await newJob(element, specJSON: specJSON, spec: elementSpec, who: who)) } catch let failure as APIFailure {
+            let specJSON = ArraySpec.substitute(template, index: index)
+            let elementSpec = varies ? try JSONDecoder().decode(JSONValue.self, from: Data(specJSON.utf8)) : spec
+            do {
+                let job = try await newJob(element, specJSON: specJSON, spec: elementSpec, who: who)
+                if checked == nil { checked = job }
+            } catch let failure as APIFailure {
                 var f = failure
                 f.error.message = "element \(index): " + f.error.message
                 throw f
             }
-            if first == nil { first = jobs[0] }
         }
-        let queued = try await enqueue(jobs, array: .init(indexes: shape.indexes, parallel: shape.parallel), who: who)
+        guard var arrayJob = checked else { throw APIFailure.badRequest("the array has no indexes") }
+        arrayJob.name = submit.name ?? ""
+        arrayJob.specJSON = template
+        let id: Int64
+        do {
+            id = try await queue.enqueueArray(arrayJob, indexes: shape.indexes, parallel: shape.parallel)
+        } catch let error as QueueError {
+            throw APIFailure.badRequest(error.message)
+        }
         logger.info("array submitted", metadata: [
-            "hearth.event": "submitted", "job.id": "\(queued[0])", "array.size": "\(queued.count)",
+            "hearth.event": "submitted", "job.id": "\(id)", "array.size": "\(shape.indexes.count)",
             "account.name": "\(who.account)", "job.kind": "\(submit.kind)"])
-        guard var view = try await queries.job(queued[0]) else { throw APIFailure.notFound("job vanished") }
-        view.arraySize = queued.count
+        let view = try await queries.job(id)
+        // After the answer's last statement, so the writing does not compete with it.
+        if shape.indexes.count > 1 { arrayExpansions.start(id, queue: queue, logger: logger) }
+        guard var view else { throw APIFailure.notFound("job vanished") }
+        view.arraySize = shape.indexes.count
         return view
     }
 
@@ -235,6 +247,7 @@ extension ControlServer {
 
     /// `POST /v1/arrays/{id}/cancel`: every element; queued ones in one statement.
     private func cancelArray(_ id: Int64, who: Identity) async throws -> ArrayCancelResponse {
+        await arrayExpansions.settle()
         let elements = try await queue.arrayElements(id)
         guard let first = elements.first else {
             throw APIFailure.notFound("no array \(id); an array's id is its first job's (hearth queue shows 12_[0-9])")

@@ -64,6 +64,7 @@ extension ControlServer {
 
     /// Explanations for one pending job, or for the whole queue in pass order.
     private func priorities(job: Int64?) async throws -> [PriorityView] {
+        await arrayExpansions.settle()
         let loaded = try await snapshots.load()
         let explanations: [PriorityExplanation]
         if let job {

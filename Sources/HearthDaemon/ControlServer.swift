@@ -43,6 +43,8 @@ public struct ControlServer: Sendable {
     /// What `hearth priority` explains with: the leader's scheduler and the same snapshot reader.
     let scheduler: Scheduler
     let snapshots: SnapshotLoader
+    /// Arrays this daemon is still writing out (``ArrayExpansions``).
+    let arrayExpansions = ArrayExpansions()
     /// Prometheus metrics at `GET /metrics`, when enabled (`hearthd run --metrics`); not under /v1.
     var metrics: MetricsEndpoint? = nil
     /// `GET /health` and the 503 gate while the database is unreachable (ControlServer+Health.swift).

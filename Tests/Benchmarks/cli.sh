@@ -5,8 +5,8 @@
 # smallest jobs from first submission to last completion, freed slot -> next start, and listing
 # time at 1k/10k/100k pending. Slurm is Debian's slurm-wlm at its fastest single-node settings
 # (sched/backfill, batch_sched_delay=0, sched_min_interval=0, 32 CPUs advertised), installed here
-# if missing. Release builds: hearthd and hearth-worker as usual, hearth static
-# (--static-swift-stdlib, its own scratch path .build-static). Run as root: ./bench cli
+# if missing. Release builds: hearthd and hearth-worker as usual, hearth a static executable
+# (./build-cli, its own scratch path .build-static). Run as root: ./bench cli
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${HEARTH_BENCH_DIR:-/tmp/hearth-bench-cli}
@@ -19,11 +19,11 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   swift build -c release --product hearthd 2>&1 | tail -1
   # WORKER: an hearth-worker built elsewhere (the job's payload, not what is measured).
   [ -n "${WORKER:-}" ] || swift build -c release --product hearth-worker 2>&1 | tail -1
-  swift build -c release --static-swift-stdlib --scratch-path .build-static --product hearth 2>&1 | tail -1
+  ./build-cli >/dev/null
 fi
 bin=$(swift build -c release --show-bin-path)
 worker=${WORKER:-$bin/hearth-worker}
-cli=$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/hearth
+cli=$(./build-cli --path)
 
 hearthd_pid=
 cleanup() {

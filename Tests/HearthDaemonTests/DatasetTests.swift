@@ -131,10 +131,15 @@ import Testing
             let corpus = dir.appendingPathComponent("corpus.txt")
             try (0..<6000).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ").write(to: corpus, atomically: true, encoding: .utf8)
 
+            // Drained, the node holds the prepare job back, so the stored text can be seen waiting
+            // (on a quick machine the job could otherwise prepare it and drop it at once).
+            let drain = try await CLI.run(["node", "drain", "node-t"], socket: socket)
+            #expect(drain.status == .exited(0), Comment(rawValue: drain.stderr))
             let push = try await CLI.run(["dataset", "push", corpus.path, "--name", "corpus"], socket: socket)
             #expect(push.status == .exited(0), Comment(rawValue: push.stderr))
             #expect(push.stdout.contains("job 1 prepares it with the char tokenizer"), Comment(rawValue: push.stdout))
             #expect(try await client.query("SELECT count(*) AS n FROM artifacts WHERE kind = 'text'")[0].decode("n", as: Int.self) == 1)
+            #expect(try await CLI.run(["node", "resume", "node-t"], socket: socket).status == .exited(0))
             try FileManager.default.removeItem(at: corpus)
             try await E2E.waitUntil("the prepare job succeeds", timeout: 120) { try await E2E.job(1, via: socket).state == .succeeded }
             let show = try await CLI.run(["dataset", "show", "corpus"], socket: socket).stdout

@@ -118,6 +118,8 @@ import Testing
             let first = try Self.call(api, "POST", "/v1/arrays", body, as: JobView.self, status: 201)
             #expect(first.arraySize == 7)
             #expect(first.arrayID == first.id && first.arrayIndex == 0 && first.arrayParallel == 2)
+            // The daemon writes elements after its answer; a listing through it waits for them.
+            _ = try Self.call(api, "GET", "/v1/jobs?array=\(first.id)", as: [JobView].self)
             let rows = try await client.query("""
                 SELECT array_index, name, spec::text AS spec, array_id FROM jobs WHERE array_id = \(first.id) ORDER BY id
                 """)

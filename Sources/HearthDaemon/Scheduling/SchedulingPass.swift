@@ -31,6 +31,9 @@ struct SchedulingPass: Sendable {
     func run() async throws -> Summary {
         let clock = ContinuousClock()
         let begin = clock.now
+        // Arrays still waiting as templates (a daemon that took one and died before writing its
+        // elements, or one still writing them) are written before the queue is read.
+        try await queue.expandArrays()
         let loaded = try await loader.load()
         let t0 = clock.now
         let plan = scheduler.schedule(loaded.snapshot, now: loaded.now)

@@ -48,12 +48,49 @@ extension JobQueue {
         }
         let rows = jobs.enumerated().map { i, job in BatchRow(job, ord: i + 1, index: array?.indexes[i]) }
         let document = String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
-        do {
+        return try await submitting {
             // `hearth_submit_batch` (Migrations/0011_batch_lifecycle.sql): one statement, all or none.
-            let result = try await client.query("""
+            try await client.query("""
                 SELECT id FROM hearth_submit_batch(\(document)::jsonb, \(array?.parallel)::int) AS id
-                """)
-            return try result.map { try $0.decode("id") }
+                """).map { try $0.decode("id") }
+        }
+    }
+
+    /// Queues an array of `template` at `indexes` (at most `parallel` elements at once) and
+    /// returns its id, its first element's.
+    ///
+    /// `template`'s spec and name keep their `{index}`: element `i` gets ``ArraySpec``'s
+    /// substitution of `i`. The caller has checked every element. One row is written per array
+    /// here, the first element; the rest waits as a template (Migrations/0019_array_templates.sql)
+    /// until ``expandArrays(arrayID:)`` writes it, which readers of elements call first.
+    public func enqueueArray(_ template: NewJob, indexes: [Int], parallel: Int?) async throws -> Int64 {
+        guard !indexes.isEmpty else { throw QueueError(.invalidJob, "the array has no indexes") }
+        guard indexes.count <= Self.maxBatch else {
+            throw QueueError(.invalidJob, "an array has at most \(Self.maxBatch) jobs, not \(indexes.count); split it")
+        }
+        if template.idempotencyKey != nil {
+            throw QueueError(.invalidJob, "an idempotency key names one job; leave it out of arrays and batches")
+        }
+        let document = String(decoding: try JSONEncoder().encode(BatchRow(template, ord: 1, index: nil)), as: UTF8.self)
+        let list = "{" + indexes.map(String.init).joined(separator: ",") + "}"
+        return try await submitting {
+            try await client.query("""
+                SELECT hearth_submit_array(\(document)::jsonb, \(list)::int[], \(parallel)::int) AS id
+                """)[0].decode("id")
+        }
+    }
+
+    /// Writes the elements still waiting in array templates (one array's, or all) as job rows and
+    /// returns how many; 0, after one cheap statement, when none wait.
+    @discardableResult
+    public func expandArrays(arrayID: Int64? = nil) async throws -> Int {
+        Int(try await client.query("SELECT hearth_expand_arrays(\(arrayID)::bigint) AS n")[0].decode("n", as: Int64.self))
+    }
+
+    /// Runs a submission statement, turning PostgreSQL's refusals into ``QueueError``s.
+    private func submitting<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
         } catch let error as PostgresError where error.sqlState == "HJ005" {
             throw QueueError(lifecycle: error, jobID: nil) ?? error
         } catch let error as PostgresError where error.sqlState == "23503" || error.sqlState == "22P02" {
@@ -66,24 +103,28 @@ extension JobQueue {
         }
     }
 
-    /// The jobs of array `arrayID` (its first element's id), by index; empty when there is no such array.
+    /// The jobs of array `arrayID` (its first element's id), by index, every one written (see
+    /// ``expandArrays(arrayID:)``); empty when there is no such array.
     public func arrayElements(_ arrayID: Int64) async throws -> [(index: Int, job: Job)] {
-        try await client.query("""
+        try await expandArrays(arrayID: arrayID)
+        return try await client.query("""
             SELECT \(sql: Job.columns), array_index FROM jobs WHERE array_id = \(arrayID) ORDER BY array_index
             """).map { (try $0.decode("array_index"), try Job(row: $0)) }
     }
 
     /// The job that is element `index` of array `arrayID`, or `nil`.
     public func arrayElement(_ arrayID: Int64, index: Int) async throws -> Job? {
-        try await client.query("""
+        try await expandArrays(arrayID: arrayID)
+        return try await client.query("""
             SELECT \(sql: Job.columns) FROM jobs WHERE array_id = \(arrayID) AND array_index = \(index)
             """).first.map(Job.init(row:))
     }
 
-    /// Cancels every queued element of an array in one statement (events included) and returns how
-    /// many; the caller cancels the few scheduled or running ones with ``cancel(jobID:)``, which
-    /// involves their nodes.
+    /// Cancels every queued element of an array in one statement (events included, after writing
+    /// those still in its template) and returns how many; the caller cancels the few scheduled or
+    /// running ones with ``cancel(jobID:)``, which involves their nodes.
     public func cancelQueuedElements(arrayID: Int64) async throws -> Int {
+        try await expandArrays(arrayID: arrayID)
         let rows = try await client.query("SELECT hearth_cancel_queued_elements(\(arrayID)::bigint) AS n")
         return Int(try rows[0].decode("n", as: Int64.self))
     }
