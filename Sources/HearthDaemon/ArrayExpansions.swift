@@ -18,6 +18,10 @@ final class ArrayExpansions: Sendable {
         // Registered under the lock the task takes to remove itself, so it cannot end unregistered.
         running.withLock { running in
             running[arrayID] = Task {
+                // The answer is written after the handler returns: let it leave before this
+                // statement (100 ms of PostgreSQL's CPU for 1,000 elements) competes with it.
+                // Readers wait for this task whatever its start, so nothing sees a half array.
+                try? await Task.sleep(for: .milliseconds(20))
                 do {
                     try await queue.expandArrays(arrayID: arrayID)
                 } catch {

@@ -226,7 +226,6 @@ extension ControlServer {
             "hearth.event": "submitted", "job.id": "\(id)", "array.size": "\(shape.indexes.count)",
             "account.name": "\(who.account)", "job.kind": "\(submit.kind)"])
         let view = try await queries.job(id)
-        // After the answer's last statement, so the writing does not compete with it.
         if shape.indexes.count > 1 { arrayExpansions.start(id, queue: queue, logger: logger) }
         guard var view else { throw APIFailure.notFound("job vanished") }
         view.arraySize = shape.indexes.count

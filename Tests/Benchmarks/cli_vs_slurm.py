@@ -147,6 +147,24 @@ def part_submit():
 
 def part_array():
     print(f"a {jobs}-element array", flush=True)
+    # The submitting command alone, ARRAYS times each side (median): arrays that stay pending
+    # (hearth: 2 GPUs on a 1-GPU node; Slurm: begin in an hour), each cancelled before the next.
+    h_times, s_times = [], []
+    for _ in range(int(os.environ.get("ARRAYS", "9"))):
+        t = time.perf_counter()
+        reply = out([hearth, "submit", "--kind", "command", "--gpus", "2", "--array", f"0-{jobs - 1}", work + "/true.json"])
+        h_times.append((time.perf_counter() - t) * 1000)
+        run([hearth, "cancel", reply.split()[2]])
+        t = time.perf_counter()
+        sid = out(["sbatch", "--parsable", f"--array=0-{jobs - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
+        s_times.append((time.perf_counter() - t) * 1000)
+        run(["scancel", sid])
+        wait_empty(slurm_unfinished)
+        wait_empty(hearth_unfinished)
+    hm, sm = statistics.median(h_times), statistics.median(s_times)
+    rows.append((f"a {jobs}-element array left pending, the submitting command, median (ms, {len(h_times)} arrays)",
+                 f"{hm:.1f}", f"{sm:.1f}", hm / sm))
+    print(f"  a {jobs}-element array left pending, the submitting command: hearth {hm:.1f} ms, Slurm {sm:.1f} ms (median)", flush=True)
     t = time.perf_counter()
     run([hearth, "submit", "--kind", "command", "--array", f"0-{jobs - 1}", work + "/true.json"])
     h_arr = time.perf_counter() - t
