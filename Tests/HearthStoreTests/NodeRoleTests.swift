@@ -75,6 +75,8 @@ import Testing
                 "SELECT hearth_ledger_close(\(job.id), 1, 'succeeded', now() + interval '1 year')",
                 "SELECT hearth_node_login_create('forged', NULL, 'me', NULL, false)",
                 "CREATE TABLE mine (x int)",
+                "INSERT INTO job_arrays (id, job, pending) VALUES (\(job.id), '{}', '{1}')",
+                "SELECT hearth_array_substitute('x', 1)",
             ]
             for sql in writes {
                 let state = await Self.refusal(f.a, sql)
@@ -89,6 +91,12 @@ import Testing
             #expect(try row.decode("r", as: String.self) == "volunteer" && row.decode("n", as: Int.self) == 1)
             // Reads the control API needs still work.
             #expect(try await JobQueue(client: f.a).job(job.id)?.state == .queued)
+            // Arrays go through their functions (0019), which a node may call like the batch's.
+            let array = try await JobQueue(client: f.a).enqueueArray(
+                NewJob(kind: .train, accountID: f.account, specJSON: #"{"seed": "{index}"}"#), indexes: [0, 1, 2], parallel: nil)
+            #expect(await Self.refusal(f.a, "DELETE FROM job_arrays WHERE id = \(array)") == "42501")
+            #expect(try await JobQueue(client: f.b).expandArrays() == 2)
+            #expect(try await owner.query("SELECT count(*) AS n FROM jobs WHERE array_id = \(array)")[0].decode("n", as: Int.self) == 3)
         }
     }
 
