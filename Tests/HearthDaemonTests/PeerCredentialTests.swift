@@ -61,6 +61,20 @@ import Testing
             let admin = try await CLI.run(["cancel", id], socket: socket)
             #expect(admin.status == .exited(0) && admin.stdout.contains("job \(id): cancelled"))
 
+            // An array is ann's whole: bob can cancel neither it nor one element, ann both.
+            let array = try await CLI.run(["submit", "--kind", "command", "--gpus", "1", "--array", "0-9", spec.path],
+                                          socket: socket, asUser: Self.ann)
+            #expect(array.status == .exited(0), "\(array.stderr)")
+            let arrayID = try #require(array.stdout.split(separator: " ").dropFirst(2).first.map(String.init))
+            for target in [arrayID, "\(arrayID)_3"] {
+                let theirs = try await CLI.run(["cancel", target], socket: socket, asUser: Self.bob)
+                #expect(theirs.status == .exited(1) && theirs.stderr.contains("belongs to another account"), "\(theirs.stderr)")
+            }
+            let listed = try await CLI.run(["queue", "--user", Self.ann], socket: socket, asUser: Self.bob)
+            #expect(listed.stdout.contains("\(arrayID)_[0-9]"), "\(listed.stdout)")
+            let mine = try await CLI.run(["cancel", arrayID], socket: socket, asUser: Self.ann)
+            #expect(mine.status == .exited(0) && mine.stdout.contains("array \(arrayID): 10 cancelled"), "\(mine.stdout)\(mine.stderr)")
+
             // Not in group hearth: the socket's permissions keep eve out before the daemon sees her.
             let outsider = try await CLI.run(["whoami"], socket: socket, asUser: Self.eve)
             #expect(outsider.status == .exited(3) && outsider.stderr.contains("Permission denied"))
