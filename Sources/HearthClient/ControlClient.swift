@@ -43,7 +43,7 @@ public struct ControlClient: Sendable {
     /// - Returns: the HTTP status.
     @discardableResult
     public func stream(_ method: String, _ path: String, body: Data? = nil, extraHeaders: [String] = [],
-                       onHead: (Int, [String: String]) throws -> Void = { _, _ in },
+                       onHead: (Int, ResponseHeaders) throws -> Void = { _, _ in },
                        onBody: (ArraySlice<UInt8>) throws -> Void) throws -> Int {
         guard let fd = UnixSocket.connect(socketPath) else {
             let code = errno
@@ -89,6 +89,19 @@ public struct ControlClient: Sendable {
     }
 }
 
+/// A response's header fields, names in lower case, in the order they came.
+public struct ResponseHeaders: Sendable {
+    public var fields: [(name: String, value: String)] = []
+
+    public init() {}
+
+    /// The first field named `name` (give it in lower case).
+    public subscript(_ name: String) -> String? {
+        for field in fields where field.name == name { return field.value }
+        return nil
+    }
+}
+
 /// Reads one HTTP/1.1 response from a socket: the status line, the headers, then the body as
 /// it arrives (by Content-Length, chunked, or until the daemon closes).
 struct ResponseReader {
@@ -109,7 +122,7 @@ struct ResponseReader {
         }
     }
 
-    mutating func read(onHead: (Int, [String: String]) throws -> Void, onBody: (ArraySlice<UInt8>) throws -> Void) throws -> Int {
+    mutating func read(onHead: (Int, ResponseHeaders) throws -> Void, onBody: (ArraySlice<UInt8>) throws -> Void) throws -> Int {
         var headEnd: Int?
         var searchFrom = 0
         while headEnd == nil {
@@ -118,21 +131,21 @@ struct ResponseReader {
             searchFrom = max(0, buffer.count - 3)
             guard fill() else { throw ControlClient.Unreachable(description: "the daemon sent no complete HTTP response") }
         }
-        let head = String(decoding: buffer[..<headEnd!], as: UTF8.self)
-        let lines = head.split(separator: "\r\n", omittingEmptySubsequences: false)
-        let parts = lines[0].split(separator: " ")
-        guard parts.count >= 2, let status = Int(parts[1]) else {
+        // Parsed on bytes, with no Dictionary or String splitting: each first use of such a
+        // generic type costs the static CLI a scan of every protocol conformance it holds.
+        let lines = HTTPBytes.lines(buffer[..<headEnd!])
+        guard let statusLine = lines.first, let status = HTTPBytes.statusCode(statusLine) else {
             throw ControlClient.Unreachable(description: "the daemon sent a malformed status line")
         }
         var chunked = false
         var length: Int?
-        var headers: [String: String] = [:]
+        var headers = ResponseHeaders()
         for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased()
-            let value = HTTPBytes.trim(line[line.index(after: colon)...])
-            headers[name] = value
-            if name == "transfer-encoding" && value.lowercased().contains("chunked") { chunked = true }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = HTTPBytes.lowercased(line[..<colon])
+            let value = HTTPBytes.trimmed(line[(colon + 1)...])
+            headers.fields.append((name, value))
+            if name == "transfer-encoding" && HTTPBytes.lowercased(Array(value.utf8)[...]).hasSuffix("chunked") { chunked = true }
             if name == "content-length" { length = Int(value) }
         }
         try onHead(status, headers)
@@ -192,8 +205,8 @@ struct ChunkDecoder {
             pending.append(contentsOf: rest)
             rest = []
             guard let end = HTTPBytes.find(pending, HTTPBytes.crlf, from: 0) else { return }
-            let line = String(decoding: pending[..<end], as: UTF8.self)
-            let sizeText = HTTPBytes.trim(line.split(separator: ";").first ?? "")
+            let line = pending[..<end]
+            let sizeText = HTTPBytes.trimmed(line[..<(line.firstIndex(of: UInt8(ascii: ";")) ?? line.endIndex)])
             guard let size = Int(sizeText, radix: 16) else { finished = true; return }
             rest = pending[(end + 2)...]
             pending = []
@@ -223,12 +236,57 @@ enum HTTPBytes {
         return nil
     }
 
+    /// The lines of a response head (split at CRLF).
+    static func lines(_ head: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        var lines: [ArraySlice<UInt8>] = []
+        var start = head.startIndex
+        var i = head.startIndex
+        while i < head.endIndex {
+            if head[i] == 13, i + 1 < head.endIndex, head[i + 1] == 10 {
+                lines.append(head[start..<i])
+                i += 2
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        lines.append(head[start..<head.endIndex])
+        return lines
+    }
+
+    /// The status code of `HTTP/1.1 200 OK`: the three digits after the first space.
+    static func statusCode(_ line: ArraySlice<UInt8>) -> Int? {
+        guard let space = line.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        var code = 0
+        var digits = 0
+        for c in line[(space + 1)...] {
+            guard c != UInt8(ascii: " ") else { break }
+            guard c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9"), digits < 3 else { return nil }
+            code = code * 10 + Int(c - UInt8(ascii: "0"))
+            digits += 1
+        }
+        return digits == 3 ? code : nil
+    }
+
+    /// ASCII letters in lower case (header names are ASCII).
+    static func lowercased(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
     /// Leading and trailing spaces and tabs removed.
     static func trim<S: StringProtocol>(_ s: S) -> String {
         var sub = Substring(s)
         while let c = sub.first, c == " " || c == "\t" { sub = sub.dropFirst() }
         while let c = sub.last, c == " " || c == "\t" { sub = sub.dropLast() }
         return String(sub)
+    }
+
+    /// The same on bytes.
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
+        var sub = bytes
+        while let c = sub.first, c == 32 || c == 9 { sub = sub.dropFirst() }
+        while let c = sub.last, c == 32 || c == 9 { sub = sub.dropLast() }
+        return String(decoding: sub, as: UTF8.self)
     }
 }
 

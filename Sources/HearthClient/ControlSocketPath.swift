@@ -19,8 +19,7 @@ public enum ControlSocketPath {
 
     /// The path a daemon run by `uid` (not root) listens on by default.
     public static func perUser(uid: UInt32, environment: [String: String]) -> String {
-        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/hearth.sock" }
-        return "/tmp/hearth-\(uid).sock"
+        perUser(uid: uid, variable: { environment[$0] })
     }
 
     /// Where a daemon run by `uid` listens unless told otherwise.
@@ -31,36 +30,46 @@ public enum ControlSocketPath {
 
     /// The paths the CLI tries, in order (``forClient(uid:environment:exists:)`` takes the first that exists).
     public static func candidates(uid: UInt32 = geteuid(), environment: [String: String]) -> [String] {
-        if let explicit = environment["HEARTH_SOCKET"], !explicit.isEmpty { return [explicit] }
-        var paths = [system]
-        // The user's own daemon: where it listens with this environment, and without XDG_RUNTIME_DIR
-        // (a daemon started from cron or a bare shell does not have it).
-        if uid != 0 {
-            paths.append(perUser(uid: uid, environment: environment))
-            let fallback = perUser(uid: uid, environment: [:])
-            if !paths.contains(fallback) { paths.append(fallback) }
-        }
-        return paths
+        candidates(uid: uid, variable: { environment[$0] })
     }
 
     /// Where the CLI connects: the first candidate that exists, else ``system`` (named in the error).
     public static func forClient(uid: UInt32 = geteuid(), environment: [String: String],
                                  exists: (String) -> Bool = { access($0, F_OK) == 0 }) -> String {
-        let paths = candidates(uid: uid, environment: environment)
-        return paths.first(where: exists) ?? paths[0]
+        forClient(uid: uid, variable: { environment[$0] }, exists: exists)
     }
 
-    /// The process environment as a dictionary, without Foundation.
-    public static func processEnvironment() -> [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
-            }
-            pointer += 1
+    /// The same, reading the two variables it needs from this process's environment.
+    ///
+    /// The CLI's path: it reads `HEARTH_SOCKET` and `XDG_RUNTIME_DIR` with `getenv` instead of
+    /// building a dictionary of the whole environment, whose first use in the static binary
+    /// costs a scan of every protocol conformance record.
+    public static func forClientFromProcessEnvironment(uid: UInt32 = geteuid()) -> String {
+        forClient(uid: uid, variable: { getenv($0).map { String(cString: $0) } }, exists: { access($0, F_OK) == 0 })
+    }
+
+    // The rules above, on a variable lookup (a dictionary's, or getenv).
+
+    static func perUser(uid: UInt32, variable: (String) -> String?) -> String {
+        if let runtime = variable("XDG_RUNTIME_DIR"), !runtime.isEmpty { return runtime + "/hearth.sock" }
+        return "/tmp/hearth-\(uid).sock"
+    }
+
+    static func candidates(uid: UInt32, variable: (String) -> String?) -> [String] {
+        if let explicit = variable("HEARTH_SOCKET"), !explicit.isEmpty { return [explicit] }
+        var paths = [system]
+        // The user's own daemon: where it listens with this environment, and without XDG_RUNTIME_DIR
+        // (a daemon started from cron or a bare shell does not have it).
+        if uid != 0 {
+            paths.append(perUser(uid: uid, variable: variable))
+            let fallback = perUser(uid: uid, variable: { _ in nil })
+            if !paths.contains(fallback) { paths.append(fallback) }
         }
-        return result
+        return paths
+    }
+
+    static func forClient(uid: UInt32, variable: (String) -> String?, exists: (String) -> Bool) -> String {
+        let paths = candidates(uid: uid, variable: variable)
+        return paths.first(where: exists) ?? paths[0]
     }
 }

@@ -148,7 +148,7 @@ struct SubmitOptions {
         if let qos { fields.append("\"qos\":" + JSONText.string(qos)) }
         if let maxAttempts { fields.append("\"max_attempts\":\(maxAttempts)") }
         if let idempotencyKey { fields.append("\"idempotency_key\":" + JSONText.string(idempotencyKey)) }
-        if !after.isEmpty { fields.append("\"after_ok\":[" + after.map { "\($0)" }.joined(separator: ",") + "]") }
+        if !after.isEmpty { fields.append("\"after_ok\":[" + Stdio.join(after.map { "\($0)" }, ",") + "]") }
         if let timeLimit {
             guard let seconds = Submit.seconds(timeLimit) else { return nil }
             fields.append("\"time_limit\":\(seconds)")
@@ -157,7 +157,7 @@ struct SubmitOptions {
         if let gpuMemory { fields.append("\"gpu_memory_mib\":\(gpuMemory * 1024)") }
         if let preemptible { fields.append("\"preemptible\":\(preemptible)") }
         if let array { fields.append("\"array\":" + JSONText.string(array)) }
-        var body = Array(("{" + fields.joined(separator: ",") + ",\"spec\":").utf8)
+        var body = Array(("{" + Stdio.join(fields, ",") + ",\"spec\":").utf8)
         body += spec
         body.append(UInt8(ascii: "}"))
         return array == nil ? .job(Data(body)) : .array(Data(body))
@@ -172,12 +172,12 @@ struct SubmitOptions {
             print("submitted pipeline: " + jobs.map { "\($0.name)=\($0.id)" }.joined(separator: " "))
         case .array(let body):
             let (job, raw) = try Self.submitted("/v1/arrays", body, via: connection)
-            if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
-            print("submitted array \(job.arrayID ?? job.id) (\(job.arraySize ?? 1) jobs)")
+            if connection.json { Stdio.out(String(decoding: raw, as: UTF8.self) + "\n"); return }
+            Stdio.out("submitted array \(job.arrayID ?? job.id) (\(job.arraySize ?? 1) jobs)\n")
         case .job(let body):
             let (job, raw) = try Self.submitted("/v1/jobs", body, via: connection)
-            if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
-            print(job.duplicate == true ? "job \(job.id) already submitted with this key (\(job.state))" : "submitted job \(job.id)")
+            if connection.json { Stdio.out(String(decoding: raw, as: UTF8.self) + "\n"); return }
+            Stdio.out(job.duplicate == true ? "job \(job.id) already submitted with this key (\(job.state))\n" : "submitted job \(job.id)\n")
         }
     }
 
@@ -264,7 +264,7 @@ struct QueueOptions {
             query.append("format=table")
             if !expand { query.append("group=arrays") }
         }
-        let path = "/v1/jobs" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        let path = "/v1/jobs" + (query.isEmpty ? "" : "?" + Stdio.join(query, "&"))
         var errorBody: [UInt8] = []
         var next: String?
         var status = 0

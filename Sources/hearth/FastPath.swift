@@ -59,11 +59,14 @@ enum FastPath {
     ///   - options: long names (without `--`) that take a value; `short` maps one-letter flags to them.
     ///   - flags: long names that take none.
     ///   - repeatable: options that may be given more than once.
-    static func scan(_ arguments: ArraySlice<String>, options: Set<String>, flags: Set<String>,
-                     short: [String: String] = [:], repeatable: Set<String> = []) -> (values: [(String, String)], positionals: [String])? {
+    ///
+    /// Plain arrays, not sets or dictionaries: a handful of names is searched faster than the
+    /// static binary's runtime sets up its first `Set<String>` (see ``JSONScan``).
+    static func scan(_ arguments: ArraySlice<String>, options: [String], flags: [String],
+                     short: [(String, String)] = [], repeatable: [String] = []) -> (values: [(String, String)], positionals: [String])? {
         var values: [(String, String)] = []
         var positionals: [String] = []
-        var seen: Set<String> = []
+        var seen: [String] = []
         var i = arguments.startIndex
         while i < arguments.endIndex {
             let arg = arguments[i]
@@ -76,7 +79,7 @@ enum FastPath {
                     inline = String(name[name.index(after: eq)...])
                     name = String(name[..<eq])
                 }
-            } else if arg.hasPrefix("-") && arg.count == 2, let long = short[String(arg.dropFirst())] {
+            } else if arg.hasPrefix("-") && arg.count == 2, let long = short.first(where: { $0.0 == String(arg.dropFirst()) })?.1 {
                 name = long
             } else if arg.hasPrefix("-") || arg == "help" {
                 return nil  // "-" (standard input), combined short flags, help: the parser's business
@@ -86,7 +89,8 @@ enum FastPath {
             }
             guard !name.isEmpty else { return nil }  // "--": the parser's business
             if !repeatable.contains(name) {
-                guard seen.insert(name).inserted else { return nil }
+                guard !seen.contains(name) else { return nil }
+                seen.append(name)
             }
             if flags.contains(name) {
                 guard inline == nil else { return nil }
@@ -111,7 +115,7 @@ enum FastPath {
     static func parseQueue(_ arguments: ArraySlice<String>) -> (QueueOptions, Connection)? {
         guard let (values, positionals) = scan(
             arguments, options: ["socket", "user", "state", "node", "array", "limit", "after"], flags: ["json", "all", "expand"],
-            short: ["u": "user", "s": "state", "t": "state", "n": "node", "a": "all"]), positionals.isEmpty else { return nil }
+            short: [("u", "user"), ("s", "state"), ("t", "state"), ("n", "node"), ("a", "all")]), positionals.isEmpty else { return nil }
         var queue = QueueOptions()
         var connection = Connection()
         for (name, value) in values {

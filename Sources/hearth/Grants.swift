@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import HearthAPI
 
 /// What `hearth grant` and `hearth revoke` name: `qos high`, `qos serving` or `non-preemptible`,

@@ -64,7 +64,7 @@ struct Connection {
     var json = false
 
     var client: ControlClient {
-        ControlClient(socketPath: socket ?? ControlSocketPath.forClient(environment: ControlSocketPath.processEnvironment()))
+        ControlClient(socketPath: socket ?? ControlSocketPath.forClientFromProcessEnvironment())
     }
 
     /// Sends a request and decodes the answer, or exits with the daemon's message.

@@ -4,19 +4,39 @@
 ///
 /// It accepts a subset of what JSONDecoder accepts and says `nil` for everything else: bytes
 /// outside ASCII, `\u` escapes, a key with any escape, a repeated key, numbers with an exponent or
-/// more than 15 digits, nesting deeper than 64. Callers then take the JSONDecoder path, so
-/// whatever this reader declines is handled (and refused) exactly as before.
+/// more than 15 digits, nesting deeper than 64, an object of more than 64 members. Callers then
+/// take the JSONDecoder path, so whatever this reader declines is handled (and refused) exactly
+/// as before.
+///
+/// It holds no Set or Dictionary: in the static binary the first use of each such generic type
+/// makes the runtime scan every protocol conformance the program holds (about 60 µs each), which
+/// is more than the few short linear searches below.
 struct JSONScan {
     private let bytes: [UInt8]
     private var i = 0
     private var depth = 0
-    /// The top-level object's members: key → the byte range of its value.
-    private var members: [String: Range<Int>] = [:]
+    /// The top-level object's members, in order.
+    private var members = Members()
+
+    /// An object's members: key → the byte range of its value (a short list, searched in order).
+    struct Members {
+        // Bounds as plain integers: an array of `Range<Int>` would make the runtime look up
+        // `Int: Comparable` when it is first allocated.
+        fileprivate var entries: [(key: String, start: Int, end: Int)] = []
+
+        subscript(_ key: String) -> Range<Int>? {
+            for entry in entries where entry.key == key { return entry.start..<entry.end }
+            return nil
+        }
+    }
+
+    /// Members an object may have here; a larger one goes to JSONDecoder (the duplicate check is linear).
+    private static let maxMembers = 64
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     /// The members of `bytes` when they are one plain JSON object (whitespace around it allowed).
-    static func object(_ bytes: [UInt8]) -> [String: Range<Int>]? {
+    static func object(_ bytes: [UInt8]) -> Members? {
         var scan = JSONScan(bytes)
         scan.space()
         guard scan.peek == UInt8(ascii: "{"), scan.value(), scan.end() else { return nil }
@@ -86,19 +106,21 @@ struct JSONScan {
         guard depth <= 64 else { return false }
         defer { depth -= 1 }
         i += 1
-        var keys: Set<String> = []
+        var keys: [String] = []
         space()
         if peek == UInt8(ascii: "}") { i += 1; return true }
         while true {
             space()
-            guard peek == UInt8(ascii: "\""), let key = string(key: true), keys.insert(key).inserted else { return false }
+            guard peek == UInt8(ascii: "\""), let key = string(key: true),
+                  keys.count < Self.maxMembers, !keys.contains(key) else { return false }
+            keys.append(key)
             space()
             guard peek == UInt8(ascii: ":") else { return false }
             i += 1
             space()
             let start = i
             guard value() else { return false }
-            if depth == 1 { members[key] = start..<i }
+            if depth == 1 { members.entries.append((key, start, i)) }
             space()
             guard let c = peek else { return false }
             i += 1

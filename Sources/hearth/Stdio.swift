@@ -23,6 +23,18 @@ enum Stdio {
         writeAll(STDOUT_FILENO, bytes)
     }
 
+    /// `parts` with `separator` between them. The standard `joined(separator:)` looks up its
+    /// element type's conformances at run time on first use, which in the static binary scans
+    /// every conformance record (see ``JSONScan``); this loop is concrete.
+    static func join(_ parts: [String], _ separator: String) -> String {
+        var text = ""
+        for (n, part) in parts.enumerated() {
+            if n > 0 { text += separator }
+            text += part
+        }
+        return text
+    }
+
     /// Writes every byte (a pipe may take them in parts); gives up on a closed pipe.
     @discardableResult
     static func writeAll(_ fd: Int32, _ text: String) -> Bool { writeAll(fd, Array(text.utf8)[...]) }

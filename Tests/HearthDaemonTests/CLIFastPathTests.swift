@@ -53,6 +53,8 @@ import Testing
             let escaped = try file("escaped.json", "{\"argv\": [\"/bin/echo\", \"tab\\there \\\"q\\\" \\\\ /\"]}\n")
             // Declined by JSONScan (non-ASCII, \u escapes, exponents): JSONDecoder's path, same job.
             let unusual = try file("unusual.json", #"{"argv": ["/bin/echo", "héllo", "\u00e9"], "x": 1e3, "big": 12345678901234567890}"#)
+            // Over JSONScan's 64 members (its duplicate check is a linear search): declined too.
+            let wide = try file("wide.json", "{\"argv\": [\"/bin/true\"], " + (1...70).map { "\"k\($0)\": \($0)" }.joined(separator: ", ") + "}")
 
             // Submissions: each runs both ways; the outputs match but for the job ids.
             let submissions: [[String]] = [
@@ -63,6 +65,7 @@ import Testing
                 ["submit", plain, "--kind", "command", "--gpus", "1", "--no-preemptible", "--after", "1", "--after", "2"],
                 ["submit", "--kind", "command", "--gpus", "1", "--array", "0-4:2%1", "--name", "e{index}", plain],
                 ["submit", "--kind", "command", "--gpus", "1", "--json", plain],
+                ["submit", "--kind", "command", "--gpus", "1", wide],
             ]
             var pairs: [(Int64, Int64)] = []
             for arguments in submissions {
