@@ -34,14 +34,14 @@ enum {
     HEARTH_STAGE_EXEC = 8,
 };
 
-/// Like `hearth_spawn` with a new process group, through fork and exec, for a job's process:
+/// Like `hearth_spawn` with a new process group, through clone (vfork-like) and exec, for a job's process:
 /// in the child it first writes "0" to each of `cgroup_fds` (open `cgroup.procs` files, so the
 /// child and everything it starts is in the attempt's cgroups), then maps the descriptors, then
 /// drops to `cred` (setgroups, setresgid, setresuid; NULL keeps this process's identity) and
 /// checks root cannot be regained, changes to `cwd` (as the new user) and execs.
 ///
 /// Returns 0 and sets *pid once the exec succeeded, or an errno value with *failed_stage set to
-/// the HEARTH_STAGE_ of the step that failed (0: fork itself); a child that failed is reaped.
+/// the HEARTH_STAGE_ of the step that failed (0: clone itself); a child that failed is reaped.
 int hearth_spawn_as(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
                     const char *cwd, const struct hearth_credentials *cred, const int *cgroup_fds, int ncgroup_fds,
                     pid_t *pid, int *failed_stage);

@@ -130,7 +130,7 @@ extension JobRunner {
             close(reports.writeFD)
             close(output.writeFD)
             cgroup?.closeDescriptors()
-            try? "\(child.pid)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
+            try? ScratchFile.replace(pidFile(job.id), with: Array("\(child.pid)\n".utf8))
             return LaunchedAttempt(process: .child(child), reports: reports, output: output, logFD: logFD, cgroup: cgroup, user: user,
                                    checkpointRoot: user == nil ? nil : directory.root.path, artifactPins: pins,
                                    prepared: PrepareSpec(specJSON: resolved.specJSON))
@@ -210,7 +210,7 @@ extension JobRunner {
             spec["resume"] = resume.map { ["path": $0.path, "sha256": $0.sha256] as [String: Any] } ?? "none"
         }
         let file = directory.root.appendingPathComponent("job.json")
-        try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]).write(to: file, options: .atomic)
+        try ScratchFile.replace(file, with: Array(JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys])))
         // The directory is hearthd's, so the rename above cannot be redirected; the file is the job's to read.
         if let user { guard chown(file.path, user.uid, user.gid) == 0 else { throw Error(message: "cannot give \(file.path) to \(user)") } }
         chmod(file.path, 0o400)

@@ -133,7 +133,7 @@ extension JobRunner {
                 try await Task.sleep(for: .milliseconds(10))
             }
             // With the unit's name, so a restarted hearthd can stop it (it is not in hearthd's cgroup).
-            try? "\(pid) \(name)\n".write(to: pidFile(job.id), atomically: true, encoding: .utf8)
+            try? ScratchFile.replace(pidFile(job.id), with: Array("\(pid) \(name)\n".utf8))
             log.debug("started transient unit", metadata: ["unit": "\(name)"])
             return LaunchedAttempt(process: .unit(unit, mainPID: pid), reports: reports, output: output, logFD: logFD,
                                    cgroup: nil, user: known, checkpointRoot: Self.unitWorkDirectory(jobID: job.id), artifactPins: pins,
