@@ -66,7 +66,8 @@ extension APIQueries {
         let accountCondition: SQLFragment = filter.account == nil ? "" : "AND j.account_id = (SELECT id FROM accounts WHERE name = p.account)"
         let nodeCondition: SQLFragment = filter.node == nil ? "" : "AND j.node_id = (SELECT id FROM nodes WHERE hostname = p.node)"
         let arrayCondition: SQLFragment = filter.array == nil ? "" : "AND j.array_id = p.array_id"
-        let individualCondition: SQLFragment = filter.groupArrays ? "AND NOT (array_id IS NOT NULL AND state = 'queued')" : ""
+        // Spelled as jobs_listed_one_by_one's predicate (migration 0020), so that index serves it.
+        let individualCondition: SQLFragment = filter.groupArrays ? "AND (array_id IS NULL OR state <> 'queued')" : ""
         let groupCondition: SQLFragment = filter.groupArrays ? "array_id IS NOT NULL AND state = 'queued'" : "false"
         let afterID = filter.after?.id ?? 0
         let afterIndividual = filter.after?.individual ?? false
@@ -85,20 +86,24 @@ extension APIQueries {
                 SELECT id AS sort_id, true AS individual, id, NULL::text AS pending FROM matching
                 WHERE id > \(afterIndividual ? afterID : afterID - 1)::bigint \(sql: individualCondition)
                 ORDER BY id LIMIT \(limit + 1)::int
-            ), grouped AS (
-                SELECT array_id, array_index, id FROM matching
-                WHERE \(sql: groupCondition) AND array_id > \(afterID)::bigint
-            ), runs AS (
-                -- Consecutive indexes share index - rank (gaps and islands).
-                SELECT array_id, min(array_index) AS lo, max(array_index) AS hi, min(id) AS first_id FROM (
-                    SELECT array_id, array_index, id,
-                           array_index - row_number() OVER (PARTITION BY array_id ORDER BY array_index) AS island
-                    FROM grouped) x
-                GROUP BY array_id, island
+            ), arrays AS (
+                -- Each array's queued elements in one pass over jobs_queued_elements (migration 0020):
+                -- their count, bounds and first job.
+                SELECT array_id, count(*) AS n, min(array_index) AS lo, max(array_index) AS hi, min(id) AS first_id
+                FROM matching WHERE \(sql: groupCondition) AND array_id > \(afterID)::bigint
+                GROUP BY array_id
             ), groups AS (
-                SELECT array_id AS sort_id, false AS individual, min(first_id) AS id,
-                       string_agg(CASE WHEN lo = hi THEN lo::text ELSE lo || '-' || hi END, ',' ORDER BY lo) AS pending
-                FROM runs GROUP BY array_id
+                -- As many as their span: one run, lo-hi. Otherwise the runs of that array alone
+                -- (consecutive indexes share index - rank: gaps and islands).
+                SELECT a.array_id AS sort_id, false AS individual, a.first_id AS id,
+                       CASE WHEN a.n = a.hi - a.lo + 1 THEN CASE WHEN a.lo = a.hi THEN a.lo::text ELSE a.lo || '-' || a.hi END
+                       ELSE (SELECT string_agg(CASE WHEN lo = hi THEN lo::text ELSE lo || '-' || hi END, ',' ORDER BY lo)
+                             FROM (SELECT min(array_index) AS lo, max(array_index) AS hi FROM (
+                                     SELECT array_index, array_index - row_number() OVER (ORDER BY array_index) AS island
+                                     FROM matching m WHERE m.array_id = a.array_id AND \(sql: groupCondition)) x
+                                   GROUP BY island) r)
+                       END AS pending
+                FROM arrays a
             ), page AS (
                 SELECT * FROM (SELECT * FROM individual UNION ALL SELECT * FROM groups) u
                 ORDER BY sort_id, individual LIMIT \(limit + 1)::int
