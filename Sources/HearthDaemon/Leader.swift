@@ -25,6 +25,25 @@ struct Leader: Service {
     /// the whole queue, which competes with the submissions for the node's CPU.
     static let routineSpacing: Duration = .milliseconds(100)
 
+    /// A pass costs what it reads, so with a long queue the fixed spacings above would keep a core
+    /// busy: with 100,000 jobs pending a pass took about 0.4 s, and one a second with nothing to
+    /// do kept hearthd and PostgreSQL at 42 % of a core (Docs/BENCHMARKS.md, issue 16). The
+    /// periodic wait and the wait after submissions are therefore also at least ten times the
+    /// last pass's duration, so those passes take at most a tenth of a core; a short queue's
+    /// passes take milliseconds and keep the spacings above. Passes after freed slots are not
+    /// stretched: they place jobs, and stretching them even to the last pass's duration slowed a
+    /// 300-element array's completion by a fifth.
+    static let paceFactor = 10
+    /// The longest a wait is stretched to (the periodic pass also rescues expired leases: 10 s at
+    /// most beside a 30 s lease).
+    static let paceCap: Duration = .seconds(10)
+
+    /// The wait before the next pass: `base`, stretched to ``paceFactor`` times the last pass's
+    /// duration, at most ``paceCap`` (never below `base`).
+    static func spacing(_ base: Duration, lastPass: Duration) -> Duration {
+        max(base, min(lastPass * paceFactor, paceCap))
+    }
+
     let configuration: PostgresClient.Configuration
     let queue: JobQueue
     let nodeDownAfter: Duration
@@ -41,6 +60,7 @@ struct Leader: Service {
         let clock = ContinuousClock()
         var lastHousekeeping = clock.now - .seconds(3600)
         var lastRecorded = clock.now - .seconds(3600)
+        var lastPass: Duration = .zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let connection = try await PostgresConnection.connect(
@@ -67,7 +87,9 @@ struct Leader: Service {
                             try await duties()
                             lastHousekeeping = clock.now
                         }
+                        let passStarted = clock.now
                         let summary = try await scheduling.run()
+                        lastPass = clock.now - passStarted
                         let minute = clock.now - lastRecorded >= .seconds(60)
                         try await scheduling.record(summary, force: minute)
                         if summary.madeDecisions || minute { lastRecorded = clock.now }
@@ -79,7 +101,7 @@ struct Leader: Service {
                     } catch {
                         logger.warning("scheduling pass failed; retrying: \(error)")
                     }
-                    await nextPass(after: clock.now, wakeups: wakeups)
+                    await nextPass(after: clock.now, wakeups: wakeups, lastPass: lastPass)
                 }
             } catch {
                 logger.warning("leader loop: \(error)")
@@ -91,11 +113,13 @@ struct Leader: Service {
     /// Returns when the next pass is due: after `interval` with nothing to do; soon after capacity
     /// came free (or after a wake-up of unknown cause), at most ``freedSpacing`` after the last
     /// pass; after submissions and other changes, ``routineSpacing`` after it, unless capacity
-    /// comes free meanwhile.
-    func nextPass(after last: ContinuousClock.Instant, wakeups: JobWakeups) async {
+    /// comes free meanwhile. The first two stretch with a long last pass (``spacing(_:lastPass:)``).
+    func nextPass(after last: ContinuousClock.Instant, wakeups: JobWakeups, lastPass: Duration) async {
         let clock = ContinuousClock()
-        guard await wakeups.wait(timeout: interval) else { return }
-        var spacing = Self.routineSpacing
+        let idle = Self.spacing(interval, lastPass: lastPass)
+        let routine = Self.spacing(Self.routineSpacing, lastPass: lastPass)
+        guard await wakeups.wait(timeout: idle) else { return }
+        var spacing = routine
         while !Task.isCancelled {
             if !wakeups.takeReasons().isDisjoint(with: [.freed, .unknown]) { spacing = Self.freedSpacing }
             let now = clock.now, due = last + spacing
