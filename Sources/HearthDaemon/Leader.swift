@@ -32,7 +32,7 @@ struct Leader: Service {
     /// last pass's duration, so those passes take at most a tenth of a core; a short queue's
     /// passes take milliseconds and keep the spacings above. Passes after freed slots are not
     /// stretched: they place jobs, and stretching them even to the last pass's duration slowed a
-    /// 300-element array's completion by a fifth.
+    /// 300-element array's completion by up to a fifth.
     static let paceFactor = 10
     /// The longest a wait is stretched to (the periodic pass also rescues expired leases: 10 s at
     /// most beside a 30 s lease).
