@@ -177,7 +177,7 @@ public enum Daemon {
         let signals = SignalHandlers(configuration: configuration, status: status, faults: faults, signals: trapped, logger: log)
         // The database's watchers: the probe (any server) and the embedded cluster's supervisor,
         // whose giving up ends the group with an error (hearthd exits non-zero; systemd restarts it).
-        var services: [any Service] = [leader, agent, signals, listener, DatabaseProbe(client: db.client, health: health, logger: log)]
+        var services: [any Service] = [leader, agent, signals, listener, DatabaseProbe(database: db.client.configuration, health: health, logger: log)]
         services.append(CacheLocalityRecorder(cache: artifactServices.cache, database: db.client.configuration, nodeID: nodeID, logger: log))
         if let every = configuration.artifactCollectInterval {
             services.append(ArtifactCollector(

@@ -81,17 +81,27 @@ struct DatabaseSupervisor: Service {
 /// Asks the database `SELECT 1` every `interval`, and records in ``DatabaseHealth`` whether it
 /// answered within `timeout`: how an outage of an external server (a partition, a failover) is
 /// seen, and how its end is.
+///
+/// It asks on a connection of its own, not the daemon's pool: a pool whose every connection is
+/// busy (a burst of array expansions beside a long scheduling pass) is not an outage, and on the
+/// shared pool one such burst made `hearth queue` say the database was unreachable.
 struct DatabaseProbe: Service {
-    let client: PostgresClient
+    /// The database's configuration (the probe opens one connection with it).
+    let database: PostgresClient.Configuration
     let health: DatabaseHealth
     let logger: Logger
     var interval: Duration = .seconds(1)
     var timeout: Duration = .seconds(3)
 
     func run() async throws {
+        var configuration = database
+        configuration.maxConnections = 1
+        configuration.applicationName = "hearthd-probe"
+        let client = try PostgresClient(configuration: configuration)
+        defer { client.shutdown() }
         var wasDown = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let failure = await probeOnce()
+            let failure = await probeOnce(client)
             health.probe(failure: failure)
             if let failure, !wasDown {
                 logger.error("the database is unreachable: \(failure); running jobs continue, new work waits", metadata: [
@@ -106,7 +116,7 @@ struct DatabaseProbe: Service {
 
     /// `nil` when the database answered in time; otherwise why not. A statement that hangs (a
     /// dead TCP peer) is left to finish in the background and counts as a failure.
-    private func probeOnce() async -> String? {
+    private func probeOnce(_ client: PostgresClient) async -> String? {
         let result = ProbeResult()
         let task = Task {
             do {
