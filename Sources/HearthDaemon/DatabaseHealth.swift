@@ -24,6 +24,7 @@ public final class DatabaseHealth: Sendable {
     private struct State {
         var probeFailingSince: Date?
         var probeDetail: String?
+        var lastAnswer: Date?
         var postmasterDownSince: Date?
         var postmasterDetail: String?
         var outages = 0
@@ -63,9 +64,13 @@ public final class DatabaseHealth: Sendable {
             } else {
                 s.probeFailingSince = nil
                 s.probeDetail = nil
+                s.lastAnswer = Date()
             }
         }
     }
+
+    /// When the probe last had an answer from the database (`nil`: not yet).
+    var lastAnswer: Date? { state.withLock { $0.lastAnswer } }
 
     /// The embedded server died (`detail` says how) or came back (`nil`).
     func postmaster(down detail: String?) {

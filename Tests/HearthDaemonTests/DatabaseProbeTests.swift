@@ -1,3 +1,4 @@
+import Foundation
 @testable import HearthDaemon
 import HearthStore
 import HearthTesting
@@ -6,35 +7,44 @@ import Testing
 
 /// The database probe asks on a connection of its own: a daemon's pool with every connection
 /// busy is not a database outage, and a database that does not answer still is one.
+///
+/// Both tests wait for what they look for (up to a minute) instead of timing it: beside the
+/// other suites on 2 cores, a task can wait seconds for a thread.
 @Suite struct DatabaseProbeTests {
-    /// Samples `health` every 50 ms for `duration`; whether it read reachable every time.
-    static func alwaysReachable(_ health: DatabaseHealth, for duration: Duration) async -> Bool {
-        let clock = ContinuousClock()
-        let end = clock.now + duration
-        while clock.now < end {
-            if !health.snapshot.reachable { return false }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return true
-    }
-
     @Test func aPoolWithEveryConnectionBusyIsNotAnOutage() async throws {
-        try await TestDatabase.with { _, info in
-            // The daemon's pool: two connections, both held by 2.5-second statements.
+        try await TestDatabase.with { owner, info in
+            // The daemon's pool: two connections, both held by statements that sleep for a minute.
             let pool = try info.makeClient(maxConnections: 2)
             defer { pool.shutdown() }
+            let busy = (0..<2).map { _ in Task { try? await pool.query("SELECT pg_sleep(60) /* probe-test */") } }
+            func sleepers() async throws -> Int {
+                try await owner.query("""
+                    SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60) /* probe-test */%' AND state = 'active'
+                    """)[0].decode("n", as: Int.self)
+            }
+            let clock = ContinuousClock()
+            let wait = clock.now + .seconds(60)
+            while try await sleepers() < 2 && clock.now < wait { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try await sleepers() == 2, "both pooled connections should be busy")
+            let busySince = Date()
+
             let health = DatabaseHealth()
             let probe = DatabaseProbe(database: pool.configuration, health: health, logger: Logger(label: "test"),
-                                      interval: .milliseconds(100), timeout: .milliseconds(500))
+                                      interval: .milliseconds(100), timeout: .seconds(3))
             let running = Task { try await probe.run() }
-            defer { running.cancel() }
-            let busy = (0..<2).map { _ in Task { try await pool.query("SELECT pg_sleep(2.5)") } }
-            try await Task.sleep(for: .milliseconds(200))
-            // Every pooled connection is taken: a statement on the pool would wait for 2 s more.
-            let started = ContinuousClock.now
-            #expect(await Self.alwaysReachable(health, for: .seconds(2)), "\(health.snapshot)")
-            for task in busy { _ = try await task.value }
-            #expect(ContinuousClock.now - started >= .seconds(2))
+            // On the pool, the probe's SELECT 1 would wait the minute out; on its own connection it
+            // is answered while both pooled connections are still busy.
+            while (health.lastAnswer ?? .distantPast) <= busySince && clock.now < wait {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let answered = health.lastAnswer
+            let stillBusy = try await sleepers()
+            running.cancel()
+            _ = try await owner.query("SELECT pg_cancel_backend(pid) AS c FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60) /* probe-test */%'")
+            for task in busy { _ = await task.value }
+            #expect(answered.map { $0 > busySince } == true, "the probe had no answer while the pool was busy")
+            #expect(stillBusy == 2)
+            #expect(health.snapshot.reachable)
         }
     }
 
@@ -47,9 +57,10 @@ import Testing
         let running = Task { try await probe.run() }
         defer { running.cancel() }
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(10)
+        let deadline = clock.now + .seconds(60)
         while health.snapshot.reachable && clock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!health.snapshot.reachable)
-        #expect(health.snapshot.detail != nil)
+        #expect(health.snapshot.detail?.contains("/nonexistent/hearth-probe-test") == true, "\(health.snapshot)")
+        #expect(health.lastAnswer == nil)
     }
 }
