@@ -53,7 +53,9 @@ import Testing
         let nowhere = PostgresClient.Configuration(conninfo: "host=/nonexistent/hearth-probe-test dbname=x connect_timeout=1")
         let health = DatabaseHealth()
         let probe = DatabaseProbe(database: nowhere, health: health, logger: Logger(label: "test"),
-                                  interval: .milliseconds(100), timeout: .milliseconds(500))
+                                  interval: .milliseconds(100), timeout: .seconds(20))
+        // The connect fails at once (no such socket); the long timeout keeps a starved thread
+        // on a loaded machine from reporting "no answer within" before that error is seen.
         let running = Task { try await probe.run() }
         defer { running.cancel() }
         let clock = ContinuousClock()
