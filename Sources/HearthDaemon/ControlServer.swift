@@ -56,6 +56,8 @@ public struct ControlServer: Sendable {
     var fleet: PostgresClient? = nil
     /// This node's name: its root and admin group are admins of it alone.
     var nodeName: String = ""
+    /// Callers resolved before (``IdentityCache``); `nil` reads the account for every request.
+    var identities: IdentityCache? = nil
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
@@ -283,7 +285,8 @@ public struct ControlServer: Sendable {
         }
         let cred: PeerCredentials = try await provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).get()
-        guard let who = try await Identity.resolve(uid: cred.uid, adminGroup: adminGroup, accounts: accounts, fleetWide: fleet != nil) else {
+        guard let who = try await Identity.resolve(uid: cred.uid, adminGroup: adminGroup, accounts: accounts, fleetWide: fleet != nil,
+                                                   cache: identities) else {
             throw APIFailure.forbidden("uid \(cred.uid) has no user name on this node")
         }
         return who

@@ -141,9 +141,12 @@ public enum Daemon {
                 }(), serveBindAddress: configuration.serveBindAddress,
                 artifacts: artifactServices),
             logger: log)
+        // The agent's listener also tells the identity cache when accounts change.
+        let accountChanges = AccountChanges()
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
-            runner: runner, wakeups: JobWakeups(configuration: db.client.configuration, reasons: Agent.wakeReasons), status: status, faults: faults, logger: log)
+            runner: runner, wakeups: JobWakeups(configuration: db.client.configuration, reasons: Agent.wakeReasons,
+                                                accountChanges: accountChanges), status: status, faults: faults, logger: log)
         let scheduler = Scheduler(policy: configuration.schedulerPolicy)
         let snapshots = SnapshotLoader(client: db.client, halfLife: configuration.schedulerPolicy.usageHalfLife)
         let leader = Leader(
@@ -158,6 +161,7 @@ public enum Daemon {
         control.health = HealthEndpoint(health: health, status: status, embedded: db.embedded != nil)
         control.fleet = db.owner
         control.nodeName = configuration.nodeName
+        control.identities = IdentityCache(changes: accountChanges)
 
         let trapped = await SignalHandlers.trapping(faults: faults)
         let socketPath = configuration.socketPath

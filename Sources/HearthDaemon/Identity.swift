@@ -24,14 +24,43 @@ public struct Identity: Sendable, Hashable {
     ///   - adminGroup: members of this Unix group (and root) are admins of this node. Defaults to `hearth-admin`.
     ///   - fleetWide: whether this node holds the owner's credentials, so that accounts marked
     ///     admin in the database are fleet admins here.
-    static func resolve(uid: uid_t, adminGroup: String, accounts: AccountStore, fleetWide: Bool = true) async throws -> Identity? {
-        guard let pw = getpwuid(uid) else { return nil }
-        let name = String(cString: pw.pointee.pw_name)
-        let gid = pw.pointee.pw_gid
-        let (id, stored) = try await accounts.lookup(name: name, uid: Int(uid))
-        let role: AccountStore.Role = stored == .admin && !fleetWide ? .volunteer : stored
-        return Identity(account: name, uid: uid, accountID: id, role: role,
-                        nodeAdmin: role == .admin || uid == 0 || isMember(name, gid: gid, of: adminGroup))
+    ///   - cache: identities resolved before, trusted as ``IdentityCache`` says; `nil` reads every time.
+    static func resolve(uid: uid_t, adminGroup: String, accounts: AccountStore, fleetWide: Bool = true,
+                        cache: IdentityCache? = nil) async throws -> Identity? {
+        guard let (name, gid) = passwdEntry(uid) else { return nil }
+        let found: IdentityCache.Entry
+        if let hit = cache?.entry(uid: uid, name: name, gid: gid) {
+            found = hit
+        } else {
+            // The epoch before the read: a change committed while it runs moves it, and the
+            // entry is then never trusted.
+            let epoch = cache?.changes.current
+            let start = ContinuousClock.now
+            let (id, stored) = try await accounts.lookup(name: name, uid: Int(uid))
+            found = .init(name: name, gid: gid, accountID: id, stored: stored,
+                          inAdminGroup: uid != 0 && isMember(name, gid: gid, of: adminGroup), epoch: epoch ?? 0, at: start)
+            if epoch != nil { cache?.store(uid: uid, found) } else { cache?.countRead() }
+        }
+        let role: AccountStore.Role = found.stored == .admin && !fleetWide ? .volunteer : found.stored
+        return Identity(account: name, uid: uid, accountID: found.accountID, role: role,
+                        nodeAdmin: role == .admin || uid == 0 || found.inAdminGroup)
+    }
+
+    /// The user name and primary group of `uid` (`getpwuid_r`: requests resolve concurrently).
+    static func passwdEntry(_ uid: uid_t) -> (name: String, gid: gid_t)? {
+        var pw = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 1024)
+        while true {
+            // The entry's strings point into the buffer: read them while it is pinned.
+            let (rc, found) = buffer.withUnsafeMutableBufferPointer { b -> (Int32, (String, gid_t)?) in
+                let rc = getpwuid_r(uid, &pw, b.baseAddress!, b.count, &result)
+                guard rc == 0, let entry = result else { return (rc, nil) }
+                return (rc, (String(cString: entry.pointee.pw_name), entry.pointee.pw_gid))
+            }
+            if rc == ERANGE && buffer.count < 1 << 20 { buffer = [CChar](repeating: 0, count: buffer.count * 4); continue }
+            return found
+        }
     }
 
     static func isMember(_ user: String, gid: gid_t, of group: String) -> Bool {

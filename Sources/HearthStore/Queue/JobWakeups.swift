@@ -22,6 +22,9 @@ public final class JobWakeups: Sendable {
         case freed
         /// Another change of a job's state or node (`changed`).
         case changed
+        /// An account's name, uid or role changed, or it was removed (`accounts`): cached
+        /// identities are stale (``AccountChanges``).
+        case accounts
         /// Anything may have happened: the listener (re)connected, an unknown payload, a nudge.
         case unknown
 
@@ -30,6 +33,7 @@ public final class JobWakeups: Sendable {
             case "placed": self = .placed
             case "freed": self = .freed
             case "changed": self = .changed
+            case "accounts": self = .accounts
             case "batch": self = .submitted
             default: self = !payload.isEmpty && payload.allSatisfy(\.isNumber) ? .submitted : .unknown
             }
@@ -40,15 +44,20 @@ public final class JobWakeups: Sendable {
     private let reasons: Set<Reason>
     private let seen = Mutex<Set<Reason>>([])
     private let signal = AsyncSignal()
+    private let accountChanges: AccountChanges?
 
     /// - Parameters:
     ///   - configuration: the pool's configuration; the listener opens its own connection.
     ///   - reasons: the notifications that wake ``wait(timeout:)`` (``Reason/unknown`` always
     ///     does); every one by default.
+    ///   - accountChanges: told when this listener connects or drops and when an account
+    ///     changes, so a node's cached identities need no listener of their own.
     public init(configuration: PostgresClient.Configuration,
-                reasons: Set<Reason> = [.submitted, .placed, .freed, .changed]) {
+                reasons: Set<Reason> = [.submitted, .placed, .freed, .changed],
+                accountChanges: AccountChanges? = nil) {
         self.configuration = configuration
         self.reasons = reasons.union([.unknown])
+        self.accountChanges = accountChanges
     }
 
     /// The reasons of the wake-ups since the last call (only those this listener wakes for).
@@ -70,13 +79,17 @@ public final class JobWakeups: Sendable {
             do {
                 let connection = try await PostgresConnection.connect(
                     conninfo: configuration.conninfo, applicationName: "hearth-listener", database: configuration.database)
-                defer { connection.close() }
+                defer { connection.close(); accountChanges?.disconnected() }
                 try await connection.execute(unsafeSQL: "LISTEN \(JobQueue.notificationChannel)")
+                accountChanges?.connected()
                 backoff = .milliseconds(100)
                 wake([.unknown])  // anything that happened while we were not listening
                 while !Task.isCancelled {
                     let notes = try await connection.waitForNotifications(timeout: .milliseconds(250))
-                    if !notes.isEmpty { wake(Set(notes.map { Reason(payload: $0.payload) })) }
+                    guard !notes.isEmpty else { continue }
+                    let reasons = Set(notes.map { Reason(payload: $0.payload) })
+                    if reasons.contains(.accounts) { accountChanges?.changed() }
+                    wake(reasons)
                 }
             } catch {
                 wake([.unknown])
