@@ -60,7 +60,8 @@ struct ControlListener<Responder: HTTPResponder>: Service where Responder.Contex
                 do {
                     try await server.executeThenClose { inbound in
                         for try await connection in inbound {
-                            group.addTask { await http.handle(value: connection, logger: logger) }
+                            let executor = EventLoopExecutor(connection.channel.eventLoop)
+                            group.addTask(executorPreference: executor) { await http.handle(value: connection, logger: logger) }
                         }
                     }
                 } catch {
