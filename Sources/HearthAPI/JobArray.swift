@@ -43,7 +43,12 @@ public struct ArraySpec: Sendable, Hashable {
             body = body[..<percent]
         }
         guard !body.isEmpty else { throw bad("no indexes given") }
-        var seen = Set<Int>()
+        // Parts that each start above the last one's end (`0-999`, `1,3,5`, `0-9,20-29`) are
+        // already ascending and unique, and go straight into `ordered`; a set and a sort are
+        // needed only once parts overlap or come out of order. Hashing and sorting a plain
+        // `0-999` had been two thirds of `hearth submit --array`'s instructions.
+        var ordered: [Int] = []
+        var seen: Set<Int>?
         for part in body.split(separator: ",", omittingEmptySubsequences: false) {
             guard !part.isEmpty else { throw bad("an empty item between commas") }
             var range = part
@@ -61,12 +66,19 @@ public struct ArraySpec: Sendable, Hashable {
             if bounds.count == 1 && step != 1 { throw bad("\"\(part)\" has a step but no range") }
             guard low >= 0, high <= Self.maxIndex else { throw bad("indexes go from 0 to \(Self.maxIndex)") }
             guard low <= high else { throw bad("the range \(range) goes backwards; write \(high)-\(low)") }
+            let tooMany = bad("an array has at most \(Self.maxElements) elements")
+            if seen == nil, ordered.last.map({ $0 < low }) ?? true {
+                guard ordered.count + (high - low) / step + 1 <= Self.maxElements else { throw tooMany }
+                ordered.append(contentsOf: stride(from: low, through: high, by: step))
+                continue
+            }
+            if seen == nil { seen = Set(ordered) }
             for i in stride(from: low, through: high, by: step) {
-                seen.insert(i)
-                if seen.count > Self.maxElements { throw bad("an array has at most \(Self.maxElements) elements") }
+                seen!.insert(i)
+                if seen!.count > Self.maxElements { throw tooMany }
             }
         }
-        self.indexes = seen.sorted()
+        self.indexes = seen?.sorted() ?? ordered
         self.parallel = parallel
     }
 

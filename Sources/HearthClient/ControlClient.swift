@@ -112,14 +112,7 @@ struct ResponseReader {
 
     /// Reads more bytes; `false` at end of stream.
     mutating func fill() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = Glibc.read(fd, &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            buffer.append(contentsOf: chunk[..<n])
-            return true
-        }
+        DescriptorReads.append(from: fd, to: &buffer) > 0
     }
 
     mutating func read(onHead: (Int, ResponseHeaders) throws -> Void, onBody: (ArraySlice<UInt8>) throws -> Void) throws -> Int {

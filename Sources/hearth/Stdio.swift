@@ -1,4 +1,5 @@
 import FoundationEssentials
+import HearthClient
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -74,13 +75,7 @@ enum Stdio {
 
     private static func readAll(_ fd: Int32) -> [UInt8] {
         var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            result.append(contentsOf: chunk[..<n])
-        }
+        while DescriptorReads.append(from: fd, to: &result) > 0 {}
         return result
     }
 

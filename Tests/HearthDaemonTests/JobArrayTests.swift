@@ -27,6 +27,17 @@ import Testing
         #expect(try ArraySpec(parsing: "0-999%10").indexes.count == 1000)
         #expect(try ArraySpec(parsing: "0-999%10").parallel == 10)
         #expect(try ArraySpec(parsing: "1,1,0-1").indexes == [0, 1], "duplicates count once")
+        // In order and apart, out of order, overlapping: the same indexes, ascending, once each.
+        #expect(try ArraySpec(parsing: "0-9:3,20-22,30").indexes == [0, 3, 6, 9, 20, 21, 22, 30])
+        #expect(try ArraySpec(parsing: "20-22,0-9:3").indexes == [0, 3, 6, 9, 20, 21, 22])
+        #expect(try ArraySpec(parsing: "0-5,3-7").indexes == Array(0...7))
+        #expect(try ArraySpec(parsing: "0-8:4,8-9").indexes == [0, 4, 8, 9])
+        // The limit counts distinct indexes, on either path.
+        #expect(try ArraySpec(parsing: "0-9999").indexes.count == 10_000)
+        #expect(try ArraySpec(parsing: "0-9999,0-9999").indexes.count == 10_000)
+        #expect(throws: ArraySpec.SyntaxError.self) { try ArraySpec(parsing: "0-9999,10000") }
+        #expect(throws: ArraySpec.SyntaxError.self) { try ArraySpec(parsing: "10000,0-9999") }
+        #expect(try ArraySpec(parsing: "5,0-9999").indexes.count == 10_000, "5 is among 0-9999")
     }
 
     @Test func badArraysAreRefusedWithASentence() {
