@@ -95,7 +95,10 @@ import Testing
             let array = try await JobQueue(client: f.a).enqueueArray(
                 NewJob(kind: .train, accountID: f.account, specJSON: #"{"seed": "{index}"}"#), indexes: [0, 1, 2], parallel: nil)
             #expect(await Self.refusal(f.a, "DELETE FROM job_arrays WHERE id = \(array)") == "42501")
-            #expect(try await JobQueue(client: f.b).expandArrays() == 2)
+            // The leader's pass leaves a fresh template to its own daemon, and writes an old one.
+            #expect(try await JobQueue(client: f.b).expandArrays(olderThan: .seconds(3600)) == 0)
+            _ = try await owner.query("UPDATE job_arrays SET submitted_at = now() - interval '2 hours' WHERE id = \(array)")
+            #expect(try await JobQueue(client: f.b).expandArrays(olderThan: .seconds(3600)) == 2)
             #expect(try await owner.query("SELECT count(*) AS n FROM jobs WHERE array_id = \(array)")[0].decode("n", as: Int.self) == 3)
         }
     }

@@ -28,12 +28,17 @@ struct SchedulingPass: Sendable {
     let nodeID: Int64
     let logger: Logger
 
+    /// How old an array template must be before the leader writes its elements.
+    static let orphanedArrayAge: Duration = .seconds(1)
+
     func run() async throws -> Summary {
         let clock = ContinuousClock()
         let begin = clock.now
-        // Arrays still waiting as templates (a daemon that took one and died before writing its
-        // elements, or one still writing them) are written before the queue is read.
-        try await queue.expandArrays()
+        // Arrays still waiting as templates a second after their submission (their daemon died
+        // before writing the elements, or could not) are written before the queue is read.
+        // Fresher ones are their own daemon's to write, 20 ms after it answered: writing them here
+        // too raced it for the lock, and for the CPU while the submitter read its answer.
+        try await queue.expandArrays(olderThan: Self.orphanedArrayAge)
         let loaded = try await loader.load()
         let t0 = clock.now
         let plan = scheduler.schedule(loaded.snapshot, now: loaded.now)

@@ -87,6 +87,16 @@ extension JobQueue {
         Int(try await client.query("SELECT hearth_expand_arrays(\(arrayID)::bigint) AS n")[0].decode("n", as: Int64.self))
     }
 
+    /// Writes the elements of the array templates older than `age` (Migrations/0022), those whose
+    /// daemon died or could not write them, and returns how many; fresher ones are left to the
+    /// daemon that took them, which writes them right after answering.
+    @discardableResult
+    public func expandArrays(olderThan age: Duration) async throws -> Int {
+        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
+        return Int(try await client.query(
+            "SELECT hearth_expand_arrays_older_than(make_interval(secs => \(seconds)::float8)) AS n")[0].decode("n", as: Int64.self))
+    }
+
     /// Runs a submission statement, turning PostgreSQL's refusals into ``QueueError``s.
     private func submitting<T>(_ body: () async throws -> T) async throws -> T {
         do {
