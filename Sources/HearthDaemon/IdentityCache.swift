@@ -12,7 +12,7 @@ import Synchronization
 ///   notification arrives; with no listener connected nothing is kept;
 /// - membership of the admin group, which no notification covers, for ``maxAge`` at most (nscd,
 ///   by default, keeps groups an hour);
-/// - and only for the same user name and primary group as `getpwuid` gives now, which each
+/// - and only for the same user name and primary group as `getpwuid_r` gives now, which each
 ///   request still asks (a renamed or reassigned uid is a new entry).
 final class IdentityCache: Sendable {
     struct Entry: Sendable {

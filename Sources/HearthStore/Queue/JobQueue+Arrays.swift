@@ -92,9 +92,7 @@ extension JobQueue {
     /// daemon that took them, which writes them right after answering.
     @discardableResult
     public func expandArrays(olderThan age: Duration) async throws -> Int {
-        let seconds = Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18
-        return Int(try await client.query(
-            "SELECT hearth_expand_arrays_older_than(make_interval(secs => \(seconds)::float8)) AS n")[0].decode("n", as: Int64.self))
+        Int(try await client.query("SELECT hearth_expand_arrays_older_than(\(age)::interval) AS n")[0].decode("n", as: Int64.self))
     }
 
     /// Runs a submission statement, turning PostgreSQL's refusals into ``QueueError``s.
