@@ -41,7 +41,13 @@ struct ControlListener<Responder: HTTPResponder>: Service where Responder.Contex
             response.headers[.server] = "hearthd"
             try await writer.write(response: response.head, body: response.body)
         }, configuration: .init(idleTimeout: .seconds(30)))
-        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        // One loop accepts, owns every connection and runs the loop below that takes them: an
+        // accepted connection then reaches its handler without changing threads. With a loop
+        // to accept and others to serve, each connection crossed between them five times before
+        // its request was read (registration, the accept's answer, the consumer in Swift's pool,
+        // the handler's task), and on an idle node each crossing wakes a sleeping thread.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let bootstrap = ServerBootstrap(group: loop, childGroup: loop)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
         let server: NIOAsyncChannel<HTTP1Channel.Value, Never>
@@ -55,17 +61,19 @@ struct ControlListener<Responder: HTTPResponder>: Service where Responder.Contex
         }
         await onRunning()
         // Graceful shutdown closes the listener (no new connections); requests in flight finish.
+        let executor = EventLoopExecutor(loop)
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                do {
-                    try await server.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            let executor = EventLoopExecutor(connection.channel.eventLoop)
-                            group.addTask(executorPreference: executor) { await http.handle(value: connection, logger: logger) }
+            await withTaskExecutorPreference(executor) {
+                await withDiscardingTaskGroup { group in
+                    do {
+                        try await server.executeThenClose { inbound in
+                            for try await connection in inbound {
+                                group.addTask(executorPreference: executor) { await http.handle(value: connection, logger: logger) }
+                            }
                         }
+                    } catch {
+                        logger.debug("control socket closed: \(error)")
                     }
-                } catch {
-                    logger.debug("control socket closed: \(error)")
                 }
             }
         } onGracefulShutdown: {
