@@ -53,6 +53,9 @@ extension APIQueries {
         var json: String
         var count: Int
         var next: ListCursor?
+        /// No job on the page is scheduled or running, or queued again after running: nothing it
+        /// shows moves with time or without a notification (``ListingCache``).
+        var stable = false
     }
 
     /// A page of the listing: the API's JSON array, or with `table` the rows `hearth queue` prints
@@ -117,7 +120,9 @@ extension APIQueries {
                    count(*) FILTER (WHERE d.rn <= \(limit)) AS shown,
                    count(*) > \(limit) AS more,
                    max(d.sort_id) FILTER (WHERE d.rn = \(limit)) AS last_id,
-                   bool_or(d.individual) FILTER (WHERE d.rn = \(limit)) AS last_individual
+                   bool_or(d.individual) FILTER (WHERE d.rn = \(limit)) AS last_individual,
+                   coalesce(bool_and(d.state NOT IN ('scheduled', 'running') AND (d.started_at IS NULL OR d.finished_at IS NOT NULL))
+                            FILTER (WHERE d.in_page), true) AS stable
             FROM numbered d
             LEFT JOIN LATERAL (
                 SELECT step, loss FROM job_metrics WHERE job_id = d.id AND d.state <> 'queued' ORDER BY step DESC LIMIT 1
@@ -144,7 +149,8 @@ extension APIQueries {
         if more, let id: Int64 = try row.decode("last_id"), let individual: Bool = try row.decode("last_individual") {
             next = ListCursor(id: id, individual: individual)
         }
-        return JobPage(json: try row.decode("body"), count: Int(try row.decode("shown", as: Int64.self)), next: next)
+        return JobPage(json: try row.decode("body"), count: Int(try row.decode("shown", as: Int64.self)), next: next,
+                       stable: try row.decode("stable"))
     }
 
     /// The page as the API's JSON array of jobs (the fields of `JobView`), built once by PostgreSQL.

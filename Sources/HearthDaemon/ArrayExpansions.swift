@@ -13,8 +13,9 @@ import Synchronization
 final class ArrayExpansions: Sendable {
     private let running = Mutex<[Int64: Task<Void, Never>]>([:])
 
-    /// Writes array `arrayID`'s elements in the background.
-    func start(_ arrayID: Int64, queue: JobQueue, logger: Logger) {
+    /// Writes array `arrayID`'s elements in the background, then moves `changes` (what this node
+    /// keeps of job listings), so a listing that waited in ``settle()`` reads them.
+    func start(_ arrayID: Int64, queue: JobQueue, changes: ChangeEpoch?, logger: Logger) {
         // Registered under the lock the task takes to remove itself, so it cannot end unregistered.
         running.withLock { running in
             running[arrayID] = Task {
@@ -29,6 +30,7 @@ final class ArrayExpansions: Sendable {
                     logger.warning("could not write an array's elements yet; the scheduler will", metadata: [
                         "job.id": "\(arrayID)", "error": "\(error)"])
                 }
+                changes?.changed()
                 _ = self.running.withLock { $0.removeValue(forKey: arrayID) }
             }
         }

@@ -26,7 +26,15 @@ extension ControlServer {
                 }
                 let table = q["format"] == "table"
                 await arrayExpansions.settle()  // arrays submitted here are listed whole
-                let page = try await queries.jobPage(try Self.jobFilter(q), table: table)
+                let key = request.uri.query ?? ""
+                let page: APIQueries.JobPage
+                if let kept = listings?.page(for: key) {
+                    page = kept
+                } else {
+                    let epoch = listings?.changes.current  // before the statement: see ListingCache
+                    page = try await queries.jobPage(try Self.jobFilter(q), table: table)
+                    listings?.keep(page, for: key, readAt: epoch)
+                }
                 var headers: HTTPFields = [.contentType: table ? "text/plain; charset=utf-8" : "application/json"]
                 if let next = page.next { headers[Self.nextCursorHeader] = next.text }
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page.json)))
@@ -226,7 +234,7 @@ extension ControlServer {
             "hearth.event": "submitted", "job.id": "\(id)", "array.size": "\(shape.indexes.count)",
             "account.name": "\(who.account)", "job.kind": "\(submit.kind)"])
         let view = try await queries.job(id)
-        if shape.indexes.count > 1 { arrayExpansions.start(id, queue: queue, logger: logger) }
+        if shape.indexes.count > 1 { arrayExpansions.start(id, queue: queue, changes: listings?.changes, logger: logger) }
         guard var view else { throw APIFailure.notFound("job vanished") }
         view.arraySize = shape.indexes.count
         return view

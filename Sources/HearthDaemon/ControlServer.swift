@@ -58,6 +58,8 @@ public struct ControlServer: Sendable {
     var nodeName: String = ""
     /// Callers resolved before (``IdentityCache``); `nil` reads the account for every request.
     var identities: IdentityCache? = nil
+    /// Listing pages answered before (``ListingCache``); `nil` reads every listing.
+    var listings: ListingCache? = nil
 
     /// Every route served, as "METHOD /path" with OpenAPI-style parameters; a test holds
     /// Docs/api/openapi.yaml to exactly this set.
@@ -73,6 +75,7 @@ public struct ControlServer: Sendable {
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
+        if let listings { router.add(middleware: ListingWrites(changes: listings.changes)) }  // before every route
         addHealthRoutes(to: router)
         addArtifactRoutes(to: router)
         addCheckpointRoutes(to: router)

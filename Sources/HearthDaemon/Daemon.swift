@@ -141,12 +141,13 @@ public enum Daemon {
                 }(), serveBindAddress: configuration.serveBindAddress,
                 artifacts: artifactServices),
             logger: log)
-        // The agent's listener also tells the identity cache when accounts change.
-        let accountChanges = AccountChanges()
+        // The agent's listener also tells the identity cache when accounts change, and the
+        // listing cache when anything does.
+        let accountChanges = ChangeEpoch(), jobChanges = ChangeEpoch()
         let agent = Agent(
             queue: queue, nodes: nodes, nodeID: nodeID, gpuIndices: gpus.map(\.index), configuration: configuration,
             runner: runner, wakeups: JobWakeups(configuration: db.client.configuration, reasons: Agent.wakeReasons,
-                                                accountChanges: accountChanges), status: status, faults: faults, logger: log)
+                                                accountChanges: accountChanges, jobChanges: jobChanges), status: status, faults: faults, logger: log)
         let scheduler = Scheduler(policy: configuration.schedulerPolicy)
         let snapshots = SnapshotLoader(client: db.client, halfLife: configuration.schedulerPolicy.usageHalfLife)
         let leader = Leader(
@@ -162,6 +163,7 @@ public enum Daemon {
         control.fleet = db.owner
         control.nodeName = configuration.nodeName
         control.identities = IdentityCache(changes: accountChanges)
+        control.listings = ListingCache(changes: jobChanges)
 
         let trapped = await SignalHandlers.trapping(faults: faults)
         let socketPath = configuration.socketPath

@@ -7,7 +7,7 @@ import Synchronization
 /// is then one statement.
 ///
 /// What an entry may be trusted for:
-/// - the account's id and role, while ``AccountChanges`` has not moved since the entry was read:
+/// - the account's id and role, while ``ChangeEpoch`` has not moved since the entry was read:
 ///   a role granted or revoked anywhere in the fleet drops every node's entries as soon as its
 ///   notification arrives; with no listener connected nothing is kept;
 /// - membership of the admin group, which no notification covers, for ``maxAge`` at most (nscd,
@@ -25,12 +25,12 @@ final class IdentityCache: Sendable {
         var at: ContinuousClock.Instant
     }
 
-    let changes: AccountChanges
+    let changes: ChangeEpoch
     let maxAge: Duration
     private let entries = Mutex<[uid_t: Entry]>([:])
     private let reads = Atomic<Int>(0)
 
-    init(changes: AccountChanges, maxAge: Duration = .seconds(10)) {
+    init(changes: ChangeEpoch, maxAge: Duration = .seconds(10)) {
         self.changes = changes
         self.maxAge = maxAge
     }

@@ -10,7 +10,7 @@ import Testing
 @Suite struct IdentityCacheTests {
     @Test func aRoleChangedElsewhereIsSeenOnTheNextRequest() async throws {
         try await TestDatabase.with { client, _ in
-            let changes = AccountChanges()
+            let changes = ChangeEpoch()
             let listener = JobWakeups(configuration: client.configuration, reasons: [.changed], accountChanges: changes)
             let listening = Task { await listener.run() }
             defer { listening.cancel() }
@@ -60,7 +60,7 @@ import Testing
 
     @Test func withoutAListenerEveryRequestReadsTheAccount() async throws {
         try await TestDatabase.with { client, _ in
-            let cache = IdentityCache(changes: AccountChanges())  // nobody listens
+            let cache = IdentityCache(changes: ChangeEpoch())  // nobody listens
             let accounts = AccountStore(client: client)
             for _ in 0..<3 {
                 _ = try #require(try await Identity.resolve(uid: 0, adminGroup: "hearth-admin", accounts: accounts, cache: cache))
@@ -71,7 +71,7 @@ import Testing
 
     @Test func anEntryOlderThanItsAgeIsReadAgain() async throws {
         try await TestDatabase.with { client, _ in
-            let changes = AccountChanges()
+            let changes = ChangeEpoch()
             let listener = JobWakeups(configuration: client.configuration, reasons: [], accountChanges: changes)
             let listening = Task { await listener.run() }
             defer { listening.cancel() }

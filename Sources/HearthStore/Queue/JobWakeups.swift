@@ -23,7 +23,7 @@ public final class JobWakeups: Sendable {
         /// Another change of a job's state or node (`changed`).
         case changed
         /// An account's name, uid or role changed, or it was removed (`accounts`): cached
-        /// identities are stale (``AccountChanges``).
+        /// identities are stale (``ChangeEpoch``).
         case accounts
         /// Anything may have happened: the listener (re)connected, an unknown payload, a nudge.
         case unknown
@@ -44,7 +44,8 @@ public final class JobWakeups: Sendable {
     private let reasons: Set<Reason>
     private let seen = Mutex<Set<Reason>>([])
     private let signal = AsyncSignal()
-    private let accountChanges: AccountChanges?
+    private let accountChanges: ChangeEpoch?
+    private let jobChanges: ChangeEpoch?
 
     /// - Parameters:
     ///   - configuration: the pool's configuration; the listener opens its own connection.
@@ -52,12 +53,15 @@ public final class JobWakeups: Sendable {
     ///     does); every one by default.
     ///   - accountChanges: told when this listener connects or drops and when an account
     ///     changes, so a node's cached identities need no listener of their own.
+    ///   - jobChanges: the same for every notification on the channel (anything a job listing
+    ///     shows may have changed), for the node's cached listing pages.
     public init(configuration: PostgresClient.Configuration,
                 reasons: Set<Reason> = [.submitted, .placed, .freed, .changed],
-                accountChanges: AccountChanges? = nil) {
+                accountChanges: ChangeEpoch? = nil, jobChanges: ChangeEpoch? = nil) {
         self.configuration = configuration
         self.reasons = reasons.union([.unknown])
         self.accountChanges = accountChanges
+        self.jobChanges = jobChanges
     }
 
     /// The reasons of the wake-ups since the last call (only those this listener wakes for).
@@ -79,9 +83,10 @@ public final class JobWakeups: Sendable {
             do {
                 let connection = try await PostgresConnection.connect(
                     conninfo: configuration.conninfo, applicationName: "hearth-listener", database: configuration.database)
-                defer { connection.close(); accountChanges?.disconnected() }
+                defer { connection.close(); accountChanges?.disconnected(); jobChanges?.disconnected() }
                 try await connection.execute(unsafeSQL: "LISTEN \(JobQueue.notificationChannel)")
                 accountChanges?.connected()
+                jobChanges?.connected()
                 backoff = .milliseconds(100)
                 wake([.unknown])  // anything that happened while we were not listening
                 while !Task.isCancelled {
@@ -89,6 +94,7 @@ public final class JobWakeups: Sendable {
                     guard !notes.isEmpty else { continue }
                     let reasons = Set(notes.map { Reason(payload: $0.payload) })
                     if reasons.contains(.accounts) { accountChanges?.changed() }
+                    jobChanges?.changed()
                     wake(reasons)
                 }
             } catch {
