@@ -224,18 +224,18 @@ extension ControlServer {
         guard var arrayJob = checked else { throw APIFailure.badRequest("the array has no indexes") }
         arrayJob.name = submit.name ?? ""
         arrayJob.specJSON = template
-        let id: Int64
+        let first: Job
         do {
-            id = try await queue.enqueueArray(arrayJob, indexes: shape.indexes, parallel: shape.parallel)
+            first = try await queue.enqueueArray(arrayJob, indexes: shape.indexes, parallel: shape.parallel)
         } catch let error as QueueError {
             throw APIFailure.badRequest(error.message)
         }
         logger.info("array submitted", metadata: [
-            "hearth.event": "submitted", "job.id": "\(id)", "array.size": "\(shape.indexes.count)",
+            "hearth.event": "submitted", "job.id": "\(first.id)", "array.size": "\(shape.indexes.count)",
             "account.name": "\(who.account)", "job.kind": "\(submit.kind)"])
-        let view = try await queries.job(id)
-        if shape.indexes.count > 1 { arrayExpansions.start(id, queue: queue, changes: listings?.changes, logger: logger) }
-        guard var view else { throw APIFailure.notFound("job vanished") }
+        if shape.indexes.count > 1 { arrayExpansions.start(first.id, queue: queue, changes: listings?.changes, logger: logger) }
+        var view = Self.view(ofNew: first, account: who.account)
+        view.arrayParallel = shape.parallel
         view.arraySize = shape.indexes.count
         return view
     }

@@ -20,7 +20,7 @@ import Testing
             let account = try await AccountStore(client: client).ensure(name: "ann", uid: 1001)
             let indexes = Array(stride(from: 0, to: 3000, by: 3))  // 1,000 elements: 0, 3, … 2997
             let template = NewJob(kind: .eval, accountID: account, name: "lr-{index}", specJSON: Self.spec, priority: -5, gpus: 1)
-            let id = try await queue.enqueueArray(template, indexes: indexes, parallel: 3)
+            let id = try await queue.enqueueArray(template, indexes: indexes, parallel: 3).id
 
             func count(_ sql: String) async throws -> Int { try await client.query(.init(unsafeSQL: sql))[0].decode("n") }
             #expect(try await count("SELECT count(*) AS n FROM jobs WHERE array_id = \(id)") == 1, "one row before expansion")
@@ -60,7 +60,7 @@ import Testing
                 """) == 1000, "every element has its submitted event")
 
             // A one-element array leaves no template; an empty one is refused with a sentence.
-            let single = try await queue.enqueueArray(template, indexes: [7], parallel: nil)
+            let single = try await queue.enqueueArray(template, indexes: [7], parallel: nil).id
             #expect(try await count("SELECT count(*) AS n FROM job_arrays WHERE id = \(single)") == 0)
             let empty = await #expect(throws: QueueError.self) { try await queue.enqueueArray(template, indexes: [], parallel: nil) }
             #expect(empty?.message.contains("no indexes") == true)
@@ -74,7 +74,7 @@ import Testing
             let queue = JobQueue(client: client)
             let account = try await AccountStore(client: client).ensure(name: "bob", uid: 1002)
             let id = try await queue.enqueueArray(
-                NewJob(kind: .eval, accountID: account, specJSON: Self.spec, gpus: 1), indexes: Array(0..<50), parallel: nil)
+                NewJob(kind: .eval, accountID: account, specJSON: Self.spec, gpus: 1), indexes: Array(0..<50), parallel: nil).id
             let dir = try BuiltProducts.temporaryDirectory("hearth-array-template")
             let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "lead", directory: dir)
             defer { daemon.child.signal(SIGKILL) }

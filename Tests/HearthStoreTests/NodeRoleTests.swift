@@ -93,7 +93,7 @@ import Testing
             #expect(try await JobQueue(client: f.a).job(job.id)?.state == .queued)
             // Arrays go through their functions (0019), which a node may call like the batch's.
             let array = try await JobQueue(client: f.a).enqueueArray(
-                NewJob(kind: .train, accountID: f.account, specJSON: #"{"seed": "{index}"}"#), indexes: [0, 1, 2], parallel: nil)
+                NewJob(kind: .train, accountID: f.account, specJSON: #"{"seed": "{index}"}"#), indexes: [0, 1, 2], parallel: nil).id
             #expect(await Self.refusal(f.a, "DELETE FROM job_arrays WHERE id = \(array)") == "42501")
             // The leader's pass leaves a fresh template to its own daemon, and writes an old one.
             #expect(try await JobQueue(client: f.b).expandArrays(olderThan: .seconds(3600)) == 0)

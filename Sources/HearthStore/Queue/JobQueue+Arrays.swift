@@ -57,13 +57,13 @@ extension JobQueue {
     }
 
     /// Queues an array of `template` at `indexes` (at most `parallel` elements at once) and
-    /// returns its id, its first element's.
+    /// returns its first element as queued; its id is the array's.
     ///
     /// `template`'s spec and name keep their `{index}`: element `i` gets ``ArraySpec``'s
     /// substitution of `i`. The caller has checked every element. One row is written per array
     /// here, the first element; the rest waits as a template (Migrations/0019_array_templates.sql)
     /// until ``expandArrays(arrayID:)`` writes it, which readers of elements call first.
-    public func enqueueArray(_ template: NewJob, indexes: [Int], parallel: Int?) async throws -> Int64 {
+    public func enqueueArray(_ template: NewJob, indexes: [Int], parallel: Int?) async throws -> Job {
         guard !indexes.isEmpty else { throw QueueError(.invalidJob, "the array has no indexes") }
         guard indexes.count <= Self.maxBatch else {
             throw QueueError(.invalidJob, "an array has at most \(Self.maxBatch) jobs, not \(indexes.count); split it")
@@ -74,9 +74,10 @@ extension JobQueue {
         let document = String(decoding: try JSONEncoder().encode(BatchRow(template, ord: 1, index: nil)), as: UTF8.self)
         let list = "{" + indexes.map(String.init).joined(separator: ",") + "}"
         return try await submitting {
-            try await client.query("""
-                SELECT hearth_submit_array(\(document)::jsonb, \(list)::int[], \(parallel)::int) AS id
-                """)[0].decode("id")
+            // One statement that also returns the row (Migrations/0023), so the answer needs no read.
+            try Job(row: try await client.query("""
+                SELECT \(sql: Job.columns) FROM hearth_submit_array_row(\(document)::jsonb, \(list)::int[], \(parallel)::int)
+                """)[0])
         }
     }
 
