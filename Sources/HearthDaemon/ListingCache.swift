@@ -20,11 +20,19 @@ import Synchronization
 /// A change committed on another node reaches this one with its notification, about a
 /// millisecond later; that is how stale a kept page can be.
 final class ListingCache: Sendable {
-    /// The most pages kept (distinct filters and pages); past it, all are dropped.
+    /// The most pages kept (distinct filters and pages), and the most bytes they may hold
+    /// together; past either, all are dropped. A page over ``largestPage`` bytes (thousands of
+    /// rows, `--limit`) is not kept: such a listing is rare, and memory is the donor's.
     static let capacity = 64
+    static let capacityBytes = 16 << 20
+    static let largestPage = 1 << 20
 
     let changes: ChangeEpoch
-    private let pages = Mutex<[String: (epoch: UInt64, page: APIQueries.JobPage)]>([:])
+    private struct Pages {
+        var byKey: [String: (epoch: UInt64, page: APIQueries.JobPage)] = [:]
+        var bytes = 0
+    }
+    private let pages = Mutex(Pages())
 
     init(changes: ChangeEpoch) { self.changes = changes }
 
@@ -32,9 +40,10 @@ final class ListingCache: Sendable {
     func page(for key: String) -> APIQueries.JobPage? {
         guard let epoch = changes.current else { return nil }
         return pages.withLock { pages in
-            guard let kept = pages[key] else { return nil }
+            guard let kept = pages.byKey[key] else { return nil }
             if kept.epoch == epoch { return kept.page }
-            pages[key] = nil
+            pages.byKey[key] = nil
+            pages.bytes -= kept.page.json.utf8.count
             return nil
         }
     }
@@ -42,13 +51,16 @@ final class ListingCache: Sendable {
     /// Keeps `page` for `key` if it is stable and the epoch is still `epoch`, the one read
     /// before the statement that produced the page began.
     func keep(_ page: APIQueries.JobPage, for key: String, readAt epoch: UInt64?) {
-        guard page.stable, let epoch else { return }
+        let size = page.json.utf8.count
+        guard page.stable, let epoch, size <= Self.largestPage else { return }
         // A page read across a change is never served (``page(for:)`` compares epochs); this
         // only saves storing it.
         guard changes.current == epoch else { return }
         pages.withLock { pages in
-            if pages.count >= Self.capacity { pages.removeAll(keepingCapacity: true) }
-            pages[key] = (epoch, page)
+            if let old = pages.byKey.removeValue(forKey: key) { pages.bytes -= old.page.json.utf8.count }
+            if pages.byKey.count >= Self.capacity || pages.bytes + size > Self.capacityBytes { pages = Pages() }
+            pages.byKey[key] = (epoch, page)
+            pages.bytes += size
         }
     }
 }

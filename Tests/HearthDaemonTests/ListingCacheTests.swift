@@ -4,7 +4,7 @@ import HearthClient
 import HearthCore
 import HearthProcess
 @testable import HearthDaemon
-import HearthStore
+@testable import HearthStore
 import HearthTesting
 import Testing
 
@@ -41,6 +41,33 @@ import Testing
             #expect(requeued.state == .queued && requeued.startedAt != nil)
             #expect(try await !queries.jobPage(filter, table: true).stable)
         }
+    }
+
+    @Test func pagesAreKeptOnlyWhileListeningStableAndSmall() {
+        let changes = ChangeEpoch()
+        let cache = ListingCache(changes: changes)
+        let page = APIQueries.JobPage(json: "[]", count: 0, next: nil, stable: true)
+        cache.keep(page, for: "a", readAt: changes.current)
+        #expect(cache.page(for: "a") == nil, "nobody listens: nothing is kept")
+        changes.connected()
+        cache.keep(page, for: "a", readAt: changes.current)
+        #expect(cache.page(for: "a")?.json == "[]")
+        var moving = page
+        moving.stable = false
+        cache.keep(moving, for: "b", readAt: changes.current)
+        #expect(cache.page(for: "b") == nil, "a page with running jobs is not kept")
+        let big = APIQueries.JobPage(json: String(repeating: " ", count: ListingCache.largestPage + 1), count: 0, next: nil, stable: true)
+        cache.keep(big, for: "c", readAt: changes.current)
+        #expect(cache.page(for: "c") == nil, "a page over the size limit is not kept")
+        let before = changes.current
+        changes.changed()
+        #expect(cache.page(for: "a") == nil, "a change drops it")
+        cache.keep(page, for: "a", readAt: before)
+        #expect(cache.page(for: "a") == nil, "a page read before a change is not kept")
+        for i in 0...ListingCache.capacity { cache.keep(page, for: "k\(i)", readAt: changes.current) }
+        #expect(cache.page(for: "k0") == nil && cache.page(for: "k\(ListingCache.capacity)") != nil, "past capacity, all go")
+        changes.disconnected()
+        #expect(cache.page(for: "k\(ListingCache.capacity)") == nil, "the listener dropped")
     }
 
     @Test func aKeptPageLastsUntilANotificationOrAWriteThroughThisNode() async throws {
