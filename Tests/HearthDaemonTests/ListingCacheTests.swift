@@ -70,6 +70,23 @@ import Testing
         #expect(cache.page(for: "k\(ListingCache.capacity)") == nil, "the listener dropped")
     }
 
+    /// Listings read queued jobs through index-only scans, slow until a vacuum has passed over
+    /// new or cancelled rows (Migrations/0024): autovacuum visits `jobs` after 1 % of it changed,
+    /// and the embedded cluster looks for such work every 10 s.
+    @Test func autovacuumVisitsJobsSoon() async throws {
+        try await TestDatabase.with { client, info in
+            let options: String = try await client.query("""
+                SELECT array_to_string(reloptions, ',') AS o FROM pg_class WHERE oid = 'jobs'::regclass
+                """)[0].decode("o")
+            #expect(options.contains("autovacuum_vacuum_scale_factor=0.01"), "\(options)")
+            #expect(options.contains("autovacuum_vacuum_insert_scale_factor=0.01"), "\(options)")
+            if info.embedded {
+                let naptime: String = try await client.query("SELECT current_setting('autovacuum_naptime') AS n")[0].decode("n")
+                #expect(naptime == "10s")
+            }
+        }
+    }
+
     @Test func aKeptPageLastsUntilANotificationOrAWriteThroughThisNode() async throws {
         try await TestDatabase.with { client, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-listing-cache")

@@ -189,6 +189,9 @@ public struct EmbeddedPostgres: Sendable {
             "unix_socket_permissions = 0700",
             "max_connections = 200",
             "idle_in_transaction_session_timeout = '5min'",
+            // Autovacuum looks for work every 10 s, not every minute: listings of a queue just
+            // grown or cleared by a large array are slow until it has been (Migrations/0024).
+            "autovacuum_naptime = '10s'",
         ]
         if !configuration.durable {
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
