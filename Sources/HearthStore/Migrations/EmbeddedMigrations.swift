@@ -2350,7 +2350,7 @@ extension Migration {
             -- row's heap page until a vacuum marks the page all-visible; dead index entries (a cancelled
             -- array's elements) are walked until a vacuum removes them. With the defaults, a listing over
             -- 100,000 just-written array elements took 60-110 ms for about 70 s, then 15-24 ms once
-            -- autovacuum came round; with these settings and a 10 s naptime, 16-27 ms from the start.
+            -- autovacuum came round; with these settings and a 10 s naptime, 15-25 ms within seconds.
             -- (The embedded cluster sets the naptime; Docs/configuration.md advises it for others.)
             ALTER TABLE jobs SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01,
                                   autovacuum_analyze_scale_factor = 0.02);
