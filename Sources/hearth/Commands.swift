@@ -332,19 +332,28 @@ struct Cancel: ParsableCommand {
     }
 
     func run() throws {
+        try CancelOptions(jobs: jobs).run(via: global.connection)
+    }
+}
+
+/// `hearth cancel`'s arguments as plain values: what ``Cancel`` parsed, or what FastPath read.
+struct CancelOptions {
+    var jobs: [String]
+
+    func run(via connection: Connection) throws {
         var failed = false
         for text in jobs {
             let ref = JobReference(text)!
             do {
                 var id = ref.id
                 if let index = ref.arrayIndex {
-                    id = try global.call("GET", "/v1/arrays/\(ref.id)/\(index)", as: JobView.self).0.id
+                    id = try connection.call("GET", "/v1/arrays/\(ref.id)/\(index)", as: JobView.self).0.id
                 } else {
                     // Only an array's head cancels the whole array. Another's job is not readable:
                     // then the cancel below gives the daemon's own refusal.
-                    let head = try? global.client.call("GET", "/v1/jobs/\(ref.id)", as: JobView.self).0
+                    let head = try? connection.client.call("GET", "/v1/jobs/\(ref.id)", as: JobView.self).0
                     if let job = head, job.arrayID == job.id {
-                        let (r, _) = try global.call("POST", "/v1/arrays/\(ref.id)/cancel", as: ArrayCancelResponse.self)
+                        let (r, _) = try connection.call("POST", "/v1/arrays/\(ref.id)/cancel", as: ArrayCancelResponse.self)
                         var parts = ["\(r.cancelled) cancelled"]
                         if r.requested > 0 { parts.append("\(r.requested) stopping on their nodes") }
                         if r.alreadyFinished > 0 { parts.append("\(r.alreadyFinished) already finished") }
@@ -352,7 +361,7 @@ struct Cancel: ParsableCommand {
                         continue
                     }
                 }
-                let (r, _) = try global.call("POST", "/v1/jobs/\(id)/cancel", as: CancelResponse.self)
+                let (r, _) = try connection.call("POST", "/v1/jobs/\(id)/cancel", as: CancelResponse.self)
                 switch r.outcome {
                 case "requested": print("job \(ref): cancel requested; its node is stopping the worker")
                 case "already-finished": print("job \(ref): already \(r.state)")
@@ -371,8 +380,13 @@ struct Nodes: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let (nodes, raw) = try global.call("GET", "/v1/nodes", as: [NodeView].self)
-        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        try Self.list(via: global.connection)
+    }
+
+    /// The listing itself, for the parsed command and FastPath.
+    static func list(via connection: Connection) throws {
+        let (nodes, raw) = try connection.call("GET", "/v1/nodes", as: [NodeView].self)
+        if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
         var table = Table(["NODE", "STATE", "CPUS", "MEMORY", "GPUS", "RUNNING", "LAST SEEN"])
         for n in nodes {
             let sim = n.gpus.contains(where: \.simulated) ? " (simulated)" : ""
@@ -389,8 +403,13 @@ struct WhoAmICommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let (me, raw) = try global.call("GET", "/v1/whoami", as: WhoAmI.self)
-        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        try Self.show(via: global.connection)
+    }
+
+    /// The answer itself, for the parsed command and FastPath.
+    static func show(via connection: Connection) throws {
+        let (me, raw) = try connection.call("GET", "/v1/whoami", as: WhoAmI.self)
+        if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
         print("\(me.account) (uid \(me.uid)), \(me.role)")
     }
 }

@@ -5,14 +5,15 @@ import HearthAPI
 import Glibc
 #endif
 
-/// `hearth queue` and `hearth submit` without ArgumentParser.
+/// `hearth queue`, `submit`, `cancel`, `nodes` and `whoami` without ArgumentParser.
 ///
 /// Building the parser's command tree costs more than the whole request: it reflects over every
 /// command's property wrappers, and in a static binary each first dynamic cast scans every
 /// protocol conformance the program holds (measured with perf: about half of a `hearth queue`'s
-/// CPU time). These two commands are the ones scripts run in loops and people run under
-/// `watch`, so their plain spellings are read here by hand and run the same code the parsed
-/// commands run (``QueueOptions``, ``SubmitOptions``).
+/// CPU time). These are the commands scripts run in loops and people run under `watch`
+/// (`watch hearth nodes`), so their plain spellings are read here by hand and run the same code
+/// the parsed commands run (``QueueOptions``, ``SubmitOptions``, ``CancelOptions``, `Nodes.list`,
+/// `WhoAmICommand.show`).
 ///
 /// Only what is certainly well formed is taken: the long options and short flags the commands
 /// define, each at most once (`--after` repeatable), values that do not start with `-`. Anything
@@ -36,9 +37,33 @@ enum FastPath {
             // is reported by the parser, word for word.
             guard let prepared = submit.preparePlain() ?? (try? submit.prepare()) else { return nil }
             return finish { try submit.send(prepared, via: connection) }
+        case "nodes", "whoami":
+            guard let connection = parseConnection(rest, positionals: 0...0)?.0 else { return nil }
+            return finish { command == "nodes" ? try Nodes.list(via: connection) : try WhoAmICommand.show(via: connection) }
+        case "cancel":
+            // Cancel.validate(): at least one job, each a job id or an array element.
+            guard let (connection, jobs) = parseConnection(rest, positionals: 1...Int.max),
+                  jobs.allSatisfy({ JobReference($0) != nil }) else { return nil }
+            return finish { try CancelOptions(jobs: jobs).run(via: connection) }
         default:
             return nil
         }
+    }
+
+    /// Commands that take only `--socket`, `--json` and positionals (job ids): their connection
+    /// and positionals, or `nil` for anything else.
+    static func parseConnection(_ arguments: ArraySlice<String>, positionals count: ClosedRange<Int>) -> (Connection, [String])? {
+        guard let (values, positionals) = scan(arguments, options: ["socket"], flags: ["json"]),
+              count.contains(positionals.count) else { return nil }
+        var connection = Connection()
+        for (name, value) in values {
+            switch name {
+            case "socket": connection.socket = value
+            case "json": connection.json = true
+            default: return nil
+            }
+        }
+        return (connection, positionals)
     }
 
     /// Runs a command body; its failures end the process as ArgumentParser's `exit(withError:)` would.

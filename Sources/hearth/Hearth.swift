@@ -21,9 +21,9 @@ struct Hearth: ParsableCommand {
                       Endpoints.self, GenerateCommand.self, GrantCommand.self, RevokeCommand.self, GrantsCommand.self,
                       DatasetCommand.self, CheckpointsCommand.self, LedgerCommand.self, AdminCommand.self])
 
-    /// `hearth queue` and `hearth submit`, the commands scripts run in loops, take a parser-free
-    /// path (FastPath.swift) when their arguments are plain; anything else, `--help` and every
-    /// mistake included, goes through ArgumentParser as before.
+    /// `hearth queue`, `submit`, `cancel`, `nodes` and `whoami`, the commands scripts run in
+    /// loops, take a parser-free path (FastPath.swift) when their arguments are plain; anything
+    /// else, `--help` and every mistake included, goes through ArgumentParser as before.
     /// `HEARTH_CLI_PARSER=always` skips the fast path, `never` refuses what it would hand to the
     /// parser (exit 70): tests use both to hold the two paths to the same output.
     static func main() {

@@ -6,7 +6,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-/// `hearth queue` and `hearth submit` take a parser-free path for plain arguments
+/// `hearth queue`, `submit`, `cancel`, `nodes` and `whoami` take a parser-free path for plain arguments
 /// (Sources/hearth/FastPath.swift). Held here to the parser's own output: every case runs both
 /// ways against one real daemon (`HEARTH_CLI_PARSER=always` forces the parser, `never` forbids
 /// it), and the jobs the two ways submit are compared column by column in the database.
@@ -142,6 +142,66 @@ import Testing
             #expect(usage.status == .exited(64) && usage.stderr.contains("is not a duration"))
             let help = try await CLI.run(["queue", "--help"], socket: socket)
             #expect(help.status == .exited(0) && help.stdout.contains("USAGE: hearth queue"))
+        }
+    }
+
+    @Test func plainCancelNodesAndWhoamiPrintWhatTheParserPrints() async throws {
+        try await TestDatabase.with { _, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-fastpath-more")
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "fast2", directory: dir)
+            defer { daemon.child.signal(SIGKILL) }
+            let socket = daemon.socketPath
+            let api = ControlClient(socketPath: socket)
+            func post(_ path: String, _ body: String) throws -> JobView {
+                let reply = try api.request("POST", path, body: Data(body.utf8))
+                #expect(reply.status == 201)
+                return try APICoding.decoder().decode(JobView.self, from: reply.body)
+            }
+            // No GPUs here: these stay queued until cancelled.
+            let jobs = try (0..<6).map { _ in try post("/v1/jobs", #"{"kind": "eval", "gpus": 1}"#).id }
+            let arrays = try (0..<2).map { _ in try post("/v1/arrays", #"{"kind": "eval", "gpus": 1, "array": "0-3"}"#).id }
+
+            // The same command on two runs: the parser's, then the fast path's.
+            func same(_ arguments: [String], exact: Bool = true) async throws {
+                let (parser, fast) = try await Self.both(arguments, socket: socket)
+                let equal = exact ? fast.stdout == parser.stdout : Self.withoutNumbers(fast.stdout) == Self.withoutNumbers(parser.stdout)
+                #expect(fast.status == parser.status && equal && fast.stderr == parser.stderr,
+                        "\(arguments): \(parser.status) \(fast.status)\n\(parser.stdout)\(parser.stderr)\n\(fast.stdout)\(fast.stderr)")
+            }
+            // Twin commands on different jobs: the same output but for the ids.
+            func twins(_ parserArguments: [String], _ fastArguments: [String]) async throws {
+                let parser = try await CLI.run(parserArguments, socket: socket, environment: ["HEARTH_CLI_PARSER": "always"])
+                let fast = try await CLI.run(fastArguments, socket: socket, environment: ["HEARTH_CLI_PARSER": "never"])
+                #expect(parser.status == .exited(0) && fast.status == parser.status, "\(fastArguments): \(fast.stderr)")
+                #expect(Self.withoutNumbers(fast.stdout) == Self.withoutNumbers(parser.stdout) && !fast.stdout.isEmpty,
+                        "\(parser.stdout)\n\(fast.stdout)")
+            }
+
+            try await same(["whoami"])
+            try await same(["whoami", "--json"])
+            try await same(["nodes"], exact: false)  // LAST SEEN counts seconds
+            try await same(["nodes", "--json"], exact: false)
+            try await twins(["cancel", "\(jobs[0])"], ["cancel", "\(jobs[1])"])
+            try await same(["cancel", "\(jobs[0])"])  // already cancelled: the same sentence
+            try await twins(["cancel", "\(jobs[2])", "\(jobs[3])", "--json"], ["cancel", "\(jobs[4])", "\(jobs[5])", "--json"])
+            try await twins(["cancel", "\(arrays[0])_2"], ["cancel", "\(arrays[1])_2"])
+            try await twins(["cancel", "\(arrays[0])"], ["cancel", "\(arrays[1])"])
+            let queue = try await CLI.run(["queue"], socket: socket)
+            #expect(queue.stdout.split(separator: "\n").count == 1, "everything was cancelled: \(queue.stdout)")
+            // A refusal: the daemon's sentence and exit 1 both ways.
+            try await same(["cancel", "999999"])
+            let refused = try await CLI.run(["cancel", "999999"], socket: socket, environment: ["HEARTH_CLI_PARSER": "never"])
+            #expect(refused.status == .exited(1) && refused.stderr.contains("999999"), "\(refused.stderr)")
+
+            // Left to the parser: its usage errors and help, word for word.
+            for arguments in [["nodes", "extra"], ["nodes", "--help"], ["whoami", "--bogus"], ["cancel"], ["cancel", "x"],
+                              ["cancel", "1", "--bogus"], ["cancel", "-1"], ["cancel", "--json", "--json", "1"]] {
+                let never = try await CLI.run(arguments, socket: socket, environment: ["HEARTH_CLI_PARSER": "never"])
+                #expect(never.status == .exited(70), "\(arguments) should be left to the parser: \(never.stderr)")
+                let parser = try await CLI.run(arguments, socket: socket, environment: ["HEARTH_CLI_PARSER": "always"])
+                let normal = try await CLI.run(arguments, socket: socket)
+                #expect(normal.status == parser.status && normal.stdout == parser.stdout && normal.stderr == parser.stderr, "\(arguments)")
+            }
         }
     }
 }
