@@ -62,26 +62,20 @@ def stats(samples):
     return statistics.median(s), s[max(0, int(len(s) * 0.99) - 1)]
 
 
-def pair(name, a, b, n=calls):
-    """Interleaves n runs of command a (hearth) and b (Slurm); records median and p99."""
+def pair(name, a, b, n=calls, afresh=False):
+    """Interleaves n runs of command a (hearth) and b (Slurm); records median and p99.
+
+    afresh: hearthd reads every listing afresh. forget() drops the page it keeps before each
+    Slurm command (so the daemon then idles as long as otherwise), then a runs after b."""
     sa, sb = [], []
     for _ in range(n):
-        sa.append(timed(a))
-        sb.append(timed(b))
-    (ma, pa), (mb, pb) = stats(sa), stats(sb)
-    rows.append((f"{name}, median (ms, {n} runs)", f"{ma:.1f}", f"{mb:.1f}", ma / mb))
-    rows.append((f"{name}, p99 (ms)", f"{pa:.1f}", f"{pb:.1f}", pa / pb))
-    print(f"  {name}: hearth {ma:.1f} ms, Slurm {mb:.1f} ms (median)", flush=True)
-
-
-def pair_afresh(name, a, b, n=calls):
-    """Like pair, but hearthd reads every listing afresh: forget() drops the page it keeps before
-    each Slurm command (so the daemon then idles for as long as in pair), then a runs."""
-    sa, sb = [], []
-    for _ in range(n):
-        forget()
-        sb.append(timed(b))
-        sa.append(timed(a))
+        if afresh:
+            forget()
+            sb.append(timed(b))
+            sa.append(timed(a))
+        else:
+            sa.append(timed(a))
+            sb.append(timed(b))
     (ma, pa), (mb, pb) = stats(sa), stats(sb)
     rows.append((f"{name}, median (ms, {n} runs)", f"{ma:.1f}", f"{mb:.1f}", ma / mb))
     rows.append((f"{name}, p99 (ms)", f"{pa:.1f}", f"{pb:.1f}", pa / pb))
@@ -146,7 +140,7 @@ def part_startup():
     print("start-up and idle queue", flush=True)
     pair("`hearth --help` vs `squeue --help` (start-up, nothing sent)", [hearth, "--help"], ["squeue", "--help"])
     pair("`hearth queue` vs `squeue`, idle", [hearth, "queue"], ["squeue"])
-    pair_afresh("`hearth queue` (read afresh) vs `squeue`, idle", [hearth, "queue"], ["squeue"])
+    pair("`hearth queue` (read afresh) vs `squeue`, idle", [hearth, "queue"], ["squeue"], afresh=True)
 
 
 def part_pending():
@@ -156,8 +150,8 @@ def part_pending():
     sid = out(["sbatch", "--parsable", f"--array=0-{jobs - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
     pair(f"`hearth queue --expand` vs `squeue -r`, {jobs} pending (one row each)", [hearth, "queue", "--expand"], ["squeue", "-r"], n=calls // 2)
     pair(f"`hearth queue` vs `squeue`, {jobs} pending as one array (one row)", [hearth, "queue"], ["squeue"], n=calls // 2)
-    pair_afresh(f"`hearth queue` (read afresh) vs `squeue`, {jobs} pending as one array (one row)", [hearth, "queue"], ["squeue"],
-                n=calls // 2)
+    pair(f"`hearth queue` (read afresh) vs `squeue`, {jobs} pending as one array (one row)", [hearth, "queue"], ["squeue"],
+         n=calls // 2, afresh=True)
     run([hearth, "cancel", str(pending["id"])])
     run(["scancel", sid])
     wait_empty(slurm_unfinished)
