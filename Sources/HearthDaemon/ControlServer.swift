@@ -117,8 +117,24 @@ public struct ControlServer: Sendable {
                 return view
             }
         }
-        router.get("/v1/nodes") { _, context in
-            try await respond(context) { _ in try await queries.nodes() }
+        router.get("/v1/nodes") { request, context in
+            switch request.uri.queryParameters["format"] {
+            case nil, "json":
+                return try await respond(context) { _ in try await queries.nodes() }
+            case "table":
+                do {
+                    try await requireUser(context)
+                    let text = NodeTable.render(try await queries.nodes(), now: Date())
+                    return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                                    body: .init(byteBuffer: ByteBuffer(string: text)))
+                } catch {
+                    return try await respond(context) { _ -> [NodeView] in throw error }
+                }
+            default:
+                return try await respond(context) { _ -> [NodeView] in
+                    throw APIFailure.badRequest("format is json (the default) or table (the rows hearth nodes prints)")
+                }
+            }
         }
         for (action, state) in [("drain", "draining"), ("resume", "up")] {
             router.post("/v1/nodes/:name/\(action)") { _, context in

@@ -383,18 +383,24 @@ struct Nodes: ParsableCommand {
         try Self.list(via: global.connection)
     }
 
-    /// The listing itself, for the parsed command and FastPath.
+    /// The listing itself, for the parsed command and FastPath. People get the table the daemon
+    /// renders (no JSON to decode here: most of the command's work when it was).
     static func list(via connection: Connection) throws {
-        let (nodes, raw) = try connection.call("GET", "/v1/nodes", as: [NodeView].self)
-        if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
-        var table = Table(["NODE", "STATE", "CPUS", "MEMORY", "GPUS", "RUNNING", "LAST SEEN"])
-        for n in nodes {
-            let sim = n.gpus.contains(where: \.simulated) ? " (simulated)" : ""
-            let gpus = n.gpus.isEmpty ? "0" : "\(n.gpus.count)× \(n.gpus[0].model)\(sim)"
-            table.add([n.hostname, n.state.rawValue, "\(n.cpus)", "\(n.memoryBytes >> 30) GiB", gpus, "\(n.runningJobs)",
-                       Table.duration(Date().timeIntervalSince(n.lastHeartbeatAt)) + " ago"])
+        if connection.json {
+            let (_, raw) = try connection.call("GET", "/v1/nodes", as: [NodeView].self)
+            print(String(decoding: raw, as: UTF8.self))
+            return
         }
-        print(table.render(), terminator: "")
+        let reply: ControlClient.Reply
+        do { reply = try connection.client.request("GET", "/v1/nodes?format=table") } catch {
+            Stdio.error("hearth: \(error)\n")  // as Connection.call says it: the daemon is unreachable
+            throw ExitCode(3)
+        }
+        guard (200..<300).contains(reply.status) else {
+            _ = try connection.decode(reply, as: [NodeView].self)  // prints the daemon's sentence and exits
+            return
+        }
+        Stdio.out(String(decoding: reply.body, as: UTF8.self))
     }
 }
 

@@ -180,6 +180,12 @@ import Testing
             try await same(["whoami"])
             try await same(["whoami", "--json"])
             try await same(["nodes"], exact: false)  // LAST SEEN counts seconds
+            // The daemon renders the table (GET /v1/nodes?format=table): header, one aligned row.
+            let nodes = try await CLI.run(["nodes"], socket: socket)
+            let lines = nodes.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2 && lines[0] == "NODE   STATE  CPUS  MEMORY  GPUS  RUNNING  LAST SEEN", "\(nodes.stdout)")
+            #expect(lines.count == 2 && lines[1].hasPrefix("fast2  up     ") && lines[1].hasSuffix(" ago"), "\(nodes.stdout)")
+            #expect(try api.request("GET", "/v1/nodes?format=xml").status == 400)
             try await same(["nodes", "--json"], exact: false)
             try await twins(["cancel", "\(jobs[0])"], ["cancel", "\(jobs[1])"])
             try await same(["cancel", "\(jobs[0])"])  // already cancelled: the same sentence
