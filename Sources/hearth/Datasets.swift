@@ -142,10 +142,10 @@ struct DatasetList: ParsableCommand {
     func run() throws {
         let (datasets, raw) = try global.call("GET", "/v1/datasets", as: [ArtifactView].self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        var table = Table(["NAME", "VERSION", "FILES", "BYTES", "DIGEST", "CREATED"])
+        var table = TextTable(["NAME", "VERSION", "FILES", "BYTES", "DIGEST", "CREATED"])
         for d in datasets {
             table.add([d.name ?? "-", "\(d.version ?? 0)", "\(d.files.count)", "\(d.bytes)", "sha256:" + d.digest.prefix(12),
-                       Table.duration(Date().timeIntervalSince(d.createdAt)) + " ago"])
+                       TextTable.duration(Date().timeIntervalSince(d.createdAt)) + " ago"])
         }
         print(table.render(), terminator: "")
     }
@@ -203,9 +203,9 @@ struct CheckpointsCommand: ParsableCommand {
         func run() throws {
             let (checkpoints, raw) = try global.call("GET", "/v1/jobs/\(job)/checkpoints", as: [ArtifactView].self)
             if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-            var table = Table(["STEP", "BYTES", "DIGEST", "STORED"])
+            var table = TextTable(["STEP", "BYTES", "DIGEST", "STORED"])
             for c in checkpoints {
-                table.add(["\(c.step ?? 0)", "\(c.bytes)", "sha256:" + c.digest.prefix(12), Table.duration(Date().timeIntervalSince(c.createdAt)) + " ago"])
+                table.add(["\(c.step ?? 0)", "\(c.bytes)", "sha256:" + c.digest.prefix(12), TextTable.duration(Date().timeIntervalSince(c.createdAt)) + " ago"])
             }
             print(table.render(), terminator: "")
         }

@@ -15,10 +15,10 @@ struct Endpoints: ParsableCommand {
     func run() throws {
         let (endpoints, raw) = try global.call("GET", "/v1/endpoints", as: [EndpointView].self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        var table = Table(["JOBID", "NODE", "URL", "MODEL", "PARAMS", "CONTEXT", "SINCE", "KEY"])
+        var table = TextTable(["JOBID", "NODE", "URL", "MODEL", "PARAMS", "CONTEXT", "SINCE", "KEY"])
         for e in endpoints {
             table.add(["\(e.jobID)", e.node, e.url, e.model, e.parameters.map(String.init) ?? "-", e.context.map(String.init) ?? "-",
-                       Table.duration(Date().timeIntervalSince(e.registeredAt)) + " ago", e.apiKey ?? "-"])
+                       TextTable.duration(Date().timeIntervalSince(e.registeredAt)) + " ago", e.apiKey ?? "-"])
         }
         print(table.render(), terminator: "")
     }

@@ -24,7 +24,7 @@ struct EvalShow: ParsableCommand {
             return
         }
         print("Checkpoint step \(first.checkpointStep), \(first.checkpointPath) (sha256 \(first.checkpointSHA256.prefix(12)))")
-        var table = Table(["TASK", "METRIC", "VALUE", "SAMPLES"])
+        var table = TextTable(["TASK", "METRIC", "VALUE", "SAMPLES"])
         for r in view.results { table.add([r.task, r.metric, EvalCompare.format(r.value), "\(r.samples)"]) }
         print(table.render(), terminator: "")
     }
@@ -59,7 +59,7 @@ struct EvalCompare: ParsableCommand {
             }
         }
         let header = views.map { v in "JOB \(v.job)" + (v.results.first.map { " @\($0.checkpointStep)" } ?? "") }
-        var table = Table(["TASK", "METRIC"] + header + ["DELTA"])
+        var table = TextTable(["TASK", "METRIC"] + header + ["DELTA"])
         for key in keys.sorted() {
             let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
             let row = values[key]!

@@ -86,9 +86,9 @@ struct GrantsCommand: ParsableCommand {
         let path = "/v1/grants" + (account.map { "?account=" + Queue.escape($0) } ?? "")
         let (grants, raw) = try global.call("GET", path, as: [GrantView].self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        var table = Table(["ID", "PRIVILEGE", "TO", "GRANTED BY", "SINCE"])
+        var table = TextTable(["ID", "PRIVILEGE", "TO", "GRANTED BY", "SINCE"])
         for g in grants {
-            table.add(["\(g.id)", g.privilege, Self.subject(g), g.grantedBy, Table.duration(Date().timeIntervalSince(g.grantedAt)) + " ago"])
+            table.add(["\(g.id)", g.privilege, Self.subject(g), g.grantedBy, TextTable.duration(Date().timeIntervalSince(g.grantedAt)) + " ago"])
         }
         print(table.render(), terminator: "")
     }

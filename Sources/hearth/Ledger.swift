@@ -31,7 +31,7 @@ struct LedgerCommand: ParsableCommand {
             if global.json {
                 print(String(decoding: raw, as: UTF8.self))
             } else {
-                var table = Table(["NODE", "ROWS", "HEAD", "STATUS"])
+                var table = TextTable(["NODE", "ROWS", "HEAD", "STATUS"])
                 for n in v.nodes { table.add([n.node, "\(n.rows)", n.head, n.problem == nil ? "ok" : "BROKEN"]) }
                 print(table.render(), terminator: "")
                 for n in broken { print("node \(n.node): \(n.problem ?? "")") }

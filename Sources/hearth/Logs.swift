@@ -53,7 +53,7 @@ struct Logs: ParsableCommand {
         }
         if let loss = e.loss { text += String(format: "  loss %.4f", loss) }
         if let rate = e.tokensPerSecond { text += String(format: "  %.0f tok/s", rate) }
-        if let eta = eta(e, steps: steps, since: since) { text += "  ETA " + Table.duration(eta) }
+        if let eta = eta(e, steps: steps, since: since) { text += "  ETA " + TextTable.duration(eta) }
         return text
     }
 

@@ -24,7 +24,7 @@ struct PriorityCommand: ParsableCommand {
         }
         let (views, raw) = try global.call("GET", "/v1/priority", as: [PriorityView].self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
-        var table = Table(["RANK", "JOBID", "USER", "PRIORITY", "AGE", "FAIRSHARE", "SIZE", "QOS", "REASON", "START"])
+        var table = TextTable(["RANK", "JOBID", "USER", "PRIORITY", "AGE", "FAIRSHARE", "SIZE", "QOS", "REASON", "START"])
         for v in views {
             let points = Dictionary(v.factors.map { ($0.name, $0.points) }, uniquingKeysWith: { a, _ in a })
             func p(_ name: String) -> String { String(format: "%.0f", points[name] ?? 0) }
@@ -38,7 +38,7 @@ struct PriorityCommand: ParsableCommand {
     static func detail(_ v: PriorityView) -> String {
         var lines = ["Job        \(v.jobID) (\(v.account))",
                      "Priority   \(String(format: "%.1f", v.priority)), rank \(v.rank) of \(v.queueLength) pending"]
-        var table = Table(["FACTOR", "VALUE", "WEIGHT", "POINTS"])
+        var table = TextTable(["FACTOR", "VALUE", "WEIGHT", "POINTS"])
         for f in v.factors {
             table.add([f.name, String(format: "%.3f", f.value), String(format: "%.0f", f.weight), String(format: "%.1f", f.points)])
         }

@@ -145,6 +145,15 @@ import Testing
         }
     }
 
+    /// The tables the CLI prints and the daemon renders for it (`hearth nodes`) share one layout.
+    @Test func textTablesAlignTheirColumnsAndWriteTimesAsSlurmDoes() {
+        var table = TextTable(["A", "LONGER", "LAST"])
+        table.add(["wide cell", "x", "end, not padded"])
+        #expect(table.render() == "A          LONGER  LAST\nwide cell  x       end, not padded\n")
+        #expect([0, 59, 61, 3_599, 3_661, 86_399, 90_061, -5].map(TextTable.duration)
+                == ["0:00", "0:59", "1:01", "59:59", "1:01:01", "23:59:59", "1-01:01:01", "0:00"])
+    }
+
     @Test func plainCancelNodesAndWhoamiPrintWhatTheParserPrints() async throws {
         try await TestDatabase.with { _, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-fastpath-more")
