@@ -53,13 +53,15 @@ import Testing
         let nowhere = PostgresClient.Configuration(conninfo: "host=/nonexistent/hearth-probe-test dbname=x connect_timeout=1")
         let health = DatabaseHealth()
         let probe = DatabaseProbe(database: nowhere, health: health, logger: Logger(label: "test"),
-                                  interval: .milliseconds(100), timeout: .seconds(20))
-        // The connect fails at once (no such socket); the long timeout keeps a starved thread
-        // on a loaded machine from reporting "no answer within" before that error is seen.
+                                  interval: .milliseconds(100), timeout: .seconds(600))
+        // The connect fails at once (no such socket). The timeout only has to outlast the test
+        // process being starved: in a CI run on a loaded machine every suite stalled for 43 s at
+        // the start, the probe's 20 s timeout ran out first and the outage read "no answer
+        // within 20.0 seconds" instead of naming the socket.
         let running = Task { try await probe.run() }
         defer { running.cancel() }
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(60)
+        let deadline = clock.now + .seconds(300)
         while health.snapshot.reachable && clock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!health.snapshot.reachable)
         #expect(health.snapshot.detail?.contains("/nonexistent/hearth-probe-test") == true, "\(health.snapshot)")
