@@ -74,6 +74,15 @@ public struct NewJob: Sendable, Hashable, Codable {
 
     /// Checks every field and says what is wrong and how to fix it, before anything is written.
     public func validate() throws(JobValidationError) {
+        try validateFields()
+        guard (try? JSONDecoder().decode([String: AnyJSON].self, from: Data(specJSON.utf8))) != nil else {
+            throw JobValidationError("the job spec must be a JSON object, such as {\"steps\": 100}")
+        }
+    }
+
+    /// ``validate()`` without reading the spec again: for a caller that wrote `specJSON` itself
+    /// from an object it parsed (the daemon), where a second parse would only cost time.
+    public func validateFields() throws(JobValidationError) {
         if name.count > Limits.maxNameLength {
             throw JobValidationError("job name is \(name.count) characters long; the limit is \(Limits.maxNameLength)")
         }
@@ -106,9 +115,6 @@ public struct NewJob: Sendable, Hashable, Codable {
         }
         if (gpuModel != nil || gpuMemoryBytes > 0) && gpus == 0 {
             throw JobValidationError("a GPU model or memory was given for a job that asks for no GPUs; add --gpus N")
-        }
-        guard (try? JSONDecoder().decode([String: AnyJSON].self, from: Data(specJSON.utf8))) != nil else {
-            throw JobValidationError("the job spec must be a JSON object, such as {\"steps\": 100}")
         }
     }
 }

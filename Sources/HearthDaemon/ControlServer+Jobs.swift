@@ -152,7 +152,9 @@ extension ControlServer {
             idempotencyKey: submit.idempotencyKey, maxAttempts: submit.maxAttempts ?? 3, afterOK: submit.afterOK ?? [],
             timeLimitSeconds: submit.timeLimit, preemptible: submit.preemptible, gpuModel: submit.gpuModel,
             gpuMemoryBytes: Int64(max(0, min(submit.gpuMemoryMiB ?? 0, 1 << 30))) << 20)
-        do { try new.validate() } catch { throw APIFailure.badRequest(error.message) }
+        // Every caller passes a spec it parsed as an object and wrote back itself, so only the
+        // fields are checked here (the spec's own form is SpecCheck's).
+        do { try new.validateFields() } catch { throw APIFailure.badRequest(error.message) }
         do { try SpecCheck.check(kind: kind, spec: spec) } catch { throw APIFailure(status: .badRequest, error: error) }
         return try await authorizeSubmission(new, spec: spec, who: who)
     }
@@ -193,9 +195,15 @@ extension ControlServer {
     /// answer (the first element; the array's id is its id) and the others right after it
     /// (``ArrayExpansions``).
     private func submitArray(_ request: Request, who: Identity) async throws -> JobView {
-        let (request, _) = try await body(request, as: ArraySubmitRequest.self, allowed: ArraySubmitRequest.fieldNames)
-        let submit = request.submission
-        let arrayText = request.array
+        var buffer = try await request.body.collect(upTo: 8 << 20)
+        guard let bytes = buffer.readBytes(length: buffer.readableBytes), !bytes.isEmpty else {
+            throw APIFailure.badRequest("the request has no body; send a JSON job submission with \"array\"")
+        }
+        let (submit, fields) = try Self.submission(bytes, allowed: ArraySubmitRequest.fieldNames)
+        guard case .string(let arrayText)? = fields["array"] else {
+            throw APIFailure.badRequest(fields["array"] == nil ? "a field has the wrong type: \"array\" is required"
+                                                               : "a field has the wrong type: \"array\" must be a string such as \"0-999%10\"")
+        }
         let shape: ArraySpec
         do { shape = try ArraySpec(parsing: arrayText) } catch { throw APIFailure.badRequest(error.message) }
         if submit.idempotencyKey != nil {
@@ -203,7 +211,7 @@ extension ControlServer {
         }
         let spec = submit.spec ?? .object([:])
         guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
-        let template = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+        let template = spec.jsonText
         // Each distinct element is checked as it will be queued; without `{index}` they are one job.
         let varies = template.contains("{index}") || submit.name?.contains("{index}") == true
         var checked: NewJob?
@@ -211,8 +219,13 @@ extension ControlServer {
             var element = submit
             element.name = submit.name.map { ArraySpec.substitute($0, index: index) }
             let specJSON = ArraySpec.substitute(template, index: index)
-            let elementSpec = varies ? try JSONDecoder().decode(JSONValue.self, from: Data(specJSON.utf8)) : spec
             do {
+                var elementSpec = spec
+                if varies {
+                    do { elementSpec = try JSONValue(parsing: Array(specJSON.utf8)) } catch {
+                        throw APIFailure.badRequest("{index} in the spec makes it invalid JSON (\(error)); put it inside a string or where a number goes")
+                    }
+                }
                 let job = try await newJob(element, specJSON: specJSON, spec: elementSpec, who: who)
                 if checked == nil { checked = job }
             } catch let failure as APIFailure {

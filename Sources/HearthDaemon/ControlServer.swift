@@ -180,27 +180,12 @@ public struct ControlServer: Sendable {
         guard let bytes = body.readBytes(length: body.readableBytes), !bytes.isEmpty else {
             throw APIFailure.badRequest("the request has no body; send a JSON job submission")
         }
-        let data = Data(bytes)
-        let keys: Set<String>
-        do { keys = try JSONObjectKeys.of(data) } catch {
-            switch error {
-            case .notJSON: throw APIFailure.badRequest("the body is not valid JSON")
-            case .notAnObject: throw APIFailure.badRequest("the body must be a JSON object")
-            }
-        }
-        if let unknown = keys.subtracting(SubmitRequest.fieldNames).sorted().first {
-            throw APIFailure(status: .badRequest, error: .init(code: "unknown-field", message:
-                "unknown field \"\(unknown)\"; a submission has \(SubmitRequest.fieldNames.sorted().joined(separator: ", "))"))
-        }
-        let submit: SubmitRequest
-        do { submit = try JSONDecoder().decode(SubmitRequest.self, from: data) } catch {
-            throw APIFailure.badRequest("a field has the wrong type: \(Self.describe(error))")
-        }
+        let (submit, _) = try Self.submission(bytes, allowed: SubmitRequest.fieldNames)
         var spec = submit.spec ?? .object([:])
         guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
         // Dataset names are pinned to their digest now (other paths keep the name, resolved at launch).
         spec = try await resolveDatasets(in: spec, who: who)
-        let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+        let specJSON = spec.jsonText
         // Field checks first (cheap, and they name the field), then the spec's form, then grants.
         let new = try await newJob(submit, specJSON: specJSON, spec: spec, who: who)
         let result: JobQueue.Submission
@@ -220,6 +205,28 @@ public struct ControlServer: Sendable {
         guard var view = current else { throw APIFailure.notFound("job vanished") }
         view.duplicate = !result.created
         return view
+    }
+
+    /// A submission body read as `POST /v1/jobs` and `POST /v1/arrays` take it: a JSON object
+    /// (parsed once, by hand: ``JSONValue/init(parsing:)``) with no field outside `allowed`.
+    /// Returns the submission and the object it was read from (for fields beyond a submission's).
+    static func submission(_ bytes: [UInt8], allowed: Set<String>) throws -> (SubmitRequest, [String: JSONValue]) {
+        let object: [String: JSONValue]
+        do {
+            guard case .object(let o) = try JSONValue(parsing: bytes) else {
+                throw APIFailure.badRequest("the body must be a JSON object")
+            }
+            object = o
+        } catch let error as JSONValue.ParseError {
+            throw APIFailure.badRequest("the body is not valid JSON: \(error)")
+        }
+        if let unknown = object.keys.filter({ !allowed.contains($0) }).sorted().first {
+            throw APIFailure(status: .badRequest, error: .init(code: "unknown-field", message:
+                "unknown field \"\(unknown)\"; a submission has \(allowed.sorted().joined(separator: ", "))"))
+        }
+        do { return (try SubmitRequest(object: object), object) } catch {
+            throw APIFailure.badRequest("a field has the wrong type: \(error.message)")
+        }
     }
 
     /// A job just queued, as `GET /v1/jobs/{id}` shows it (no node, progress or array yet).

@@ -194,6 +194,8 @@ import Testing
     @Test("bad submissions are refused and write nothing", arguments: [
         (NewJob(kind: .train, accountID: 0, gpus: 500), "0 to 64 GPUs"),
         (NewJob(kind: .train, accountID: 0, specJSON: "not json"), "JSON object"),
+        (NewJob(kind: .train, accountID: 0, specJSON: "[1, 2]"), "JSON object"),
+        (NewJob(kind: .train, accountID: 0, specJSON: #""a string""#), "JSON object"),
         (NewJob(kind: .train, accountID: 424_242), "no account with id 424242"),
     ])
     func badSubmissions(new: NewJob, message: String) async throws {
