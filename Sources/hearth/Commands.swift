@@ -361,7 +361,16 @@ struct CancelOptions {
                         continue
                     }
                 }
-                let (r, _) = try connection.call("POST", "/v1/jobs/\(id)/cancel", as: CancelResponse.self)
+                let r: CancelResponse
+                if ref.arrayIndex != nil {
+                    // The daemon's refusal names the element's job id; say which element that is.
+                    do { r = try connection.client.call("POST", "/v1/jobs/\(id)/cancel", as: CancelResponse.self).0 } catch {
+                        Stdio.error("hearth: \(ref) (job \(id)): \(error.message)\n")
+                        throw ExitCode(error.exitCode)
+                    }
+                } else {
+                    r = try connection.call("POST", "/v1/jobs/\(id)/cancel", as: CancelResponse.self).0
+                }
                 switch r.outcome {
                 case "requested": print("job \(ref): cancel requested; its node is stopping the worker")
                 case "already-finished": print("job \(ref): already \(r.state)")

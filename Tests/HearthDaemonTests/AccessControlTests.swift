@@ -148,8 +148,22 @@ import Testing
             try #"{"argv": ["/bin/true"]}"#.write(to: queuedSpec, atomically: true, encoding: .utf8)
             chmod(queuedSpec.path, 0o644)
             let carolsQueued = try hearth.submitted(try await hearth.carol(["submit", "--kind", "command", "--gpus", "64", "--name", "waits", queuedSpec.path]))
+            let arrayRun = try await hearth.carol(["submit", "--kind", "command", "--gpus", "64", "--array", "0-2", queuedSpec.path])
+            let parts = arrayRun.stdout.split(separator: " ")
+            let carolsArray = try #require(parts.count > 2 ? Int64(parts[2]) : nil, "\(arrayRun.stdout) \(arrayRun.stderr)")
+            var elementRow: Int64?
+            for _ in 0..<200 where elementRow == nil {  // the daemon writes the elements right after answering
+                elementRow = try await client.query(
+                    "SELECT id FROM jobs WHERE array_id = \(carolsArray) AND array_index = 1").first?.decode("id", as: Int64.self)
+                if elementRow == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let element = try #require(elementRow, "array \(carolsArray)'s element 1 was never written")
             before = try await Self.snapshot(client)
             Self.refused(try await hearth.dave(["cancel", "\(carolsQueued)"]), "only its owner or a fleet admin can cancel it")
+            // An element's refusal says which element the job id it names is.
+            Self.refused(try await hearth.dave(["cancel", "\(carolsArray)_1"]),
+                         "\(carolsArray)_1 (job \(element)):", "only its owner or a fleet admin can cancel it")
+            Self.refused(try await hearth.dave(["cancel", "\(carolsArray)"]), "only its owner or a fleet admin can cancel it")
             let stealing = dir.appendingPathComponent("steal.json")
             try #"{"checkpoint": "@job:\#(train):path", "tokenizer": "\#(data)/tokenizer.json"}"#
                 .write(to: stealing, atomically: true, encoding: .utf8)
@@ -166,7 +180,7 @@ import Testing
             let afterRefusals = try await Self.snapshot(client)
             #expect(afterRefusals == before,
                     "a refused request changed the queue: \(Set(before).symmetricDifference(afterRefusals).sorted())")
-            _ = try await hearth.carol(["cancel", "\(carolsQueued)"])
+            _ = try await hearth.carol(["cancel", "\(carolsQueued)", "\(carolsArray)"])
 
             // QOS, priority and preemptibility beyond the defaults need a grant.
             before = try await Self.snapshot(client)
