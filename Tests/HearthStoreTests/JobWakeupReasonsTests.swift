@@ -52,6 +52,23 @@ import Testing
         }
     }
 
+    /// The listener waits up to 10 s for a notification; cancelling it (a daemon shutting down)
+    /// must end that wait at once, not when it times out.
+    @Test func cancellingAListenerEndsItsWaitAtOnce() async throws {
+        try await TestDatabase.with { client, _ in
+            let listener = JobWakeups(configuration: client.configuration, reasons: [.submitted])
+            let task = Task { await listener.run() }
+            #expect(await listener.wait(timeout: .seconds(60)), "the listener never connected")
+            try await Task.sleep(for: .milliseconds(200))  // into its long wait
+            let clock = ContinuousClock()
+            let started = clock.now
+            task.cancel()
+            await task.value
+            let took = clock.now - started
+            #expect(took < .seconds(3), "a cancelled listener took \(took) to stop")
+        }
+    }
+
     @Test func aStatementThatChangesManyJobsSendsOneNotificationPerReason() async throws {
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)

@@ -51,4 +51,9 @@ int hearth_spawn_as(const char *path, char *const argv[], char *const envp[], co
 /// permitted and effective sets are left as they are. Returns 0 or an errno value.
 int hearth_clear_ambient_capabilities(void);
 
+/// A descriptor that becomes readable when process `pid` exits (pidfd_open(2), Linux 5.3), so a
+/// watcher can sleep until then instead of polling. Returns the descriptor (close-on-exec) or a
+/// negative errno value (-ENOSYS on older kernels, -ESRCH when no such process).
+int hearth_pidfd_open(pid_t pid);
+
 #endif

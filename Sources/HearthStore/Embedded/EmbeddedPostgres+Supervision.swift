@@ -21,9 +21,12 @@ extension EmbeddedPostgres {
 
         /// Returns once the server has exited, with how it ended; cancellable (then returns `nil`).
         ///
-        /// A child is reaped with `waitpid(WNOHANG)` every 50 ms; an adopted server is checked with
-        /// `kill(pid, 0)`. Neither waits for a query to fail.
+        /// It sleeps on a pidfd (``ProcessExitWatch``) until the process exits, then a child is
+        /// reaped with `waitpid` and an adopted server checked with `kill(pid, 0)`. Where no pidfd
+        /// can be had (a kernel before 5.3) it checks those every 50 ms. Neither waits for a query
+        /// to fail.
         public func exited() async -> String? {
+            if await ProcessExitWatch.wait(pid: child?.pid ?? pid) == .cancelled { return nil }
             while !Task.isCancelled {
                 if let child {
                     var status: Int32 = 0

@@ -266,25 +266,39 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: LISTEN / NOTIFY
 
-    /// Waits up to `timeout` for notifications on channels this connection `LISTEN`s to.
-    /// Blocks the connection's own queue (not the caller's thread) while it waits.
+    /// Waits up to `timeout` for notifications on channels this connection `LISTEN`s to, and
+    /// returns at once (with none) when the calling task is cancelled: a listener can wait long
+    /// without delaying shutdown. Blocks the connection's own queue (not the caller's thread).
     func waitForNotifications(timeout: Duration) async throws -> [PostgresNotification] {
-        try await onQueue {
-            let handle = try self.liveHandle()
-            var found = self.drainNotifications(handle)
-            if !found.isEmpty { return found }
-            var pfd = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-            let millis = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-            if poll(&pfd, 1, millis) > 0 {
-                if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
-                    self.broken = true
-                    throw PostgresError(
-                        code: .connectionClosed,
-                        message: "the PostgreSQL listening connection was lost: \(String(cString: PQerrorMessage(handle)).oneLine)")
+        // A pipe the cancellation handler writes to wakes the poll below.
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else {
+            throw PostgresError(code: .misuse, message: "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        let (wakeRead, wakeWrite) = (pipeFDs[0], pipeFDs[1])
+        defer { Glibc.close(wakeRead); Glibc.close(wakeWrite) }
+        return try await withTaskCancellationHandler {
+            try await onQueue {
+                let handle = try self.liveHandle()
+                var found = self.drainNotifications(handle)
+                if !found.isEmpty { return found }
+                var fds = [pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+                let millis = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+                if poll(&fds, 2, millis) > 0, fds[0].revents != 0 {
+                    if PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+                        self.broken = true
+                        throw PostgresError(
+                            code: .connectionClosed,
+                            message: "the PostgreSQL listening connection was lost: \(String(cString: PQerrorMessage(handle)).oneLine)")
+                    }
+                    found = self.drainNotifications(handle)
                 }
-                found = self.drainNotifications(handle)
+                return found
             }
-            return found
+        } onCancel: {
+            var byte: UInt8 = 1
+            _ = write(wakeWrite, &byte, 1)
         }
     }
 

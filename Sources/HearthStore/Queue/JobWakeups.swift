@@ -90,7 +90,9 @@ public final class JobWakeups: Sendable {
                 backoff = .milliseconds(100)
                 wake([.unknown])  // anything that happened while we were not listening
                 while !Task.isCancelled {
-                    let notes = try await connection.waitForNotifications(timeout: .milliseconds(250))
+                    // Cancellation ends the wait at once, so it can be long: an idle daemon's
+                    // listeners each woke four times a second with a 250 ms wait.
+                    let notes = try await connection.waitForNotifications(timeout: .seconds(10))
                     guard !notes.isEmpty else { continue }
                     let reasons = Set(notes.map { Reason(payload: $0.payload) })
                     if reasons.contains(.accounts) { accountChanges?.changed() }
