@@ -133,12 +133,17 @@ struct Leader: Service {
     }
 
     private func duties() async throws {
-        for rescued in try await queue.rescueExpired() {
+        let nodes = NodeStore(client: queue.client)
+        var lost = try await nodes.markDown(notHeardFor: nodeDownAfter)
+        let rescued = try await queue.rescueExpired()
+        for job in rescued {
             logger.notice("lease expired; job requeued", metadata: [
-                "job.id": "\(rescued.jobID)", "node.id": "\(rescued.nodeID)", "job.state": "\(rescued.state.rawValue)",
+                "job.id": "\(job.jobID)", "node.id": "\(job.nodeID)", "job.state": "\(job.state.rawValue)",
                 "hearth.event": "lease-expired"])
         }
-        let lost = try await NodeStore(client: queue.client).markDown(notHeardFor: nodeDownAfter)
+        // A node that let a lease lapse and has gone quiet too is down now, before the pass that
+        // follows could place the requeued job back on it (Migrations/0026).
+        lost += try await nodes.markDown(holders: Array(Set(rescued.map(\.nodeID))), notHeardFor: nodeDownAfter / 2)
         for name in lost {
             logger.notice("node stopped heartbeating; marked down", metadata: ["node.name": "\(name)", "hearth.event": "node-lost"])
         }

@@ -71,4 +71,14 @@ public struct NodeStore: Sendable {
     public func markDown(notHeardFor after: Duration) async throws -> [String] {
         try await client.query("SELECT h FROM hearth_node_mark_down(\(after)::interval) AS h").map { try $0.decode("h") }
     }
+
+    /// The leader's check right after rescuing lapsed leases: of the nodes that held them, those
+    /// not heard from for `after` are marked `down` now (Migrations/0026), so the jobs are not
+    /// placed back on them.
+    /// - Returns: their hostnames.
+    public func markDown(holders nodeIDs: [Int64], notHeardFor after: Duration) async throws -> [String] {
+        guard !nodeIDs.isEmpty else { return [] }
+        return try await client.query(
+            "SELECT h FROM hearth_node_mark_down_holders(\(nodeIDs)::bigint[], \(after)::interval) AS h").map { try $0.decode("h") }
+    }
 }
