@@ -176,10 +176,7 @@ public struct ControlServer: Sendable {
     // MARK: Handlers
 
     private func submit(_ request: Request, who: Identity) async throws -> JobView {
-        var body = try await request.body.collect(upTo: 1 << 20)
-        guard let bytes = body.readBytes(length: body.readableBytes), !bytes.isEmpty else {
-            throw APIFailure.badRequest("the request has no body; send a JSON job submission")
-        }
+        let bytes = try await Self.bodyBytes(request, upTo: 1 << 20, send: "a JSON job submission")
         let (submit, _) = try Self.submission(bytes, allowed: SubmitRequest.fieldNames)
         var spec = submit.spec ?? .object([:])
         guard spec.objectKeys != nil else { throw APIFailure.badRequest("\"spec\" must be a JSON object") }
@@ -211,21 +208,44 @@ public struct ControlServer: Sendable {
     /// (parsed once, by hand: ``JSONValue/init(parsing:)``) with no field outside `allowed`.
     /// Returns the submission and the object it was read from (for fields beyond a submission's).
     static func submission(_ bytes: [UInt8], allowed: Set<String>) throws -> (SubmitRequest, [String: JSONValue]) {
-        let object: [String: JSONValue]
+        let object = try jsonObject(bytes)
+        return (try submission(object, allowed: allowed), object)
+    }
+
+    /// A request's whole body (at most `limit` bytes); an empty one is refused, saying what to `send`.
+    static func bodyBytes(_ request: Request, upTo limit: Int, send: String) async throws -> [UInt8] {
+        var buffer = try await request.body.collect(upTo: limit)
+        guard let bytes = buffer.readBytes(length: buffer.readableBytes), !bytes.isEmpty else {
+            throw APIFailure.badRequest("the request has no body; send \(send)")
+        }
+        return bytes
+    }
+
+    /// A request body that must be one JSON object, parsed by hand.
+    static func jsonObject(_ bytes: [UInt8]) throws -> [String: JSONValue] {
         do {
             guard case .object(let o) = try JSONValue(parsing: bytes) else {
                 throw APIFailure.badRequest("the body must be a JSON object")
             }
-            object = o
+            return o
         } catch let error as JSONValue.ParseError {
             throw APIFailure.badRequest("the body is not valid JSON: \(error)")
         }
+    }
+
+    /// One submission from its object: no field outside `allowed`, each field of its type.
+    static func submission(_ object: [String: JSONValue], allowed: Set<String>) throws -> SubmitRequest {
+        try refuseUnknownFields(object, allowed: allowed, what: "a submission")
+        do { return try SubmitRequest(object: object) } catch {
+            throw APIFailure.badRequest("a field has the wrong type: \(error.message)")
+        }
+    }
+
+    /// Refuses a field outside `allowed`, so a typo is not silently ignored.
+    static func refuseUnknownFields(_ object: [String: JSONValue], allowed: Set<String>, what: String) throws {
         if let unknown = object.keys.filter({ !allowed.contains($0) }).sorted().first {
             throw APIFailure(status: .badRequest, error: .init(code: "unknown-field", message:
-                "unknown field \"\(unknown)\"; a submission has \(allowed.sorted().joined(separator: ", "))"))
-        }
-        do { return (try SubmitRequest(object: object), object) } catch {
-            throw APIFailure.badRequest("a field has the wrong type: \(error.message)")
+                "unknown field \"\(unknown)\"; \(what) has \(allowed.sorted().joined(separator: ", "))"))
         }
     }
 

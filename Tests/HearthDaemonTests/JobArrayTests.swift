@@ -229,6 +229,19 @@ import Testing
             let refused = try api.request("POST", "/v1/jobs/batch", body: Data(#"{"jobs": [{"kind": "eval"}, {"kind": "eval", "gpus": -1}]}"#.utf8))
             #expect(refused.status == 400)
             #expect(ControlAPITests.error(refused)?.message.contains("job 2 of the batch") == true)
+            // Each job's fields are checked as one submission's are: a typo is refused, not ignored.
+            for (body, message) in [
+                (#"{"jobs": [{"kind": "eval"}, {"kind": "eval", "gpu": 1}]}"#, #"job 2 of the batch: unknown field "gpu""#),
+                (#"{"jobs": [{"kind": "eval"}, 3]}"#, "job 2 of the batch: a submission must be a JSON object"),
+                (#"{"jobs": [{"kind": "eval", "gpus": "one"}]}"#, #"job 1 of the batch: a field has the wrong type: "gpus" must be a whole number"#),
+                (#"{"jobs": {"kind": "eval"}}"#, #""jobs" must be a list of submissions"#),
+                (#"{"jobs": [], "extra": 1}"#, #"unknown field "extra"; a batch has jobs"#),
+                (#"{"jobs": [{"kind": "eval"}"#, "the body is not valid JSON"),
+            ] {
+                let r = try api.request("POST", "/v1/jobs/batch", body: Data(body.utf8))
+                #expect(r.status == 400, "\(body)")
+                #expect(ControlAPITests.error(r)?.message.contains(message) == true, "\(body): \(String(describing: ControlAPITests.error(r)))")
+            }
             let total: Int = try await client.query("SELECT count(*) AS n FROM jobs")[0].decode("n")
             #expect(total == 35)
         }
