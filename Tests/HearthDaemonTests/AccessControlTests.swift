@@ -152,7 +152,7 @@ import Testing
             let parts = arrayRun.stdout.split(separator: " ")
             let carolsArray = try #require(parts.count > 2 ? Int64(parts[2]) : nil, "\(arrayRun.stdout) \(arrayRun.stderr)")
             var elementRow: Int64?
-            for _ in 0..<200 where elementRow == nil {  // the daemon writes the elements right after answering
+            for _ in 0..<1200 where elementRow == nil {  // the daemon writes the elements right after answering
                 elementRow = try await client.query(
                     "SELECT id FROM jobs WHERE array_id = \(carolsArray) AND array_index = 1").first?.decode("id", as: Int64.self)
                 if elementRow == nil { try await Task.sleep(for: .milliseconds(50)) }

@@ -42,6 +42,7 @@ public final class JobWakeups: Sendable {
 
     private let configuration: PostgresClient.Configuration
     private let reasons: Set<Reason>
+    private let longestWait: Duration
     private let seen = Mutex<Set<Reason>>([])
     private let signal = AsyncSignal()
     private let accountChanges: ChangeEpoch?
@@ -55,9 +56,13 @@ public final class JobWakeups: Sendable {
     ///     changes, so a node's cached identities need no listener of their own.
     ///   - jobChanges: the same for every notification on the channel (anything a job listing
     ///     shows may have changed), for the node's cached listing pages.
+    ///   - longestWait: the longest the listening connection waits in one call. Cancellation ends a
+    ///     wait at once, so it can be long: an idle daemon's listeners each woke four times a
+    ///     second with a 250 ms wait.
     public init(configuration: PostgresClient.Configuration,
                 reasons: Set<Reason> = [.submitted, .placed, .freed, .changed],
-                accountChanges: ChangeEpoch? = nil, jobChanges: ChangeEpoch? = nil) {
+                accountChanges: ChangeEpoch? = nil, jobChanges: ChangeEpoch? = nil, longestWait: Duration = .seconds(10)) {
+        self.longestWait = longestWait
         self.configuration = configuration
         self.reasons = reasons.union([.unknown])
         self.accountChanges = accountChanges
@@ -90,9 +95,7 @@ public final class JobWakeups: Sendable {
                 backoff = .milliseconds(100)
                 wake([.unknown])  // anything that happened while we were not listening
                 while !Task.isCancelled {
-                    // Cancellation ends the wait at once, so it can be long: an idle daemon's
-                    // listeners each woke four times a second with a 250 ms wait.
-                    let notes = try await connection.waitForNotifications(timeout: .seconds(10))
+                    let notes = try await connection.waitForNotifications(timeout: longestWait)
                     guard !notes.isEmpty else { continue }
                     let reasons = Set(notes.map { Reason(payload: $0.payload) })
                     if reasons.contains(.accounts) { accountChanges?.changed() }
