@@ -129,12 +129,6 @@ public struct JobReference: Sendable, Hashable, CustomStringConvertible {
     public var description: String { arrayIndex.map { "\(id)_\($0)" } ?? "\(id)" }
 }
 
-/// `POST /v1/jobs/batch`: many submissions queued in one statement, all or none.
-public struct BatchRequest: Sendable, Hashable, Codable {
-    public var jobs: [SubmitRequest]
-    public init(jobs: [SubmitRequest]) { self.jobs = jobs }
-}
-
 /// `POST /v1/jobs/{id}/cancel` on a whole array: what happened to its elements.
 public struct ArrayCancelResponse: Sendable, Hashable, Codable {
     public var arrayID: Int64
