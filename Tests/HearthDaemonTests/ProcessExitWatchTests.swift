@@ -19,7 +19,8 @@ import Glibc
     }
 
     @Test func cancellingTheTaskEndsTheWait() async throws {
-        let child = try ChildProcess.spawn("/bin/sleep", ["30"])
+        // An hour: a loaded run has stalled a test for 40 s, and the process must outlive the wait.
+        let child = try ChildProcess.spawn("/bin/sleep", ["3600"])
         defer { child.signal(SIGKILL); _ = child.waitBlocking() }
         let task = Task { await ProcessExitWatch.wait(pid: child.pid) }
         try await Task.sleep(for: .milliseconds(100))
