@@ -30,7 +30,9 @@ import Testing
 
             let health = DatabaseHealth()
             let probe = DatabaseProbe(database: pool.configuration, health: health, logger: Logger(label: "test"),
-                                      interval: .milliseconds(100), timeout: .seconds(3))
+                                      interval: .milliseconds(100), timeout: .seconds(120))
+            // The timeout only has to outlast a starved test process: with 3 s, a loaded CI run
+            // saw one answer, then a probe that waited 3 s for a thread and read as an outage.
             let running = Task { try await probe.run() }
             // On the pool, the probe's SELECT 1 would wait the minute out; on its own connection it
             // is answered while both pooled connections are still busy.
@@ -38,13 +40,14 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
             }
             let answered = health.lastAnswer
+            let reachable = health.snapshot.reachable
             let stillBusy = try await sleepers()
             running.cancel()
             _ = try await owner.query("SELECT pg_cancel_backend(pid) AS c FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60) /* probe-test */%'")
             for task in busy { _ = await task.value }
             #expect(answered.map { $0 > busySince } == true, "the probe had no answer while the pool was busy")
             #expect(stillBusy == 2)
-            #expect(health.snapshot.reachable)
+            #expect(reachable)
         }
     }
 
