@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HearthArtifacts
 import HearthClient
 import HearthScheduler
@@ -20,6 +21,8 @@ public enum Daemon {
         let notifier = Notifier()
         // Taken first: libsystemd unsets LISTEN_* and marks the descriptor close-on-exec.
         let activated = SocketActivation.takeControlSocket()
+        let lock = try StateLock.acquire(stateDirectory: configuration.stateDirectory)
+        defer { lock.release() }
         notifier.extendTimeout(.seconds(120), status: "starting: opening the database")
         var db = try await openWaiting(configuration.database, notifier: notifier, logger: logger)
         do {
@@ -175,8 +178,12 @@ public enum Daemon {
             try ControlSocket.prepare(path: socketPath)
             endpoint = .path(socketPath)
         }
+        let bound = Mutex<ControlSocket.FileIdentity?>(nil)
         let listener = ControlListener(endpoint: endpoint, responder: control.makeRouter().buildResponder(), logger: log) {
-            if activated == nil { ControlSocket.setPermissions(path: socketPath, logger: log) }
+            if activated == nil {
+                ControlSocket.setPermissions(path: socketPath, logger: log)
+                bound.withLock { $0 = ControlSocket.identity(path: socketPath) }
+            }
             log.info("ready", metadata: ["socket": "\(socketPath)", "node.id": "\(nodeID)"])
             status.ready()
         }
@@ -201,7 +208,7 @@ public enum Daemon {
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         // An inherited socket belongs to systemd's .socket unit: never unlink it.
-        if activated == nil { ControlSocket.remove(path: socketPath) }
+        if activated == nil, let ours = bound.withLock({ $0 }) { ControlSocket.remove(path: socketPath, ifStill: ours) }
     }
 }
 
@@ -231,8 +238,23 @@ enum ControlSocket {
         }
     }
 
-    static func remove(path: String) {
-        unlink(path)
+    /// Which file a path names (device and inode).
+    struct FileIdentity: Equatable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    static func identity(path: String) -> FileIdentity? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let device = (attributes[.systemNumber] as? NSNumber)?.uint64Value,
+              let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value else { return nil }
+        return FileIdentity(device: device, inode: inode)
+    }
+
+    /// Removes the socket file only if it is still the one this daemon bound: another daemon
+    /// may have bound a new one there while this one was stopping.
+    static func remove(path: String, ifStill ours: FileIdentity) {
+        if identity(path: path) == ours { unlink(path) }
     }
 
     static func isListening(_ path: String) -> Bool {

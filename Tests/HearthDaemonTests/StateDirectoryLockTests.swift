@@ -1,0 +1,56 @@
+import Foundation
+import HearthClient
+import HearthProcess
+import HearthTesting
+import Testing
+
+/// One hearthd per state directory, and a stopping daemon leaves alone a socket file that is no
+/// longer the one it bound.
+@Suite(.timeLimit(.minutes(3))) struct StateDirectoryLockTests {
+    @Test func aSecondDaemonOnTheSameStateDirectoryIsRefusedAndStartsOnceTheFirstIsGone() async throws {
+        try await TestDatabase.with { _, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-state-lock")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let first = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "locked", directory: dir)
+            // The same state directory (DaemonProcess uses directory/nodeName), another socket.
+            let hearthd = try #require(BuiltProducts.path("hearthd"))
+            let logPath = dir.appendingPathComponent("second.log").path
+            let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let second = try ChildProcess.spawn(hearthd, [
+                "run", "--database-url", info.conninfo + " dbname=\(info.database)",
+                "--state-dir", dir.appendingPathComponent("locked").path,
+                "--socket", dir.appendingPathComponent("second.sock").path, "--node-name", "locked-too",
+            ], descriptors: [nil, fd, fd])
+            close(fd)
+            let status = await second.wait()
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            #expect(status != .exited(0), "\(log)")
+            #expect(log.contains("another hearthd (pid \(first.child.pid)) is using the state directory"), "\(log)")
+            #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("second.sock").path))
+            #expect(UnixSocket.accepts(first.socketPath), "the first daemon kept serving")
+
+            #expect(await first.stop() == .exited(0))
+            let again = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "locked", directory: dir)
+            #expect(await again.stop() == .exited(0))
+        }
+    }
+
+    @Test func aStoppingDaemonLeavesASocketFileThatIsNoLongerItsOwn() async throws {
+        try await TestDatabase.with { _, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-socket-owner")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "owner", directory: dir)
+            // What a second daemon does while this one stops: its own file at the same path.
+            #expect(unlink(daemon.socketPath) == 0)
+            #expect(FileManager.default.createFile(atPath: daemon.socketPath, contents: Data("another daemon's".utf8)))
+            #expect(await daemon.stop() == .exited(0))
+            #expect(FileManager.default.fileExists(atPath: daemon.socketPath), "the stopping daemon removed a file it did not bind")
+
+            // Its own socket it still removes.
+            try FileManager.default.removeItem(atPath: daemon.socketPath)
+            let next = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "owner", directory: dir)
+            #expect(await next.stop() == .exited(0))
+            #expect(!FileManager.default.fileExists(atPath: next.socketPath), "a daemon's own socket is removed when it stops")
+        }
+    }
+}
