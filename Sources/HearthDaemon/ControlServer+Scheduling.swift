@@ -23,8 +23,16 @@ extension ControlServer {
                 let id = try jobID(context)
                 if let view = try await priorities(job: id).first { return view }
                 guard let job = try await queue.job(id) else { throw APIFailure.notFound("no job \(id)") }
-                throw APIFailure(status: .conflict, error: .init(code: "not-pending", message:
-                    "job \(id) is \(job.state.rawValue), not queued: priority explains only pending jobs"))
+                if job.state == .queued, let array = job.arrayID, let index = job.arrayIndex {
+                    // Held back by the array's %N limit: the scheduler does not see it yet.
+                    throw APIFailure(status: .conflict, error: .init(code: "not-pending", message: """
+                        job \(id) (\(array)_\(index)) waits for its array's limit on how many run at once; \
+                        it is weighed once an earlier element of array \(array) ends (hearth queue --array \(array))
+                        """))
+                }
+                throw APIFailure(status: .conflict, error: .init(code: "not-pending", message: job.state == .queued
+                    ? "job \(id) is queued but not yet weighed by the scheduler; ask again in a moment"
+                    : "job \(id) is \(job.state.rawValue), not queued: priority explains only pending jobs"))
             }
         }
         router.get("/v1/nodes/:name/policy") { _, context in

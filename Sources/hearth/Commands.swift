@@ -300,13 +300,16 @@ struct QueueOptions {
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show one job in full.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The job id.") var job: Int64
+    @Argument(help: ArgumentHelp("The job id, or an array element as ARRAY_INDEX.", valueName: "job"), transform: JobArgument.parse)
+    var job: JobReference
 
     func run() throws {
-        let (j, raw) = try global.call("GET", "/v1/jobs/\(job)", as: JobView.self)
+        let id = try global.connection.jobID(job)
+        let (j, raw) = try global.call("GET", "/v1/jobs/\(id)", as: JobView.self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
         let rows: [(String, String?)] = [
             ("Job", "\(j.id) \(j.name)"), ("Kind", j.kind.rawValue), ("User", j.account), ("State", j.state.rawValue),
+            ("Array", j.arrayID.map { a in "\(a)_\(j.arrayIndex ?? 0)" + (j.arrayParallel.map { " (at most \($0) at once)" } ?? "") }),
             ("GPUs", "\(j.gpus)"), ("Priority", "\(j.priority) (\(j.qos))"), ("Node", j.node),
             ("Attempt", "\(j.attempt), \(j.failures) failed of \(j.maxAttempts) allowed, \(j.preemptions) preemptions"),
             ("Submitted", LocalTime.iso8601(j.createdAt)), ("Started", j.startedAt.map(LocalTime.iso8601)),

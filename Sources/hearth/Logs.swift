@@ -9,11 +9,13 @@ struct Logs: ParsableCommand {
         abstract: "Show a job's history: events, training progress and worker output.",
         discussion: "With -f, follow until the job ends. On a terminal, training progress is one live bar.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The job id.") var job: Int64
+    @Argument(help: ArgumentHelp("The job id, or an array element as ARRAY_INDEX.", valueName: "job"), transform: JobArgument.parse)
+    var job: JobReference
     @Flag(name: [.short, .customLong("follow")], help: "Keep printing as the job goes on, until it ends.") var follow = false
 
     func run() throws {
         let live = follow && isatty(STDOUT_FILENO) == 1 && !global.json
+        let job = try global.connection.jobID(self.job)
         var cursor = ""
         var bar: String?
         var first: LogPage.Entry?  // the first progress seen, for the step rate behind the ETA

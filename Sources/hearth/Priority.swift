@@ -13,10 +13,12 @@ struct PriorityCommand: ParsableCommand {
             usage, and its expected start when a reservation was made.
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "A pending job's id.") var job: Int64?
+    @Argument(help: ArgumentHelp("A pending job's id, or an array element as ARRAY_INDEX.", valueName: "job"), transform: JobArgument.parse)
+    var job: JobReference?
 
     func run() throws {
-        if let job {
+        if let ref = job {
+            let job = try global.connection.jobID(ref)
             let (view, raw) = try global.call("GET", "/v1/jobs/\(job)/priority", as: PriorityView.self)
             if global.json { print(String(decoding: raw, as: UTF8.self)); return }
             print(Self.detail(view), terminator: "")

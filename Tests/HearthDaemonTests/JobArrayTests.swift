@@ -188,12 +188,56 @@ import Testing
             #expect(queue.stdout.contains("\(arrayID)_[0-4]"), "\(queue.stdout)")
             let cancelOne = try await CLI.run(["cancel", "\(arrayID)_2"], socket: daemon.socketPath)
             #expect(cancelOne.stdout.contains("job \(arrayID)_2: cancelled"), "\(cancelOne.stdout)\(cancelOne.stderr)")
+            // An element by its Slurm name, in every command that takes one job.
+            let shown = try await CLI.run(["show", "\(arrayID)_2"], socket: daemon.socketPath)
+            #expect(shown.status == .exited(0), "\(shown.stderr)")
+            #expect(shown.stdout.contains("Job        \(arrayID + 2) ") && shown.stdout.contains("Array      \(arrayID)_2 (at most 2 at once)")
+                    && shown.stdout.contains("State      cancelled"), "\(shown.stdout)")
+            let history = try await CLI.run(["logs", "\(arrayID)_2"], socket: daemon.socketPath)
+            #expect(history.status == .exited(0) && history.stdout.contains("cancelled"), "\(history.stdout)\(history.stderr)")
+            let why = try await CLI.run(["priority", "\(arrayID)_1"], socket: daemon.socketPath)
+            #expect(why.status == .exited(0) && why.stdout.contains("Job        \(arrayID + 1) "), "\(why.stdout)\(why.stderr)")
+            let held = try await CLI.run(["priority", "\(arrayID)_3"], socket: daemon.socketPath)
+            #expect(held.status == .exited(1) && held.stderr.contains("(\(arrayID)_3) waits for its array's limit"), "\(held.stderr)")
+            let missing = try await CLI.run(["show", "\(arrayID)_7"], socket: daemon.socketPath)
+            #expect(missing.status == .exited(1) && !missing.stderr.isEmpty, "\(missing.stderr)")
+            let malformed = try await CLI.run(["logs", "\(arrayID)_x"], socket: daemon.socketPath)
+            #expect(malformed.status == .exited(64) && malformed.stderr.contains("is not a job: write a job id (12) or an array element (12_7)"),
+                    "\(malformed.stderr)")
             let regrouped = try await CLI.run(["queue"], socket: daemon.socketPath)
             #expect(regrouped.stdout.contains("\(arrayID)_[0-1,3-4]"), "\(regrouped.stdout)")
             let cancelAll = try await CLI.run(["cancel", "\(arrayID)"], socket: daemon.socketPath)
             #expect(cancelAll.stdout.contains("array \(arrayID): 4 cancelled, 1 already finished"), "\(cancelAll.stdout)")
             let bad = try await CLI.run(["submit", "--kind", "eval", "--array", "3-1", spec], socket: daemon.socketPath)
             #expect(bad.status == .exited(64) && bad.stderr.contains("goes backwards"), "\(bad.stderr)")
+        }
+    }
+
+    /// Each element of a command array runs with its index and its array's id in the
+    /// environment (Slurm's SLURM_ARRAY_TASK_ID and SLURM_ARRAY_JOB_ID), `{index}` substituted.
+    @Test func commandElementsRunWithTheirIndex() async throws {
+        try await TestDatabase.with { _, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-array-run")
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "arr-run", directory: dir)
+            defer { daemon.child.signal(SIGKILL) }
+            let spec = dir.appendingPathComponent("echo.json").path
+            try #"{"shell": "echo index=$HEARTH_ARRAY_INDEX array=$HEARTH_ARRAY_ID seed={index}"}"#
+                .write(toFile: spec, atomically: true, encoding: .utf8)
+            let submitted = try await CLI.run(["submit", "--kind", "command", "--gpus", "0", "--array", "0-4:2", "--name", "echo-{index}", spec],
+                                              socket: daemon.socketPath)
+            #expect(submitted.status == .exited(0), "\(submitted.stderr)")
+            let arrayID = try #require(Int64(submitted.stdout.split(separator: " ")[2]), "\(submitted.stdout)")
+            let api = ControlClient(socketPath: daemon.socketPath)
+            try await EndToEndTests.waitUntil("the three elements finish", timeout: 120) {
+                let jobs = try Self.call(api, "GET", "/v1/jobs?all=true&array=\(arrayID)", as: [JobView].self)
+                return jobs.count == 3 && jobs.allSatisfy { $0.state.isTerminal }
+            }
+            for index in [0, 2, 4] {
+                let shown = try await CLI.run(["show", "\(arrayID)_\(index)"], socket: daemon.socketPath)
+                #expect(shown.stdout.contains("echo-\(index)") && shown.stdout.contains("State      succeeded"), "\(shown.stdout)\(shown.stderr)")
+                let logs = try await CLI.run(["logs", "\(arrayID)_\(index)"], socket: daemon.socketPath)
+                #expect(logs.stdout.contains("index=\(index) array=\(arrayID) seed=\(index)"), "\(logs.stdout)\(logs.stderr)")
+            }
         }
     }
 
