@@ -94,8 +94,16 @@ struct SubmitOptions {
         var submission = SubmitRequest(kind: "")
         if let file {
             let data = file == "-" ? Stdio.readStandardInput() : try Submit.read(file)
-            guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-                throw ValidationError("\(file) is not a JSON object")
+            let parsed: JSONValue
+            let bytes = Array(data)
+            do { parsed = try JSONValue(parsing: bytes) } catch {
+                let before = bytes.prefix(error.offset)
+                let line = before.count(where: { $0 == UInt8(ascii: "\n") }) + 1
+                let column = before.count - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
+                throw ValidationError("\(file) is not valid JSON: \(error.message) at line \(line), column \(column)")
+            }
+            guard case .object(let object) = parsed else {
+                throw ValidationError("\(file) must hold one JSON object, such as {\"steps\": 100}")
             }
             if kind != nil {
                 submission.spec = .object(object)

@@ -210,6 +210,16 @@ import Testing
             #expect(cancelAll.stdout.contains("array \(arrayID): 4 cancelled, 1 already finished"), "\(cancelAll.stdout)")
             let bad = try await CLI.run(["submit", "--kind", "eval", "--array", "3-1", spec], socket: daemon.socketPath)
             #expect(bad.status == .exited(64) && bad.stderr.contains("goes backwards"), "\(bad.stderr)")
+            // A job file that is not JSON is refused before anything is sent, saying where.
+            let broken = dir.appendingPathComponent("broken.json").path
+            try "{\"seed\": 1,\n \"lr\": [0.1, \n".write(toFile: broken, atomically: true, encoding: .utf8)
+            let unreadable = try await CLI.run(["submit", "--kind", "eval", broken], socket: daemon.socketPath)
+            #expect(unreadable.status == .exited(64) && unreadable.stderr.contains("broken.json is not valid JSON: ")
+                    && unreadable.stderr.contains("at line 3, column 1"), "\(unreadable.stderr)")
+            let list = dir.appendingPathComponent("list.json").path
+            try "[1, 2]".write(toFile: list, atomically: true, encoding: .utf8)
+            let notObject = try await CLI.run(["submit", "--kind", "eval", list], socket: daemon.socketPath)
+            #expect(notObject.status == .exited(64) && notObject.stderr.contains("list.json must hold one JSON object"), "\(notObject.stderr)")
         }
     }
 
