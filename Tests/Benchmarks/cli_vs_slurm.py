@@ -143,6 +143,43 @@ def part_startup():
     pair("`hearth queue` (read afresh) vs `squeue`, idle", [hearth, "queue"], ["squeue"], afresh=True)
 
 
+def part_cold():
+    """Commands as a person types them: each after IDLE seconds (default 0.5) with nothing
+    running, when the CPUs have gone idle and the caches cold, hearth and Slurm interleaved.
+    The other parts run commands back to back."""
+    idle = float(os.environ.get("IDLE", "0.5"))
+    n = max(5, calls // 4)
+    print(f"commands after {idle} s idle ({n} each)", flush=True)
+    pending = api("POST", "/v1/arrays", {"kind": "eval", "gpus": 2, "array": f"0-{jobs - 1}"})
+    sid = out(["sbatch", "--parsable", f"--array=0-{jobs - 1}", "--begin=now+3600", "--wrap=true", "-o", "/dev/null"]).strip()
+    cases = [
+        ("`hearth queue` vs `squeue`", [hearth, "queue"], ["squeue"], None),
+        ("`hearth queue` (read afresh) vs `squeue`", [hearth, "queue"], ["squeue"], forget),
+        ("`hearth nodes` vs `sinfo`", [hearth, "nodes"], ["sinfo"], None),
+        ("`hearth submit` vs `sbatch`, left pending", [hearth, "submit", "--kind", "train", "--gpus", "2", work + "/trivial.json"],
+         ["sbatch", "--hold", "--wrap=true", "-o", "/dev/null", "-e", "/dev/null"], None),
+    ]
+    for name, a, b, before in cases:
+        sa, sb = [], []
+        for _ in range(n):
+            if before:
+                before()
+            time.sleep(idle)
+            sa.append(timed(a))
+            time.sleep(idle)
+            sb.append(timed(b))
+        ma, mb = statistics.median(sa), statistics.median(sb)
+        rows.append((f"{name} after {idle} s idle, {jobs} pending as one array, median (ms, {n} runs)", f"{ma:.1f}", f"{mb:.1f}", ma / mb))
+        print(f"  {name} after {idle} s idle: hearth {ma:.1f} ms, Slurm {mb:.1f} ms (median)", flush=True)
+    run([hearth, "cancel", str(pending["id"])])
+    run(["scancel", sid])
+    run(["scancel", "--state=PENDING", "--user=root"])
+    wait_empty(slurm_unfinished)
+    for j in api("GET", "/v1/jobs?limit=100000"):
+        api("POST", f"/v1/jobs/{j['id']}/cancel")
+    wait_empty(hearth_unfinished)
+
+
 def part_pending():
     print("1,000 pending", flush=True)
     # Pending on both sides: hearth jobs ask for 2 GPUs (the node has 1), Slurm's begin in an hour.
@@ -331,7 +368,7 @@ def part_growth():
 
 ok, growth = None, []
 # PARTS: which measures to run, comma-separated (default: all, in this order).
-for name in os.environ.get("PARTS", "startup,requests,pending,submissions,submit,array,gaps,growth").split(","):
+for name in os.environ.get("PARTS", "startup,cold,requests,pending,submissions,submit,array,gaps,growth").split(","):
     globals()["part_" + name]()
 
 print("\n| measure | hearth | Slurm 22.05 | hearth / Slurm |")
