@@ -198,9 +198,11 @@ struct CheckpointsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a job's stored checkpoints, newest first.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The job id.") var job: Int64
+        @Argument(help: ArgumentHelp("The job id, or an array element as ARRAY_INDEX.", valueName: "job"), transform: JobArgument.parse)
+        var job: JobReference
 
         func run() throws {
+            let job = try global.connection.jobID(self.job)
             let (checkpoints, raw) = try global.call("GET", "/v1/jobs/\(job)/checkpoints", as: [ArtifactView].self)
             if global.json { print(String(decoding: raw, as: UTF8.self)); return }
             var table = TextTable(["STEP", "BYTES", "DIGEST", "STORED"])
@@ -218,10 +220,12 @@ struct CheckpointsCommand: ParsableCommand {
             commandName: "rm",
             abstract: "Remove an ended job's stored checkpoints (all, or one step); its owner or an admin.")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The job id.") var job: Int64
+        @Argument(help: ArgumentHelp("The job id, or an array element as ARRAY_INDEX.", valueName: "job"), transform: JobArgument.parse)
+        var job: JobReference
         @Option(help: "Remove only the checkpoint at this step (default: all of the job's).") var step: Int?
 
         func run() throws {
+            let job = try global.connection.jobID(self.job)
             let path = "/v1/jobs/\(job)/checkpoints" + (step.map { "?step=\($0)" } ?? "")
             let (removed, raw) = try global.call("DELETE", path, as: [ArtifactView].self)
             if global.json { print(String(decoding: raw, as: UTF8.self)); return }

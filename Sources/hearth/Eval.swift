@@ -13,9 +13,11 @@ struct EvalCommand: ParsableCommand {
 struct EvalShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "One eval job's results, per task and metric.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The eval job's id.") var job: Int64
+    @Argument(help: ArgumentHelp("The eval job's id, or an array element as ARRAY_INDEX.", valueName: "job"), transform: JobArgument.parse)
+    var job: JobReference
 
     func run() throws {
+        let job = try global.connection.jobID(self.job)
         let (view, raw) = try global.call("GET", "/v1/jobs/\(job)/eval", as: EvalResultsView.self)
         if global.json { print(String(decoding: raw, as: UTF8.self)); return }
         print("Job \(view.job) \(view.name) (\(view.kind), \(view.state))")
@@ -38,13 +40,16 @@ struct EvalCompare: ParsableCommand {
             different number of documents in some job is marked with *.
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Two or more eval job ids, in the order to show them.") var jobs: [Int64]
+    @Argument(help: ArgumentHelp("Two or more eval job ids or array elements (ARRAY_INDEX), in the order to show them.", valueName: "job"),
+              transform: JobArgument.parse)
+    var jobs: [JobReference]
 
     func validate() throws { if jobs.count < 2 { throw ValidationError("name at least two eval jobs to compare") } }
 
     func run() throws {
         var views: [EvalResultsView] = [], raws: [String] = []
-        for id in jobs {
+        for ref in jobs {
+            let id = try global.connection.jobID(ref)
             let (v, raw) = try global.call("GET", "/v1/jobs/\(id)/eval", as: EvalResultsView.self)
             views.append(v); raws.append(String(decoding: raw, as: UTF8.self))
         }

@@ -8,7 +8,8 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Stream a completion from a running serve job to the terminal.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The serve job's id.") var job: Int64
+    @Argument(help: ArgumentHelp("The serve job's id, or an array element as ARRAY_INDEX.", valueName: "job"), transform: JobArgument.parse)
+    var job: JobReference
     @Argument(help: "The prompt.") var prompt: String
     @Option(help: "Tokens to generate.") var maxTokens = 200
     @Option(help: "Softmax temperature (0: greedy).") var temperature = 0.8
@@ -18,6 +19,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        let job = try global.connection.jobID(self.job)
         let (endpoints, _) = try global.call("GET", "/v1/endpoints?job=\(job)", as: [EndpointView].self)
         guard let endpoint = endpoints.first(where: { $0.jobID == job }) else {
             Stdio.error("hearth: job \(job) has no live endpoint; see `hearth endpoints`\n")

@@ -199,6 +199,14 @@ import Testing
             #expect(why.status == .exited(0) && why.stdout.contains("Job        \(arrayID + 1) "), "\(why.stdout)\(why.stderr)")
             let held = try await CLI.run(["priority", "\(arrayID)_3"], socket: daemon.socketPath)
             #expect(held.status == .exited(1) && held.stderr.contains("(\(arrayID)_3) waits for its array's limit"), "\(held.stderr)")
+            let results = try await CLI.run(["eval", "show", "\(arrayID)_4"], socket: daemon.socketPath)
+            #expect(results.status == .exited(0) && results.stdout.contains("Job \(arrayID + 4) ") && results.stdout.contains("no results yet"),
+                    "\(results.stdout)\(results.stderr)")
+            let compared = try await CLI.run(["eval", "compare", "\(arrayID)_0", "\(arrayID)_1", "--json"], socket: daemon.socketPath)
+            #expect(compared.status == .exited(0) && compared.stdout.contains("\"job\":\(arrayID)") && compared.stdout.contains("\"job\":\(arrayID + 1)"),
+                    "\(compared.stdout)\(compared.stderr)")
+            let stored = try await CLI.run(["checkpoints", "\(arrayID)_1"], socket: daemon.socketPath)
+            #expect(stored.status == .exited(0) && stored.stdout.hasPrefix("STEP"), "\(stored.stdout)\(stored.stderr)")
             let missing = try await CLI.run(["show", "\(arrayID)_7"], socket: daemon.socketPath)
             #expect(missing.status == .exited(1) && !missing.stderr.isEmpty, "\(missing.stderr)")
             let malformed = try await CLI.run(["logs", "\(arrayID)_x"], socket: daemon.socketPath)
