@@ -23,7 +23,7 @@ final class StateLock: Sendable {
     /// - Throws: when another process holds it (naming its pid and how to proceed), or when the
     ///   directory or the file cannot be created.
     static func acquire(stateDirectory: URL) throws -> StateLock {
-        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        try makeDirectory(stateDirectory.path)
         let path = stateDirectory.appendingPathComponent(fileName).path
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -45,6 +45,24 @@ final class StateLock: Sendable {
         _ = ftruncate(fd, 0)
         _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         return StateLock(descriptor: fd)
+    }
+
+    /// `mkdir -p`, with a refusal that names the folder, the reason and what to do.
+    private static func makeDirectory(_ path: String) throws {
+        var built = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            built += "/" + part
+            if mkdir(built, 0o755) != 0 && errno != EEXIST {
+                throw JobRunner.Error(message: """
+                    cannot create the state directory \(path) (at \(built): \(String(cString: strerror(errno)))); \
+                    choose one this user can write with --state-dir, or run hearthd as the user that owns it
+                    """)
+            }
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw JobRunner.Error(message: "the state directory \(path) is not a directory; choose another with --state-dir")
+        }
     }
 
     /// The pid the holder wrote, if it reads as one.
