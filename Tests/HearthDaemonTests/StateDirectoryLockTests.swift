@@ -35,6 +35,26 @@ import Testing
         }
     }
 
+    @Test func aStateDirectoryThatCannotBeMadeIsRefusedWithTheReason() async throws {
+        let hearthd = try #require(BuiltProducts.path("hearthd"))
+        let dir = try BuiltProducts.temporaryDirectory("hearth-state-bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("a-file")
+        #expect(FileManager.default.createFile(atPath: file.path, contents: Data()))
+        for (stateDir, expected) in [(file.path, "the state directory \(file.path) is not a directory"),
+                                     (file.path + "/below", "cannot create the state directory \(file.path)/below (at \(file.path)/below: Not a directory)")] {
+            let logPath = dir.appendingPathComponent("log").path
+            let fd = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let child = try ChildProcess.spawn(hearthd, ["run", "--state-dir", stateDir, "--socket", dir.appendingPathComponent("s.sock").path],
+                                               descriptors: [nil, fd, fd])
+            close(fd)
+            let status = await child.wait()
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            #expect(status != .exited(0) && log.contains(expected), "\(log)")
+            #expect(!log.contains("NSCocoaErrorDomain"), "\(log)")
+        }
+    }
+
     @Test func aStoppingDaemonLeavesASocketFileThatIsNoLongerItsOwn() async throws {
         try await TestDatabase.with { _, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-socket-owner")
