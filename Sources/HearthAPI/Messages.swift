@@ -123,6 +123,9 @@ public struct JobView: Sendable, Hashable, Codable {
     public var arrayPending: String?
     /// In an array submission's answer: how many elements were queued.
     public var arraySize: Int?
+    /// The node of its latest attempt, from the ledger (one job's view, not listings): where a
+    /// finished job ran, since ``node`` is only the node holding it now.
+    public var lastNode: String?
 
     /// How people name it: `12`, `12_7` (element 7 of array 12) or `12_[3-999]` (pending elements).
     public var displayID: String {
@@ -138,6 +141,7 @@ public struct JobView: Sendable, Hashable, Codable {
         case arrayParallel = "array_parallel"
         case arrayPending = "array_pending"
         case arraySize = "array_size"
+        case lastNode = "last_node"
         case maxAttempts = "max_attempts"
         case createdAt = "created_at"
         case startedAt = "started_at"

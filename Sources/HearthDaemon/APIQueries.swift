@@ -10,7 +10,9 @@ struct APIQueries: Sendable {
         SELECT j.id, j.kind, j.name, a.name AS account, j.state, j.gpus, j.priority, j.qos, j.attempt, j.failures,
                j.max_attempts, j.preemptions, n.hostname AS node, j.created_at, j.started_at, j.finished_at,
                j.cancel_requested_at IS NOT NULL AS cancel_requested, j.last_error, m.step, m.loss,
-               j.after_ok, j.time_limit_seconds, j.array_id, j.array_index, j.array_parallel
+               j.after_ok, j.time_limit_seconds, j.array_id, j.array_index, j.array_parallel,
+               (SELECT ln.hostname FROM allocations al JOIN nodes ln ON ln.id = al.node_id
+                WHERE al.job_id = j.id ORDER BY al.attempt DESC LIMIT 1) AS last_node
         FROM jobs j
         JOIN accounts a ON a.id = j.account_id
         LEFT JOIN nodes n ON n.id = j.node_id
@@ -36,6 +38,7 @@ struct APIQueries: Sendable {
         view.arrayID = try row.decode("array_id")
         view.arrayIndex = try row.decode("array_index")
         view.arrayParallel = try row.decode("array_parallel")
+        view.lastNode = try row.decode("last_node")
         return view
     }
 

@@ -318,7 +318,8 @@ struct Show: ParsableCommand {
         let rows: [(String, String?)] = [
             ("Job", "\(j.id) \(j.name)"), ("Kind", j.kind.rawValue), ("User", j.account), ("State", j.state.rawValue),
             ("Array", j.arrayID.map { a in "\(a)_\(j.arrayIndex ?? 0)" + (j.arrayParallel.map { " (at most \($0) at once)" } ?? "") }),
-            ("GPUs", "\(j.gpus)"), ("Priority", "\(j.priority) (\(j.qos))"), ("Node", j.node),
+            ("GPUs", "\(j.gpus)"), ("Priority", "\(j.priority) (\(j.qos))"),
+            ("Node", j.node ?? j.lastNode.map { "\($0) (its last attempt's)" }),
             ("Attempt", "\(j.attempt), \(j.failures) failed of \(j.maxAttempts) allowed, \(j.preemptions) preemptions"),
             ("Submitted", LocalTime.iso8601(j.createdAt)), ("Started", j.startedAt.map(LocalTime.iso8601)),
             ("Finished", j.finishedAt.map(LocalTime.iso8601)), ("Step", j.step.map(String.init)),

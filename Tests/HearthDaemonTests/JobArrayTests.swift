@@ -252,7 +252,8 @@ import Testing
             }
             for index in [0, 2, 4] {
                 let shown = try await CLI.run(["show", "\(arrayID)_\(index)"], socket: daemon.socketPath)
-                #expect(shown.stdout.contains("echo-\(index)") && shown.stdout.contains("State      succeeded"), "\(shown.stdout)\(shown.stderr)")
+                #expect(shown.stdout.contains("echo-\(index)") && shown.stdout.contains("State      succeeded")
+                        && shown.stdout.contains("Node       arr-run (its last attempt's)"), "\(shown.stdout)\(shown.stderr)")
                 let logs = try await CLI.run(["logs", "\(arrayID)_\(index)"], socket: daemon.socketPath)
                 #expect(logs.stdout.contains("index=\(index) array=\(arrayID) seed=\(index)"), "\(logs.stdout)\(logs.stderr)")
             }
