@@ -312,9 +312,14 @@ struct Show: ParsableCommand {
     var job: JobReference
 
     func run() throws {
-        let id = try global.connection.jobID(job)
-        let (j, raw) = try global.call("GET", "/v1/jobs/\(id)", as: JobView.self)
-        if global.json { print(String(decoding: raw, as: UTF8.self)); return }
+        try Self.show(job, via: global.connection)
+    }
+
+    /// The command itself, for the parsed command and FastPath.
+    static func show(_ job: JobReference, via connection: Connection) throws {
+        let id = try connection.jobID(job)
+        let (j, raw) = try connection.call("GET", "/v1/jobs/\(id)", as: JobView.self)
+        if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
         let rows: [(String, String?)] = [
             ("Job", "\(j.id) \(j.name)"), ("Kind", j.kind.rawValue), ("User", j.account), ("State", j.state.rawValue),
             ("Array", j.arrayID.map { a in "\(a)_\(j.arrayIndex ?? 0)" + (j.arrayParallel.map { " (at most \($0) at once)" } ?? "") }),

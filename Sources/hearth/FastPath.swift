@@ -5,7 +5,7 @@ import HearthAPI
 import Glibc
 #endif
 
-/// `hearth queue`, `submit`, `cancel`, `nodes` and `whoami` without ArgumentParser.
+/// `hearth queue`, `submit`, `cancel`, `show`, `logs`, `nodes` and `whoami` without ArgumentParser.
 ///
 /// Building the parser's command tree costs more than the whole request: it reflects over every
 /// command's property wrappers, and in a static binary each first dynamic cast scans every
@@ -37,6 +37,23 @@ enum FastPath {
             // is reported by the parser, word for word.
             guard let prepared = submit.preparePlain() ?? (try? submit.prepare()) else { return nil }
             return finish { try submit.send(prepared, via: connection) }
+        case "show":
+            guard let (connection, jobs) = parseConnection(rest, positionals: 1...1), let job = JobReference(jobs[0]) else { return nil }
+            return finish { try Show.show(job, via: connection) }
+        case "logs":
+            guard let (values, jobs) = scan(rest, options: ["socket"], flags: ["json", "follow"], short: [("f", "follow")]),
+                  jobs.count == 1, let job = JobReference(jobs[0]) else { return nil }
+            var connection = Connection()
+            var follow = false
+            for (name, value) in values {
+                switch name {
+                case "socket": connection.socket = value
+                case "json": connection.json = true
+                case "follow": follow = true
+                default: return nil
+                }
+            }
+            return finish { try Logs.show(job, follow: follow, via: connection) }
         case "nodes", "whoami":
             guard let connection = parseConnection(rest, positionals: 0...0)?.0 else { return nil }
             return finish { command == "nodes" ? try Nodes.list(via: connection) : try WhoAmICommand.show(via: connection) }

@@ -14,15 +14,20 @@ struct Logs: ParsableCommand {
     @Flag(name: [.short, .customLong("follow")], help: "Keep printing as the job goes on, until it ends.") var follow = false
 
     func run() throws {
-        let live = follow && isatty(STDOUT_FILENO) == 1 && !global.json
-        let job = try global.connection.jobID(self.job)
+        try Self.show(job, follow: follow, via: global.connection)
+    }
+
+    /// The command itself, for the parsed command and FastPath.
+    static func show(_ ref: JobReference, follow: Bool, via connection: Connection) throws {
+        let live = follow && isatty(STDOUT_FILENO) == 1 && !connection.json
+        let job = try connection.jobID(ref)
         var cursor = ""
         var bar: String?
         var first: LogPage.Entry?  // the first progress seen, for the step rate behind the ETA
         while true {
             let path = "/v1/jobs/\(job)/log" + (cursor.isEmpty ? "" : "?cursor=\(cursor)")
-            let (page, raw) = try global.call("GET", path, as: LogPage.self)
-            if global.json {
+            let (page, raw) = try connection.call("GET", path, as: LogPage.self)
+            if connection.json {
                 print(String(decoding: raw, as: UTF8.self))
             } else {
                 for entry in page.entries {

@@ -196,6 +196,10 @@ import Testing
             #expect(lines.count == 2 && lines[1].hasPrefix("fast2  up     ") && lines[1].hasSuffix(" ago"), "\(nodes.stdout)")
             #expect(try api.request("GET", "/v1/nodes?format=xml").status == 400)
             try await same(["nodes", "--json"], exact: false)
+            for arguments in [["show", "\(jobs[0])"], ["show", "\(arrays[0])_1", "--json"], ["show", "999999"], ["show", "\(arrays[0])_9"],
+                              ["logs", "\(jobs[1])"], ["logs", "--json", "\(arrays[1])_3"], ["logs", "-f", "999999"]] {
+                try await same(arguments)
+            }
             try await twins(["cancel", "\(jobs[0])"], ["cancel", "\(jobs[1])"])
             try await same(["cancel", "\(jobs[0])"])  // already cancelled: the same sentence
             try await twins(["cancel", "\(jobs[2])", "\(jobs[3])", "--json"], ["cancel", "\(jobs[4])", "\(jobs[5])", "--json"])
@@ -209,7 +213,9 @@ import Testing
             #expect(refused.status == .exited(1) && refused.stderr.contains("999999"), "\(refused.stderr)")
 
             // Left to the parser: its usage errors and help, word for word.
-            for arguments in [["nodes", "extra"], ["nodes", "--help"], ["whoami", "--bogus"], ["cancel"], ["cancel", "x"],
+            for arguments in [["show"], ["show", "1", "2"], ["show", "x"], ["show", "--help"], ["logs", "1_x"], ["logs", "-x", "1"],
+                              ["logs", "-f", "-f", "1"],
+                              ["nodes", "extra"], ["nodes", "--help"], ["whoami", "--bogus"], ["cancel"], ["cancel", "x"],
                               ["cancel", "1", "--bogus"], ["cancel", "-1"], ["cancel", "--json", "--json", "1"]] {
                 let never = try await CLI.run(arguments, socket: socket, environment: ["HEARTH_CLI_PARSER": "never"])
                 #expect(never.status == .exited(70), "\(arguments) should be left to the parser: \(never.stderr)")
