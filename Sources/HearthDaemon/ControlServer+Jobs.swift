@@ -35,6 +35,7 @@ extension ControlServer {
                     page = try await queries.jobPage(try Self.jobFilter(q), table: table)
                     listings?.keep(page, for: key, readAt: epoch)
                 }
+                if page.count == 0 && page.next == nil { try await explainEmptyListing(q) }
                 var headers: HTTPFields = [.contentType: table ? "text/plain; charset=utf-8" : "application/json"]
                 if let next = page.next { headers[Self.nextCursorHeader] = next.text }
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page.json)))
@@ -82,6 +83,20 @@ extension ControlServer {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getpwuid_r(cred.uid, &entry, &buffer, buffer.count, &found) == 0, found != nil else {
             throw APIFailure.forbidden("uid \(cred.uid) has no user name on this node")
+        }
+    }
+
+    /// An empty listing filtered by a user or node nobody has: a misspelt name says so, as
+    /// `squeue -u` does, instead of printing an empty table. A user counts if the fleet has their
+    /// account or this node has them as a Unix user (who may not have submitted yet).
+    func explainEmptyListing(_ q: Parameters) async throws {
+        if let user = q["user"].map(String.init), getpwnam(user) == nil,
+           try await queries.client.query("SELECT 1 AS one FROM accounts WHERE name = \(user)").isEmpty {
+            throw APIFailure.notFound("no user \"\(user)\" here and no account by that name in the fleet; give a user name as hearth whoami prints it")
+        }
+        if let node = q["node"].map(String.init),
+           try await queries.client.query("SELECT 1 AS one FROM nodes WHERE hostname = \(node)").isEmpty {
+            throw APIFailure.notFound("no node named \"\(node)\"; hearth nodes lists them")
         }
     }
 

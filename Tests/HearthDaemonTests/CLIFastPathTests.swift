@@ -106,13 +106,22 @@ import Testing
             let cursor = try #require(page.stderr.split(separator: "--after ").last?.split(separator: " ").first.map(String.init))
             for arguments in [["queue"], ["queue", "--expand"], ["queue", "-a", "-u", "root", "-t", "queued"], ["queue", "-s", "queued,running"], ["queue", "--json"],
                               ["queue", "--limit", "2"], ["queue", "--limit=2", "--after", cursor], ["queue", "--array", "\(pairs[4].1)"],
-                              ["queue", "-n", "fast", "--all"], ["queue", "--limit", "0"], ["queue", "-t", "bogus"]] {
+                              ["queue", "-n", "fast", "--all"], ["queue", "--limit", "0"], ["queue", "-t", "bogus"],
+                              ["queue", "-u", "nobody-by-that-name"], ["queue", "-n", "nowhere"], ["queue", "-u", "daemon"]] {
                 let (parser, fast) = try await Self.both(arguments, socket: socket)
                 #expect(fast.status == parser.status && fast.stdout == parser.stdout && fast.stderr == parser.stderr,
                         "\(arguments): \(parser.status) \(fast.status)\n\(parser.stderr)\n\(fast.stderr)")
             }
             #expect(try await CLI.run(["queue", "--limit", "0"], socket: socket, environment: ["HEARTH_CLI_PARSER": "never"]).status == .exited(1),
                     "a daemon's refusal is exit 1 on the fast path too")
+            // A misspelt user or node is named, as squeue -u does; a Unix user with no jobs yet is an empty table.
+            let nobody = try await CLI.run(["queue", "-u", "nobody-by-that-name"], socket: socket)
+            #expect(nobody.status == .exited(1) && nobody.stderr.contains("no user \"nobody-by-that-name\" here"), "\(nobody.stderr)")
+            let nowhere = try await CLI.run(["queue", "-n", "nowhere"], socket: socket)
+            #expect(nowhere.status == .exited(1) && nowhere.stderr.contains("no node named \"nowhere\""), "\(nowhere.stderr)")
+            let idle = try await CLI.run(["queue", "-u", "daemon"], socket: socket)
+            #expect(idle.status == .exited(0) && idle.stdout.hasPrefix("JOBID") && idle.stdout.split(separator: "\n").count == 1,
+                    "\(idle.stdout)\(idle.stderr)")
 
             // Refused by the daemon after the fast path sent it: the daemon's sentence, exit 1.
             let (parserBad, fastBad) = try await Self.both(["submit", "--kind", "paint", plain], socket: socket)
