@@ -123,8 +123,8 @@ public struct JobView: Sendable, Hashable, Codable {
     public var arrayPending: String?
     /// In an array submission's answer: how many elements were queued.
     public var arraySize: Int?
-    /// The node of its latest attempt, from the ledger (one job's view, not listings): where a
-    /// finished job ran, since ``node`` is only the node holding it now.
+    /// The node of its latest attempt, from the ledger: where a job that ended ran, since
+    /// ``node`` is only the node holding it now (listings fill it for ended jobs only).
     public var lastNode: String?
 
     /// How people name it: `12`, `12_7` (element 7 of array 12) or `12_[3-999]` (pending elements).

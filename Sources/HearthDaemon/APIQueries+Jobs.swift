@@ -112,6 +112,11 @@ extension APIQueries {
                 ORDER BY sort_id, individual LIMIT \(limit + 1)::int
             ), numbered AS (
                 SELECT k.sort_id, k.individual, k.pending, j.*, a.name AS account, n.hostname AS node,
+                       -- Where a job that ended ran (its last attempt's node, from the ledger); only
+                       -- ended jobs look, so a page of pending ones reads no allocation.
+                       CASE WHEN j.state IN ('succeeded', 'failed', 'cancelled') THEN (
+                           SELECT ln.hostname FROM allocations al JOIN nodes ln ON ln.id = al.node_id
+                           WHERE al.job_id = j.id ORDER BY al.attempt DESC LIMIT 1) END AS last_node,
                        row_number() OVER (ORDER BY k.sort_id, k.individual) AS rn,
                        row_number() OVER (ORDER BY k.sort_id, k.individual) <= \(limit) AS in_page
                 FROM page k JOIN jobs j ON j.id = k.id JOIN accounts a ON a.id = j.account_id LEFT JOIN nodes n ON n.id = j.node_id
@@ -161,8 +166,8 @@ extension APIQueries {
             'cancel_requested', d.cancel_requested_at IS NOT NULL,
             'created_at', to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
             'failures', d.failures, 'finished_at', to_char(d.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-            'gpus', d.gpus, 'id', d.id, 'kind', d.kind, 'last_error', d.last_error, 'loss', m.loss, 'max_attempts', d.max_attempts,
-            'name', d.name, 'node', d.node, 'preemptions', d.preemptions, 'priority', d.priority, 'qos', d.qos,
+            'gpus', d.gpus, 'id', d.id, 'kind', d.kind, 'last_error', d.last_error, 'last_node', d.last_node, 'loss', m.loss,
+            'max_attempts', d.max_attempts, 'name', d.name, 'node', d.node, 'preemptions', d.preemptions, 'priority', d.priority, 'qos', d.qos,
             'started_at', to_char(d.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'state', d.state, 'step', m.step,
             'time_limit', d.time_limit_seconds)
             ORDER BY d.sort_id, d.individual) FILTER (WHERE d.in_page), '[]')::text
@@ -172,7 +177,7 @@ extension APIQueries {
     /// columns of 14, 16, 10, 7, 10, 4, 12, 10 and 7 characters (a longer job id, kind, state or
     /// step widens its cell; a name, user or node longer than its column is cut with …, as squeue
     /// cuts them, so rows line up under the CLI's fixed header; `--json` has them whole), times
-    /// as Slurm writes them (m:ss, h:mm:ss, d-hh:mm:ss).
+    /// as Slurm writes them (m:ss, h:mm:ss, d-hh:mm:ss). NODE is where a job that ended ran.
     static let tableOutput: SQLFragment = """
         coalesce(string_agg(concat_ws('  ',
             rpad(t.jobid, greatest(14, length(t.jobid))),
@@ -181,7 +186,8 @@ extension APIQueries {
             rpad(d.kind, greatest(7, length(d.kind))),
             rpad(t.state, greatest(10, length(t.state))),
             rpad(d.gpus::text, 4),
-            rpad(CASE WHEN length(d.node) > 12 THEN left(d.node, 11) || '…' ELSE coalesce(d.node, '-') END, 12),
+            rpad(CASE WHEN length(coalesce(d.node, d.last_node)) > 12 THEN left(coalesce(d.node, d.last_node), 11) || '…'
+                      ELSE coalesce(d.node, d.last_node, '-') END, 12),
             rpad(t.elapsed, 10),
             rpad(coalesce(m.step::text, '-'), greatest(7, length(coalesce(m.step::text, '-')))),
             coalesce(round(m.loss::numeric, 4)::text, '-')) || E'\n', '' ORDER BY d.sort_id, d.individual)

@@ -250,6 +250,12 @@ import Testing
                 let jobs = try Self.call(api, "GET", "/v1/jobs?all=true&array=\(arrayID)", as: [JobView].self)
                 return jobs.count == 3 && jobs.allSatisfy { $0.state.isTerminal }
             }
+            // Ended jobs list the node they ran on, from the ledger (the job no longer holds one).
+            let listed = try await CLI.run(["queue", "--all", "--array", "\(arrayID)"], socket: daemon.socketPath)
+            let rows = listed.stdout.split(separator: "\n").dropFirst()
+            #expect(rows.count == 3 && rows.allSatisfy { $0.contains(" succeeded ") && $0.contains(" arr-run ") }, "\(listed.stdout)")
+            let asJSON = try Self.call(api, "GET", "/v1/jobs?all=true&array=\(arrayID)", as: [JobView].self)
+            #expect(asJSON.map(\.lastNode) == ["arr-run", "arr-run", "arr-run"] && asJSON.allSatisfy { $0.node == nil })
             for index in [0, 2, 4] {
                 let shown = try await CLI.run(["show", "\(arrayID)_\(index)"], socket: daemon.socketPath)
                 #expect(shown.stdout.contains("echo-\(index)") && shown.stdout.contains("State      succeeded")
