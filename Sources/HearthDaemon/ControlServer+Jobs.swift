@@ -90,7 +90,7 @@ extension ControlServer {
     /// `squeue -u` does, instead of printing an empty table. A user counts if the fleet has their
     /// account or this node has them as a Unix user (who may not have submitted yet).
     func explainEmptyListing(_ q: Parameters) async throws {
-        if let user = q["user"].map(String.init), getpwnam(user) == nil,
+        if let user = q["user"].map(String.init), !Self.isLocalUser(user),
            try await queries.client.query("SELECT 1 AS one FROM accounts WHERE name = \(user)").isEmpty {
             throw APIFailure.notFound("no user \"\(user)\" here and no account by that name in the fleet; give a user name as hearth whoami prints it")
         }
@@ -98,6 +98,14 @@ extension ControlServer {
            try await queries.client.query("SELECT 1 AS one FROM nodes WHERE hostname = \(node)").isEmpty {
             throw APIFailure.notFound("no node named \"\(node)\"; hearth nodes lists them")
         }
+    }
+
+    /// Whether this node's user database knows `name` (`getpwnam_r`: requests resolve concurrently).
+    static func isLocalUser(_ name: String) -> Bool {
+        var entry = passwd()
+        var buffer = [CChar](repeating: 0, count: 4096)
+        var found: UnsafeMutablePointer<passwd>?
+        return getpwnam_r(name, &entry, &buffer, buffer.count, &found) == 0 && found != nil
     }
 
     /// The query of `GET /v1/jobs`: `user`, `state`, `node`, `all`, `array`, `group=arrays`, `limit`, `after`
