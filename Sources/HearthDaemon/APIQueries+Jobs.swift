@@ -174,20 +174,19 @@ extension APIQueries {
         """
 
     /// The page as `hearth queue` prints it: JOBID NAME USER KIND STATE GPUS NODE TIME STEP LOSS in
-    /// columns of 14, 16, 10, 7, 10, 4, 12, 10 and 7 characters (a longer job id, kind, state or
-    /// step widens its cell; a name, user or node longer than its column is cut with …, as squeue
-    /// cuts them, so rows line up under the CLI's fixed header; `--json` has them whole), times
-    /// as Slurm writes them (m:ss, h:mm:ss, d-hh:mm:ss). NODE is where a job that ended ran.
+    /// columns of 14, 16, 10, 7, 10, 4, 12, 10 and 7 characters (a longer value widens its cell,
+    /// so user and node names are always whole and can be searched for; a name over 16 is cut
+    /// with …), times as Slurm writes them (m:ss, h:mm:ss, d-hh:mm:ss). NODE is where a job that
+    /// ended ran.
     static let tableOutput: SQLFragment = """
         coalesce(string_agg(concat_ws('  ',
             rpad(t.jobid, greatest(14, length(t.jobid))),
             rpad(t.name, 16),
-            rpad(CASE WHEN length(d.account) > 10 THEN left(d.account, 9) || '…' ELSE d.account END, 10),
+            rpad(d.account, greatest(10, length(d.account))),
             rpad(d.kind, greatest(7, length(d.kind))),
             rpad(t.state, greatest(10, length(t.state))),
             rpad(d.gpus::text, 4),
-            rpad(CASE WHEN length(coalesce(d.node, d.last_node)) > 12 THEN left(coalesce(d.node, d.last_node), 11) || '…'
-                      ELSE coalesce(d.node, d.last_node, '-') END, 12),
+            rpad(coalesce(d.node, d.last_node, '-'), greatest(12, length(coalesce(d.node, d.last_node, '-')))),
             rpad(t.elapsed, 10),
             rpad(coalesce(m.step::text, '-'), greatest(7, length(coalesce(m.step::text, '-')))),
             coalesce(round(m.loss::numeric, 4)::text, '-')) || E'\n', '' ORDER BY d.sort_id, d.individual)

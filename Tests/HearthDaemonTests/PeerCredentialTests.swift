@@ -54,14 +54,8 @@ import Testing
 
             let own = try await CLI.run(["queue", "--user", Self.ann], socket: socket, asUser: Self.ann)
             #expect(own.stdout.contains("anns") && own.stdout.contains("queued"))
-            // Her name is longer than the USER column: cut with …, so the row stays under its header.
-            let lines = own.stdout.split(separator: "\n").map(String.init)
-            func column(_ text: String, _ line: String) -> Int? {
-                line.firstRange(of: text).map { line.distance(from: line.startIndex, to: $0.lowerBound) }
-            }
-            #expect(lines.count == 2 && lines[1].contains(" hearth-e2… "), "\(own.stdout)")
-            #expect(lines.count == 2 && column("KIND", lines[0]) != nil && column("KIND", lines[0]) == column("command", lines[1])
-                    && column("STATE", lines[0]) == column("queued", lines[1]), "\(own.stdout)")
+            // Her name is longer than the USER column: printed whole, so it can be searched for.
+            #expect(own.stdout.contains(" \(Self.ann) "), "\(own.stdout)")
 
             let drain = try await CLI.run(["node", "drain", "peer"], socket: socket, asUser: Self.bob)
             #expect(drain.status == .exited(1) && drain.stderr.contains("only admins can drain nodes"))
