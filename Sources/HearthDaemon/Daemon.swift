@@ -21,6 +21,11 @@ public enum Daemon {
         let notifier = Notifier()
         // Taken first: libsystemd unsets LISTEN_* and marks the descriptor close-on-exec.
         let activated = SocketActivation.takeControlSocket()
+        // A daemon already serving this socket is named as such, before the state lock (which a
+        // daemon on the same directory holds too) would name it by its directory.
+        if activated == nil, ControlSocket.isListening(configuration.socketPath) {
+            throw JobRunner.Error(message: "another hearthd is already listening on \(configuration.socketPath); stop it or choose --socket")
+        }
         let lock = try StateLock.acquire(stateDirectory: configuration.stateDirectory)
         defer { lock.release() }
         notifier.extendTimeout(.seconds(120), status: "starting: opening the database")

@@ -28,6 +28,18 @@ import Testing
             #expect(log.contains("another hearthd (pid \(first.child.pid)) is using the state directory"), "\(log)")
             #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("second.sock").path))
             #expect(UnixSocket.accepts(first.socketPath), "the first daemon kept serving")
+            // The same directory and the same socket: the socket is what it is told.
+            let sameLog = dir.appendingPathComponent("same.log").path
+            let sameFD = open(sameLog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            let same = try ChildProcess.spawn(hearthd, [
+                "run", "--database-url", info.conninfo + " dbname=\(info.database)",
+                "--state-dir", dir.appendingPathComponent("locked").path, "--socket", first.socketPath, "--node-name", "locked",
+            ], descriptors: [nil, sameFD, sameFD])
+            close(sameFD)
+            #expect(await same.wait() != .exited(0))
+            let sameText = (try? String(contentsOfFile: sameLog, encoding: .utf8)) ?? ""
+            #expect(sameText.contains("another hearthd is already listening on \(first.socketPath)"), "\(sameText)")
+            #expect(UnixSocket.accepts(first.socketPath), "the first daemon's socket is untouched")
 
             #expect(await first.stop() == .exited(0))
             let again = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "locked", directory: dir)
