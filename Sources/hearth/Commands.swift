@@ -181,7 +181,8 @@ struct SubmitOptions {
         case .array(let body):
             let (job, raw) = try Self.submitted("/v1/arrays", body, via: connection)
             if connection.json { Stdio.out(String(decoding: raw, as: UTF8.self) + "\n"); return }
-            Stdio.out("submitted array \(job.arrayID ?? job.id) (\(job.arraySize ?? 1) jobs)\n")
+            let size = job.arraySize ?? 1
+            Stdio.out("submitted array \(job.arrayID ?? job.id) (\(size) job\(size == 1 ? "" : "s"))\n")
         case .job(let body):
             let (job, raw) = try Self.submitted("/v1/jobs", body, via: connection)
             if connection.json { Stdio.out(String(decoding: raw, as: UTF8.self) + "\n"); return }

@@ -218,6 +218,8 @@ import Testing
             #expect(cancelAll.stdout.contains("array \(arrayID): 4 cancelled, 1 already finished"), "\(cancelAll.stdout)")
             let bad = try await CLI.run(["submit", "--kind", "eval", "--array", "3-1", spec], socket: daemon.socketPath)
             #expect(bad.status == .exited(64) && bad.stderr.contains("goes backwards"), "\(bad.stderr)")
+            let single = try await CLI.run(["submit", "--kind", "eval", "--gpus", "1", "--array", "5", spec], socket: daemon.socketPath)
+            #expect(single.status == .exited(0) && single.stdout.hasSuffix(" (1 job)\n"), "\(single.stdout)\(single.stderr)")
             // A job file that is not JSON is refused before anything is sent, saying where.
             let broken = dir.appendingPathComponent("broken.json").path
             try "{\"seed\": 1,\n \"lr\": [0.1, \n".write(toFile: broken, atomically: true, encoding: .utf8)
