@@ -344,9 +344,7 @@ struct Cancel: ParsableCommand {
 
     func validate() throws {
         if jobs.isEmpty { throw ValidationError("name at least one job id") }
-        if let bad = jobs.first(where: { JobReference($0) == nil }) {
-            throw ValidationError("\"\(bad)\" is not a job: write a job id (12) or an array element (12_7), as hearth queue shows them")
-        }
+        for job in jobs { _ = try JobArgument.parse(job) }
     }
 
     func run() throws {
@@ -363,10 +361,8 @@ struct CancelOptions {
         for text in jobs {
             let ref = JobReference(text)!
             do {
-                var id = ref.id
-                if let index = ref.arrayIndex {
-                    id = try connection.call("GET", "/v1/arrays/\(ref.id)/\(index)", as: JobView.self).0.id
-                } else {
+                let id = try connection.jobID(ref)
+                if ref.arrayIndex == nil {
                     // Only an array's head cancels the whole array. Another's job is not readable:
                     // then the cancel below gives the daemon's own refusal.
                     let head = try? connection.client.call("GET", "/v1/jobs/\(ref.id)", as: JobView.self).0
