@@ -185,7 +185,13 @@ echo "# fleet-dataset job ${AJOB:-?} as hearth-t-alice"
 check "her job on a fleet dataset runs in its unit" waitfor 90 systemctl is-active -q "$AUNIT"
 check "the inputs are bound read-only into the unit's directory" bash -c \
   "systemctl show -P BindReadOnlyPaths $AUNIT | grep -q ':/var/lib/hearth-jobs/$AJOB/inputs'"
-check "the unit's process has no capability" bash -c "[ \"\$(awk '/^CapEff:/ {print \$2}' /proc/\$(systemctl show -P MainPID $AUNIT)/status)\" = 0000000000000000 ]"
+# The unit is active from systemd's fork on, while its forked manager (root, every capability) is
+# still setting it up: read the capabilities once the worker itself runs (it is exec'd by sh).
+waitfor 30 bash -c "[ \"\$(cat /proc/\$(systemctl show -P MainPID $AUNIT)/comm 2>/dev/null)\" = hearth-worker ]"
+APID=$(systemctl show -P MainPID "$AUNIT")
+echo "# $AUNIT main process $APID: $(cat "/proc/$APID/comm" 2>&1) CapEff=$(caps "$APID" CapEff 2>&1)"
+check "the unit's process (hearth-worker) has no capability" bash -c \
+  "[ \"\$(cat /proc/$APID/comm)\" = hearth-worker ] && [ \"\$(awk '/^CapEff:/ {print \$2}' /proc/$APID/status)\" = 0000000000000000 ]"
 check "its checkpoints, alice's files, are stored in the fleet" waitfor 90 bash -c \
   "jc JOB_ID=$AJOB HEARTH_EVENT=checkpoint_stored -o cat | grep -q 'stored in the fleet'"
 jc JOB_ID="$AJOB" -o cat | tail -4 | sed 's/^/# /'
