@@ -90,11 +90,16 @@ extension ControlServer {
     /// `squeue -u` does, instead of printing an empty table. A user counts if the fleet has their
     /// account or this node has them as a Unix user (who may not have submitted yet).
     func explainEmptyListing(_ q: Parameters) async throws {
-        if let user = q["user"].map(String.init), !Self.isLocalUser(user),
+        try await explainUnknown(user: q["user"].map(String.init), node: q["node"].map(String.init))
+    }
+
+    /// Refuses a `user` or `node` that nobody has (the sentences of ``explainEmptyListing(_:)``).
+    func explainUnknown(user: String?, node: String?) async throws {
+        if let user, !Self.isLocalUser(user),
            try await queries.client.query("SELECT 1 AS one FROM accounts WHERE name = \(user)").isEmpty {
             throw APIFailure.notFound("no user \"\(user)\" here and no account by that name in the fleet; give a user name as hearth whoami prints it")
         }
-        if let node = q["node"].map(String.init),
+        if let node,
            try await queries.client.query("SELECT 1 AS one FROM nodes WHERE hostname = \(node)").isEmpty {
             throw APIFailure.notFound("no node named \"\(node)\"; hearth nodes lists them")
         }

@@ -71,7 +71,7 @@ public struct ControlServer: Sendable {
         "GET /v1/reports/donors/{name}", "GET /v1/reports/projects/{name}", "GET /v1/reports/accounts/{name}",
         "GET /v1/reports/fleet", "GET /v1/usage",
         "GET /v1/ledger/verify",
-    ]).union(fleetRoutes).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(grantRoutes).union(artifactRoutes).union(checkpointRoutes).union(datasetPrepareRoutes)
+    ]).union(fleetRoutes).union(schedulingRoutes).union(pipelineRoutes).union(jobListRoutes).union(cancelByFilterRoutes).union(grantRoutes).union(artifactRoutes).union(checkpointRoutes).union(datasetPrepareRoutes)
 
     func makeRouter() -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
@@ -86,6 +86,7 @@ public struct ControlServer: Sendable {
         router.get("/v1/whoami") { _, context in
             try await respond(context) { who in WhoAmI(account: who.account, uid: Int(who.uid), role: who.role.rawValue) }
         }
+        addCancelByFilterRoutes(to: router)
         router.post("/v1/jobs") { request, context in
             try await respond(context, status: .created) { who in try await submit(request, who: who) }
         }

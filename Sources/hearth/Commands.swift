@@ -338,23 +338,78 @@ struct Show: ParsableCommand {
 struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cancel jobs (yours; admins: any).",
-        discussion: "An array's id (12) cancels every element; 12_7 cancels element 7 alone (as scancel does).")
+        discussion: """
+            An array's id (12) cancels every element; 12_7 cancels element 7 alone (as scancel does).
+
+            Instead of ids, a filter cancels every unfinished job it matches, as scancel -u/-t/--name \
+            does: hearth cancel --user $USER --state queued. A volunteer's filter covers their own \
+            jobs; an admin's covers every account's unless --user narrows it.
+            """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: ArgumentHelp("Job ids, array ids, or array elements as ARRAY_INDEX.", valueName: "job")) var jobs: [String]
+    @Option(name: [.short, .customLong("user")], help: "Every unfinished job of this account.") var user: String?
+    @Option(name: [.short, .customShort("t"), .customLong("state")],
+            help: "Only jobs in these states (comma-separated: queued, scheduled, running).") var state: String?
+    @Option(help: "Only jobs with this exact name.") var name: String?
+    @Option(name: [.short, .customLong("node")], help: "Only jobs on this node.") var node: String?
+    @Argument(help: ArgumentHelp("Job ids, array ids, or array elements as ARRAY_INDEX.", valueName: "job")) var jobs: [String] = []
+
+    var filter: CancelFilterRequest {
+        CancelFilterRequest(user: user, states: state.map { $0.split(separator: ",").map { String($0.filter { $0 != " " }) } },
+                            name: name, node: node)
+    }
 
     func validate() throws {
-        if jobs.isEmpty { throw ValidationError("name at least one job id") }
+        if jobs.isEmpty && filter.isEmpty {
+            throw ValidationError("name at least one job id, or a filter: --user, --state, --name or --node (hearth cancel --user $USER --state queued)")
+        }
+        if !jobs.isEmpty && !filter.isEmpty {
+            throw ValidationError("give job ids or a filter (--user, --state, --name, --node), not both")
+        }
         for job in jobs { _ = try JobArgument.parse(job) }
     }
 
     func run() throws {
-        try CancelOptions(jobs: jobs).run(via: global.connection)
+        if jobs.isEmpty {
+            try CancelOptions.run(filter, via: global.connection)
+        } else {
+            try CancelOptions(jobs: jobs).run(via: global.connection)
+        }
     }
 }
 
 /// `hearth cancel`'s arguments as plain values: what ``Cancel`` parsed, or what FastPath read.
 struct CancelOptions {
     var jobs: [String]
+
+    /// `hearth cancel --user/--state/--name/--node`: one request; the daemon says what matched.
+    static func run(_ filter: CancelFilterRequest, via connection: Connection) throws {
+        let body = try APICoding.encoder().encode(filter)
+        let (r, raw) = try connection.call("POST", "/v1/jobs/cancel", body: body, as: CancelFilterResponse.self)
+        if connection.json {
+            print(String(decoding: raw, as: UTF8.self))
+            return
+        }
+        guard !r.matched.isEmpty else {
+            print("no unfinished job matches " + Self.words(filter))
+            return
+        }
+        var parts: [String] = []
+        if r.cancelled > 0 || r.requested == 0 { parts.append("cancelled \(r.cancelled) \(r.cancelled == 1 ? "job" : "jobs")") }
+        if r.requested > 0 { parts.append(r.requested == 1 ? "1 running: its node is stopping it" : "\(r.requested) running: their nodes are stopping them") }
+        let settled = r.matched.count - r.cancelled - r.requested
+        if settled > 0 { parts.append("\(settled) finished meanwhile") }
+        print(parts.joined(separator: "; "))
+    }
+
+    /// The filter as the command line gave it: `--user alice --state queued`.
+    static func words(_ filter: CancelFilterRequest) -> String {
+        var parts: [String] = []
+        if let user = filter.user { parts.append("--user \(user)") }
+        if let states = filter.states, !states.isEmpty { parts.append("--state \(states.joined(separator: ","))") }
+        if let name = filter.name { parts.append("--name \(name)") }
+        if let node = filter.node { parts.append("--node \(node)") }
+        return parts.joined(separator: " ")
+    }
 
     func run(via connection: Connection) throws {
         var failed = false

@@ -26,6 +26,15 @@ extension JobQueue {
         }
     }
 
+    /// Cancels those of `jobIDs` that are queued, in one statement (their events included), and
+    /// returns the ids it cancelled. The others (scheduled or running, or placed meanwhile) are
+    /// the caller's to cancel with ``cancel(jobID:)``. Permission is the caller's to check.
+    public func cancelQueued(jobIDs: [Int64]) async throws -> Set<Int64> {
+        guard !jobIDs.isEmpty else { return [] }
+        let rows = try await client.query("SELECT id FROM hearth_cancel_queued(\(jobIDs)::bigint[]) AS id")
+        return Set(try rows.map { try $0.decode("id", as: Int64.self) })
+    }
+
     /// Asks the node running a job to preempt it (the scheduler, or a donor reclaiming the node).
     /// - Returns: `false` when the job is not scheduled or running (nothing to preempt).
     @discardableResult
