@@ -10,6 +10,8 @@ extension APIQueries {
         var account: String?
         var states: [String] = []
         var node: String?
+        /// Only jobs with this exact name.
+        var name: String?
         /// Include finished jobs (default: only queued, scheduled and running).
         var all = false
         /// Only this array's elements.
@@ -68,6 +70,7 @@ extension APIQueries {
             : "(p.states = '{}' OR j.state = ANY(p.states))"
         let accountCondition: SQLFragment = filter.account == nil ? "" : "AND j.account_id = (SELECT id FROM accounts WHERE name = p.account)"
         let nodeCondition: SQLFragment = filter.node == nil ? "" : "AND j.node_id = (SELECT id FROM nodes WHERE hostname = p.node)"
+        let nameCondition: SQLFragment = filter.name == nil ? "" : "AND j.name = p.name"
         let arrayCondition: SQLFragment = filter.array == nil ? "" : "AND j.array_id = p.array_id"
         // Spelled as jobs_listed_one_by_one's predicate (migration 0020), so that index serves it.
         let individualCondition: SQLFragment = filter.groupArrays ? "AND (array_id IS NULL OR state <> 'queued')" : ""
@@ -78,12 +81,12 @@ extension APIQueries {
         let rows = try await client.query("""
             WITH p AS (
                 SELECT \(PostgresTextArray(filter.states))::text[] AS states, \(filter.account)::text AS account,
-                       \(filter.node)::text AS node, \(filter.array)::bigint AS array_id
+                       \(filter.node)::text AS node, \(filter.name)::text AS name, \(filter.array)::bigint AS array_id
             ), matching AS NOT MATERIALIZED (
                 -- Filters only; nothing is read from a row that does not make the page.
                 SELECT j.id, j.array_id, j.array_index, j.state
                 FROM p, jobs j
-                WHERE \(sql: stateCondition) \(sql: accountCondition) \(sql: nodeCondition) \(sql: arrayCondition)
+                WHERE \(sql: stateCondition) \(sql: accountCondition) \(sql: nodeCondition) \(sql: nameCondition) \(sql: arrayCondition)
             ), individual AS (
                 -- Walks the id index and stops after one row more than the page.
                 SELECT id AS sort_id, true AS individual, id, NULL::text AS pending FROM matching

@@ -37,7 +37,7 @@ extension ControlServer {
             SELECT j.id, j.state FROM jobs j
             JOIN accounts a ON a.id = j.account_id
             LEFT JOIN nodes n ON n.id = j.node_id
-            WHERE j.state = ANY (string_to_array(\(states.joined(separator: ","))::text, ','))
+            WHERE j.state = ANY (\(PostgresTextArray(states))::text[])
               AND (\(accountID)::bigint IS NULL OR j.account_id = \(accountID)::bigint)
               AND (\(filter.user)::text IS NULL OR a.name = \(filter.user)::text)
               AND (\(filter.name)::text IS NULL OR j.name = \(filter.name)::text)

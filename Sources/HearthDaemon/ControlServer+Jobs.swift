@@ -113,12 +113,13 @@ extension ControlServer {
         return getpwnam_r(name, &entry, &buffer, buffer.count, &found) == 0 && found != nil
     }
 
-    /// The query of `GET /v1/jobs`: `user`, `state`, `node`, `all`, `array`, `group=arrays`, `limit`, `after`
+    /// The query of `GET /v1/jobs`: `user`, `state`, `node`, `name`, `all`, `array`, `group=arrays`, `limit`, `after`
     /// (and `format`, read by the handler).
     static func jobFilter(_ q: Parameters) throws -> APIQueries.JobFilter {
         var filter = APIQueries.JobFilter()
         filter.account = q["user"].map(String.init)
         filter.node = q["node"].map(String.init)
+        filter.name = q["name"].map(String.init)
         filter.states = q["state"].map { $0.split(separator: ",").map(String.init) } ?? []
         filter.all = q["all"].map { $0 == "true" || $0 == "1" } ?? false
         filter.groupArrays = q["group"] == "arrays"

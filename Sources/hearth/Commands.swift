@@ -232,6 +232,7 @@ struct Queue: ParsableCommand {
     @Option(name: [.short, .customShort("t"), .customLong("state")], help: "Only these states (comma-separated; -t as squeue has it).")
     var state: String?
     @Option(name: [.short, .customLong("node")], help: "Only jobs on this node.") var node: String?
+    @Option(help: "Only jobs with this exact name.") var name: String?
     @Flag(name: [.short, .customLong("all")], help: "Include finished jobs.") var all = false
     @Flag(help: "One row per array element instead of one row for an array's queued elements.") var expand = false
     @Option(help: ArgumentHelp("Only this array's elements.", valueName: "array-id")) var array: Int64?
@@ -240,7 +241,7 @@ struct Queue: ParsableCommand {
     var after: String?
 
     func run() throws {
-        try QueueOptions(user: user, state: state, node: node, all: all, expand: expand, array: array, limit: limit,
+        try QueueOptions(user: user, state: state, node: node, name: name, all: all, expand: expand, array: array, limit: limit,
                          after: after).run(via: global.connection)
     }
 
@@ -252,6 +253,7 @@ struct QueueOptions {
     var user: String?
     var state: String?
     var node: String?
+    var name: String?
     var all = false
     var expand = false
     var array: Int64?
@@ -263,6 +265,7 @@ struct QueueOptions {
         if let user { query.append("user=" + Queue.escape(user)) }
         if let state { query.append("state=" + Queue.escape(state)) }
         if let node { query.append("node=" + Queue.escape(node)) }
+        if let name { query.append("name=" + Queue.escape(name)) }
         if all { query.append("all=true") }
         if let array { query.append("array=\(array)") }
         if let limit { query.append("limit=\(limit)") }

@@ -156,7 +156,7 @@ enum FastPath {
 
     static func parseQueue(_ arguments: ArraySlice<String>) -> (QueueOptions, Connection)? {
         guard let (values, positionals) = scan(
-            arguments, options: ["socket", "user", "state", "node", "array", "limit", "after"], flags: ["json", "all", "expand"],
+            arguments, options: ["socket", "user", "state", "node", "name", "array", "limit", "after"], flags: ["json", "all", "expand"],
             short: [("u", "user"), ("s", "state"), ("t", "state"), ("n", "node"), ("a", "all")]), positionals.isEmpty else { return nil }
         var queue = QueueOptions()
         var connection = Connection()
@@ -167,6 +167,7 @@ enum FastPath {
             case "user": queue.user = value
             case "state": queue.state = value
             case "node": queue.node = value
+            case "name": queue.name = value
             case "all": queue.all = true
             case "expand": queue.expand = true
             case "array": guard let n = Int64(value) else { return nil }; queue.array = n

@@ -107,7 +107,8 @@ import Testing
             for arguments in [["queue"], ["queue", "--expand"], ["queue", "-a", "-u", "root", "-t", "queued"], ["queue", "-s", "queued,running"], ["queue", "--json"],
                               ["queue", "--limit", "2"], ["queue", "--limit=2", "--after", cursor], ["queue", "--array", "\(pairs[4].1)"],
                               ["queue", "-n", "fast", "--all"], ["queue", "--limit", "0"], ["queue", "-t", "bogus"],
-                              ["queue", "-u", "nobody-by-that-name"], ["queue", "-n", "nowhere"], ["queue", "-u", "daemon"]] {
+                              ["queue", "-u", "nobody-by-that-name"], ["queue", "-n", "nowhere"], ["queue", "-u", "daemon"],
+                              ["queue", "--name", "a \"quoted\" name"], ["queue", "--name=e2", "--expand"]] {
                 let (parser, fast) = try await Self.both(arguments, socket: socket)
                 #expect(fast.status == parser.status && fast.stdout == parser.stdout && fast.stderr == parser.stderr,
                         "\(arguments): \(parser.status) \(fast.status)\n\(parser.stderr)\n\(fast.stderr)")

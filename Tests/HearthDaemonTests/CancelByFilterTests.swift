@@ -49,6 +49,11 @@ import Testing
             let queue = JobQueue(client: client)
             try await EndToEndTests.waitUntil("carol's sleeper runs") { try await queue.job(sleeper)?.state == .running }
 
+            // The listing takes the same name filter (everyone's jobs, as squeue --name).
+            let listed = try await hearth.dave(["queue", "--name", "sweep"])
+            #expect(listed.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ")[0] }
+                        == (carolsSweep + davesSweep).sorted().map { Substring("\($0)") }, "\(listed.stdout)\(listed.stderr)")
+
             // Bad filters: a sentence, nothing changed.
             let before = try await AccessControlTests.snapshot(client)
             AccessControlTests.refused(try await hearth.dave(["cancel", "--user", carol]), "only admins can cancel another account's jobs")
