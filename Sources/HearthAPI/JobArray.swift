@@ -129,6 +129,49 @@ public struct JobReference: Sendable, Hashable, CustomStringConvertible {
     public var description: String { arrayIndex.map { "\(id)_\($0)" } ?? "\(id)" }
 }
 
+/// Some elements of an array as `hearth queue` prints an array's queued ones and `scancel` takes
+/// them: `12_[1-3,7]` (Slurm's index syntax between the brackets, without a `%` limit).
+public struct ArrayElementsReference: Sendable, Hashable, CustomStringConvertible {
+    public var arrayID: Int64
+    /// The indexes as written between the brackets; ``parsed()`` checks them.
+    public var indexes: String
+
+    /// `nil` unless the text has the form `ID_[...]`.
+    public init?(_ text: String) {
+        guard text.hasSuffix("]"), let open = text.firstIndex(of: "["), open > text.startIndex,
+              text[text.index(before: open)] == "_", let id = Int64(text[..<text.index(before: open)]), id > 0 else { return nil }
+        arrayID = id
+        indexes = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
+    }
+
+    public init(arrayID: Int64, indexes: String) {
+        self.arrayID = arrayID
+        self.indexes = indexes
+    }
+
+    /// The indexes, ascending, or a sentence saying what is wrong with them.
+    public func parsed() throws(ArraySpec.SyntaxError) -> [Int] {
+        guard !indexes.contains("%") else {
+            throw ArraySpec.SyntaxError(message: "\(self): a % limit is given at submission (--array); name the elements alone, like \(arrayID)_[1-3,7]")
+        }
+        do { return try ArraySpec(parsing: indexes).indexes } catch {
+            throw ArraySpec.SyntaxError(message: error.message.replacing("--array \"\(indexes)\"", with: "\(self)"))
+        }
+    }
+
+    public var description: String { "\(arrayID)_[\(indexes)]" }
+}
+
+/// The body of `POST /v1/arrays/{id}/cancel` when it cancels some elements only.
+public struct ArrayCancelRequest: Sendable, Hashable, Codable {
+    /// The elements' indexes in Slurm's syntax (`1-3,7`, `0-99:2`); absent: every element.
+    public var indexes: String?
+
+    public init(indexes: String?) {
+        self.indexes = indexes
+    }
+}
+
 /// `POST /v1/jobs/{id}/cancel` on a whole array: what happened to its elements.
 public struct ArrayCancelResponse: Sendable, Hashable, Codable {
     public var arrayID: Int64

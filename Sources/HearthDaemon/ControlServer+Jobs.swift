@@ -50,8 +50,10 @@ extension ControlServer {
         router.post("/v1/arrays") { request, context in
             try await respond(context, status: .created) { who in try await submitArray(request, who: who) }
         }
-        router.post("/v1/arrays/:id/cancel") { _, context in
-            try await respond(context) { who in try await cancelArray(try jobID(context), who: who) }
+        router.post("/v1/arrays/:id/cancel") { request, context in
+            try await respond(context) { who in
+                try await cancelArray(try jobID(context), indexes: try await Self.arrayCancelIndexes(request), who: who)
+            }
         }
         router.get("/v1/arrays/:id/:index") { _, context in
             try await respond(context) { _ in
@@ -283,7 +285,24 @@ extension ControlServer {
     }
 
     /// `POST /v1/arrays/{id}/cancel`: every element; queued ones in one statement.
-    private func cancelArray(_ id: Int64, who: Identity) async throws -> ArrayCancelResponse {
+    /// The indexes a cancel names in its body (`{"indexes": "1-3,7"}`), or `nil` (no body): all.
+    static func arrayCancelIndexes(_ request: Request) async throws -> [Int]? {
+        var buffer = try await request.body.collect(upTo: 1 << 16)
+        guard let bytes = buffer.readBytes(length: buffer.readableBytes), !bytes.isEmpty else { return nil }
+        let object = try jsonObject(bytes)
+        if let unknown = Set(object.keys).subtracting(["indexes"]).sorted().first {
+            throw APIFailure.badRequest("unknown field \"\(unknown)\"; an array's cancel takes \"indexes\" (or no body, for every element)")
+        }
+        guard case .string(let text)? = object["indexes"] else {
+            throw APIFailure.badRequest("\"indexes\" must be a string in Slurm's syntax, like \"1-3,7\"")
+        }
+        do { return try ArrayElementsReference(arrayID: 0, indexes: text).parsed() } catch {
+            throw APIFailure.badRequest(error.message.replacing("0_[\(text)]", with: "indexes \"\(text)\""))
+        }
+    }
+
+    /// `POST /v1/arrays/{id}/cancel`: every element, or those at `indexes`; queued ones in one statement.
+    private func cancelArray(_ id: Int64, indexes: [Int]?, who: Identity) async throws -> ArrayCancelResponse {
         await arrayExpansions.settle()
         let elements = try await queue.arrayElements(id)
         guard let first = elements.first else {
@@ -292,6 +311,7 @@ extension ControlServer {
         guard who.isAdmin || first.job.accountID == who.accountID else {
             throw APIFailure.forbidden("array \(id) belongs to another account; only its owner or an admin can cancel it")
         }
+        if let indexes { return try await cancelElements(id, indexes: indexes, of: elements, who: who) }
         var response = ArrayCancelResponse(arrayID: id, cancelled: 0, requested: 0, alreadyFinished: 0)
         response.alreadyFinished = elements.filter { $0.job.state.isTerminal }.count
         response.cancelled = try await queue.cancelQueuedElements(arrayID: id)
@@ -305,6 +325,29 @@ extension ControlServer {
             }
         }
         logger.notice("array cancelled", metadata: ["hearth.event": "cancelled", "job.id": "\(id)", "account.name": "\(who.account)"])
+        return response
+    }
+
+    /// Some elements of an array (`hearth cancel 12_[1-3]`): all must exist; queued ones in one statement.
+    private func cancelElements(_ id: Int64, indexes: [Int], of elements: [(index: Int, job: Job)], who: Identity) async throws -> ArrayCancelResponse {
+        let byIndex = Dictionary(elements.map { ($0.index, $0.job) }, uniquingKeysWith: { a, _ in a })
+        let missing = indexes.filter { byIndex[$0] == nil }
+        guard missing.isEmpty else {
+            throw APIFailure.notFound("array \(id) has no element \(ArraySpec.compress(missing)); its elements are \(id)_[\(ArraySpec.compress(elements.map(\.index)))]")
+        }
+        let chosen = indexes.compactMap { byIndex[$0] }
+        var response = ArrayCancelResponse(arrayID: id, cancelled: 0, requested: 0, alreadyFinished: 0)
+        let done = try await queue.cancelQueued(jobIDs: chosen.filter { $0.state == .queued }.map(\.id))
+        response.cancelled = done.count
+        for job in chosen where !done.contains(job.id) {
+            switch try await queue.cancel(jobID: job.id) {
+            case .cancelled: response.cancelled += 1
+            case .requested: response.requested += 1
+            case .alreadyFinished: response.alreadyFinished += 1
+            }
+        }
+        logger.notice("array elements cancelled", metadata: [
+            "hearth.event": "cancelled", "job.id": "\(id)", "array.indexes": "\(ArraySpec.compress(indexes))", "account.name": "\(who.account)"])
         return response
     }
 }

@@ -342,7 +342,8 @@ struct Cancel: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cancel jobs (yours; admins: any).",
         discussion: """
-            An array's id (12) cancels every element; 12_7 cancels element 7 alone (as scancel does).
+            An array's id (12) cancels every element; 12_7 cancels element 7 alone, 12_[1-3,7] \
+            elements 1 to 3 and 7 (as scancel does).
 
             Instead of ids, a filter cancels every unfinished job it matches, as scancel -u/-t/--name \
             does: hearth cancel --user $USER --state queued. A volunteer's filter covers their own \
@@ -354,7 +355,8 @@ struct Cancel: ParsableCommand {
             help: "Only jobs in these states (comma-separated: queued, scheduled, running).") var state: String?
     @Option(help: "Only jobs with this exact name.") var name: String?
     @Option(name: [.short, .customLong("node")], help: "Only jobs on this node.") var node: String?
-    @Argument(help: ArgumentHelp("Job ids, array ids, or array elements as ARRAY_INDEX.", valueName: "job")) var jobs: [String] = []
+    @Argument(help: ArgumentHelp("Job ids, array ids, array elements as ARRAY_INDEX, or several as ARRAY_[1-3,7].", valueName: "job"))
+    var jobs: [String] = []
 
     var filter: CancelFilterRequest {
         CancelFilterRequest(user: user, states: state.map { $0.split(separator: ",").map { String($0.filter { $0 != " " }) } },
@@ -368,7 +370,13 @@ struct Cancel: ParsableCommand {
         if !jobs.isEmpty && !filter.isEmpty {
             throw ValidationError("give job ids or a filter (--user, --state, --name, --node), not both")
         }
-        for job in jobs { _ = try JobArgument.parse(job) }
+        for job in jobs {
+            if let some = ArrayElementsReference(job) {
+                do { _ = try some.parsed() } catch { throw ValidationError(error.message) }
+            } else if JobReference(job) == nil {
+                throw ValidationError("\"\(job)\" is not a job: write a job id (12), an array element (12_7) or elements (12_[1-3,7]), as hearth queue shows them")
+            }
+        }
     }
 
     func run() throws {
@@ -383,6 +391,14 @@ struct Cancel: ParsableCommand {
 /// `hearth cancel`'s arguments as plain values: what ``Cancel`` parsed, or what FastPath read.
 struct CancelOptions {
     var jobs: [String]
+
+    /// An array's cancel in words: `4 cancelled, 1 stopping on their nodes, 1 already finished`.
+    static func counts(_ r: ArrayCancelResponse) -> String {
+        var parts = ["\(r.cancelled) cancelled"]
+        if r.requested > 0 { parts.append("\(r.requested) stopping on \(r.requested == 1 ? "its node" : "their nodes")") }
+        if r.alreadyFinished > 0 { parts.append("\(r.alreadyFinished) already finished") }
+        return parts.joined(separator: ", ")
+    }
 
     /// `hearth cancel --user/--state/--name/--node`: one request; the daemon says what matched.
     static func run(_ filter: CancelFilterRequest, via connection: Connection) throws {
@@ -417,6 +433,16 @@ struct CancelOptions {
     func run(via connection: Connection) throws {
         var failed = false
         for text in jobs {
+            if let some = ArrayElementsReference(text) {
+                do {
+                    let body = try APICoding.encoder().encode(ArrayCancelRequest(indexes: some.indexes))
+                    let (r, _) = try connection.call("POST", "/v1/arrays/\(some.arrayID)/cancel", body: body, as: ArrayCancelResponse.self)
+                    print("\(some): " + Self.counts(r))
+                } catch let code as ExitCode where code == ExitCode(1) {
+                    failed = true
+                }
+                continue
+            }
             let ref = JobReference(text)!
             do {
                 let id = try connection.jobID(ref)
@@ -426,10 +452,7 @@ struct CancelOptions {
                     let head = try? connection.client.call("GET", "/v1/jobs/\(ref.id)", as: JobView.self).0
                     if let job = head, job.arrayID == job.id {
                         let (r, _) = try connection.call("POST", "/v1/arrays/\(ref.id)/cancel", as: ArrayCancelResponse.self)
-                        var parts = ["\(r.cancelled) cancelled"]
-                        if r.requested > 0 { parts.append("\(r.requested) stopping on their nodes") }
-                        if r.alreadyFinished > 0 { parts.append("\(r.alreadyFinished) already finished") }
-                        print("array \(ref.id): " + parts.joined(separator: ", "))
+                        print("array \(ref.id): " + Self.counts(r))
                         continue
                     }
                 }

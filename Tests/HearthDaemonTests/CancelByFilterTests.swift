@@ -103,4 +103,52 @@ import Testing
             #expect(open == 0)
         }
     }
+
+    /// `hearth cancel 12_[1-3,7]`: the elements `hearth queue` shows grouped, cancelled by their
+    /// indexes in one request; an index the array lacks refuses the whole request.
+    @Test func someElementsOfAnArrayAreCancelledByTheirIndexes() async throws {
+        try await TestDatabase.with { client, info in
+            let dir = try BuiltProducts.temporaryDirectory("hearth-cancel-elements")
+            let daemon = try await DaemonProcess(conninfo: info.conninfo, database: info.database, nodeName: "ce", directory: dir)
+            defer { daemon.child.signal(SIGKILL) }
+            let spec = dir.appendingPathComponent("spec.json").path
+            try #"{"argv": ["/bin/true"]}"#.write(toFile: spec, atomically: true, encoding: .utf8)
+            let submitted = try await CLI.run(["submit", "--kind", "command", "--gpus", "64", "--array", "0-9", spec], socket: daemon.socketPath)
+            let id = try #require(submitted.stdout.split(separator: " ").dropFirst(2).first.flatMap { Int64($0) }, "\(submitted.stdout)\(submitted.stderr)")
+            func queued() async throws -> [Int] {
+                try await client.query("SELECT array_index FROM jobs WHERE array_id = \(id) AND state = 'queued' ORDER BY array_index")
+                    .map { try $0.decode("array_index") }
+            }
+
+            let some = try await CLI.run(["cancel", "\(id)_[1-3,7]"], socket: daemon.socketPath)
+            #expect(some.status == .exited(0) && some.stdout == "\(id)_[1-3,7]: 4 cancelled\n", "\(some.stdout)\(some.stderr)")
+            #expect(try await queued() == [0, 4, 5, 6, 8, 9])
+            let listed = try await CLI.run(["queue"], socket: daemon.socketPath)
+            #expect(listed.stdout.contains("\(id)_[0,4-6,8-9]"), "\(listed.stdout)")
+            let overlapping = try await CLI.run(["cancel", "\(id)_[3-4]"], socket: daemon.socketPath)
+            #expect(overlapping.stdout == "\(id)_[3-4]: 1 cancelled, 1 already finished\n", "\(overlapping.stdout)\(overlapping.stderr)")
+
+            // Refused whole, with a sentence: indexes the array lacks, bad syntax, a % limit.
+            let missing = try await CLI.run(["cancel", "\(id)_[8,12-15]"], socket: daemon.socketPath)
+            #expect(missing.status == .exited(1) && missing.stderr.contains("array \(id) has no element 12-15; its elements are \(id)_[0-9]"),
+                    "\(missing.stderr)")
+            let backwards = try await CLI.run(["cancel", "\(id)_[5-1]"], socket: daemon.socketPath)
+            #expect(backwards.status == .exited(64) && backwards.stderr.contains("\(id)_[5-1]: the range 5-1 goes backwards"), "\(backwards.stderr)")
+            let limited = try await CLI.run(["cancel", "\(id)_[0-2%1]"], socket: daemon.socketPath)
+            #expect(limited.status == .exited(64) && limited.stderr.contains("a % limit is given at submission"), "\(limited.stderr)")
+            #expect(try await queued() == [0, 5, 6, 8, 9], "refusals cancelled nothing")
+            let api = ControlClient(socketPath: daemon.socketPath)
+            let wrongType = try api.request("POST", "/v1/arrays/\(id)/cancel", body: Data(#"{"indexes": 5}"#.utf8))
+            #expect(wrongType.status == 400 && ControlAPITests.error(wrongType)?.message.contains("\"indexes\" must be a string") == true)
+            #expect(try await queued() == [0, 5, 6, 8, 9])
+
+            // The rest by the array's id.
+            let rest = try await CLI.run(["cancel", "\(id)"], socket: daemon.socketPath)
+            #expect(rest.stdout == "array \(id): 5 cancelled, 5 already finished\n", "\(rest.stdout)\(rest.stderr)")
+            let events: Int = try await client.query("""
+                SELECT count(*) AS n FROM job_events WHERE event = 'cancelled' AND job_id IN (SELECT id FROM jobs WHERE array_id = \(id))
+                """)[0].decode("n")
+            #expect(events == 10, "one cancelled event per element")
+        }
+    }
 }
