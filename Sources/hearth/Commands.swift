@@ -15,7 +15,7 @@ struct Submit: ParsableCommand {
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "A JSON file; '-' reads standard input.") var file: String?
-    @Option(help: "Job kind: train, eval, serve, distill.") var kind: String?
+    @Option(help: "Job kind: train, eval, serve, distill, or command (your own program, run as you).") var kind: String?
     @Option(help: "A name for the job.") var name: String?
     @Option(help: "GPUs on one node.") var gpus: Int?
     @Option(help: "Priority, -1000 to 1000.") var priority: Int?
@@ -36,9 +36,17 @@ struct Submit: ParsableCommand {
         "A job array: indexes as Slurm writes them (0-999, 0-15:4, 1,3,5) and an optional %N limit on how many run at once; {index} in the spec and name becomes each element's index.",
         valueName: "indexes"))
     var array: String?
+    @Option(help: ArgumentHelp(
+        "Run this shell command as a command job, with no job file (like sbatch --wrap); in an array, {index} and $HEARTH_ARRAY_INDEX give each element's index.",
+        valueName: "command"))
+    var wrap: String?
 
     func validate() throws {
         if let array { do { _ = try ArraySpec(parsing: array) } catch { throw ValidationError(error.message) } }
+        try options.checkWrap()
+        if file == nil && wrap == nil && kind == nil {
+            throw ValidationError("give a job file, or --wrap \"COMMAND\" for a command job (hearth submit --help)")
+        }
     }
 
     func run() throws {
@@ -50,7 +58,7 @@ struct Submit: ParsableCommand {
     var options: SubmitOptions {
         SubmitOptions(file: file, kind: kind, name: name, gpus: gpus, priority: priority, qos: qos, maxAttempts: maxAttempts,
                       idempotencyKey: idempotencyKey, after: after, timeLimit: timeLimit, gpuModel: gpuModel,
-                      gpuMemory: gpuMemory, preemptible: preemptible, array: array)
+                      gpuMemory: gpuMemory, preemptible: preemptible, array: array, wrap: wrap)
     }
 
     /// `3600`, `90s`, `90m`, `2h`, `1d` → seconds; `nil` when it is none of these.
@@ -82,6 +90,17 @@ struct SubmitOptions {
     var gpuMemory: Int?
     var preemptible: Bool?
     var array: String?
+    var wrap: String?
+
+    /// `--wrap` is a command job's whole spec: no job file beside it, no other kind.
+    func checkWrap() throws {
+        guard let wrap else { return }
+        if file != nil { throw ValidationError("--wrap is the job's command; give it or a job file, not both") }
+        if let kind, kind != JobKind.command.rawValue {
+            throw ValidationError("--wrap makes a command job; leave out --kind \(kind) (or write --kind command)")
+        }
+        if wrap.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) { throw ValidationError("--wrap is empty; give the command to run") }
+    }
 
     /// The request to send: one job, an array, or a pipeline (a file with `"steps"`, the whole chain at once).
     enum Prepared {
@@ -92,6 +111,11 @@ struct SubmitOptions {
     /// still be reported by the parser (FastPath falls back to it).
     func prepare() throws -> Prepared {
         var submission = SubmitRequest(kind: "")
+        try checkWrap()
+        if let wrap {
+            submission.kind = JobKind.command.rawValue
+            submission.spec = .object(["shell": .string(wrap)])
+        }
         if let file {
             let data = file == "-" ? Stdio.readStandardInput() : try Submit.read(file)
             let parsed: JSONValue
@@ -137,7 +161,11 @@ struct SubmitOptions {
         if let gpuModel { submission.gpuModel = gpuModel }
         if let gpuMemory { submission.gpuMemoryMiB = gpuMemory * 1024 }
         if let preemptible { submission.preemptible = preemptible }
-        guard !submission.kind.isEmpty else { throw ValidationError("say which kind of job: --kind train, or \"kind\" in the file") }
+        guard !submission.kind.isEmpty else {
+            throw ValidationError(file == nil
+                ? "give a job file, or --wrap \"COMMAND\" for a command job (hearth submit --help)"
+                : "say which kind of job: --kind train, or \"kind\" in the file")
+        }
         if let array { return .array(try JSONEncoder().encode(ArraySubmitRequest(submission: submission, array: array))) }
         return .job(try JSONEncoder().encode(submission))
     }
@@ -146,7 +174,7 @@ struct SubmitOptions {
     /// JSON object (``JSONScan``) — written by hand around the file's own bytes, without
     /// JSONDecoder and JSONEncoder; `nil` for anything else (then ``prepare()`` decides).
     func preparePlain() -> Prepared? {
-        guard let kind, !kind.isEmpty, let file, file != "-", let data = try? Stdio.readFile(file) else { return nil }
+        guard wrap == nil, let kind, !kind.isEmpty, let file, file != "-", let data = try? Stdio.readFile(file) else { return nil }
         let spec = Array(data)
         guard JSONScan.object(spec) != nil else { return nil }
         var fields = ["\"kind\":" + JSONText.string(kind)]
@@ -350,7 +378,7 @@ struct Cancel: ParsableCommand {
             jobs; an admin's covers every account's unless --user narrows it.
             """)
     @OptionGroup var global: GlobalOptions
-    @Option(name: [.short, .customLong("user")], help: "Every unfinished job of this account.") var user: String?
+    @Option(name: [.short, .customLong("user")], help: "Only this account's jobs.") var user: String?
     @Option(name: [.short, .customShort("t"), .customLong("state")],
             help: "Only jobs in these states (comma-separated: queued, scheduled, running).") var state: String?
     @Option(help: "Only jobs with this exact name.") var name: String?

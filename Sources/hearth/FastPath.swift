@@ -183,7 +183,7 @@ enum FastPath {
         guard let (values, positionals) = scan(
             arguments,
             options: ["socket", "kind", "name", "gpus", "priority", "qos", "max-attempts", "idempotency-key", "after",
-                      "time-limit", "gpu-model", "gpu-memory", "array"],
+                      "time-limit", "gpu-model", "gpu-memory", "array", "wrap"],
             flags: ["json", "preemptible", "no-preemptible"], repeatable: ["after"]), positionals.count <= 1 else { return nil }
         var submit = SubmitOptions(file: positionals.first)
         var connection = Connection()
@@ -204,6 +204,7 @@ enum FastPath {
             case "gpu-model": submit.gpuModel = value
             case "gpu-memory": guard let n = Int(value) else { return nil }; submit.gpuMemory = n
             case "array": submit.array = value
+            case "wrap": submit.wrap = value
             case "preemptible", "no-preemptible":
                 guard !preemptibleGiven else { return nil }  // both spellings: the parser decides
                 preemptibleGiven = true

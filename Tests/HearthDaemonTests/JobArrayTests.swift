@@ -265,6 +265,33 @@ import Testing
                 let logs = try await CLI.run(["logs", "\(arrayID)_\(index)"], socket: daemon.socketPath)
                 #expect(logs.stdout.contains("index=\(index) array=\(arrayID) seed=\(index)"), "\(logs.stdout)\(logs.stderr)")
             }
+
+            // --wrap: the command on the command line, no job file (sbatch --wrap), by the fast
+            // path and by the parser.
+            let wrapped = try await CLI.run(["submit", "--array", "1-2", "--wrap", "echo wrapped={index} env=$HEARTH_ARRAY_INDEX"],
+                                            socket: daemon.socketPath)
+            let wrappedID = try #require(Int64(wrapped.stdout.split(separator: " ").dropFirst(2).first ?? ""), "\(wrapped.stdout)\(wrapped.stderr)")
+            let parsed = try await CLI.run(["submit", "--wrap", "echo parsed-wrap"], socket: daemon.socketPath,
+                                           environment: ["HEARTH_CLI_PARSER": "always"])
+            let parsedID = try #require(Int64(parsed.stdout.split(separator: " ").last?.filter(\.isNumber) ?? ""), "\(parsed.stdout)\(parsed.stderr)")
+            try await EndToEndTests.waitUntil("the wrapped jobs finish", timeout: 120) {
+                let jobs = try Self.call(api, "GET", "/v1/jobs?all=true&array=\(wrappedID)", as: [JobView].self)
+                let one = try Self.call(api, "GET", "/v1/jobs/\(parsedID)", as: JobView.self)
+                return jobs.count == 2 && jobs.allSatisfy { $0.state == .succeeded } && one.state == .succeeded
+            }
+            #expect(try Self.call(api, "GET", "/v1/jobs/\(parsedID)", as: JobView.self).kind == .command)
+            for index in [1, 2] {
+                let logs = try await CLI.run(["logs", "\(wrappedID)_\(index)"], socket: daemon.socketPath)
+                #expect(logs.stdout.contains("wrapped=\(index) env=\(index)"), "\(logs.stdout)\(logs.stderr)")
+            }
+            let parsedLog = try await CLI.run(["logs", "\(parsedID)"], socket: daemon.socketPath)
+            #expect(parsedLog.stdout.contains("parsed-wrap"), "\(parsedLog.stdout)")
+            for (arguments, sentence) in [(["submit", "--wrap", "true", spec], "give it or a job file, not both"),
+                                          (["submit", "--kind", "train", "--wrap", "true"], "--wrap makes a command job"),
+                                          (["submit"], "give a job file, or --wrap \"COMMAND\"")] {
+                let refused = try await CLI.run(arguments, socket: daemon.socketPath)
+                #expect(refused.status == .exited(64) && refused.stderr.contains(sentence), "\(arguments): \(refused.stderr)")
+            }
         }
     }
 
