@@ -126,6 +126,9 @@ public struct JobView: Sendable, Hashable, Codable {
     /// The node of its latest attempt, from the ledger: where a job that ended ran, since
     /// ``node`` is only the node holding it now (listings fill it for ended jobs only).
     public var lastNode: String?
+    /// For an array's first job, as `GET /v1/jobs/{id}` shows it: how many of the array's
+    /// elements are in each state (`{"queued": 14, "running": 3, "succeeded": 3}`).
+    public var arrayStates: [String: Int]?
 
     /// How people name it: `12`, `12_7` (element 7 of array 12) or `12_[3-999]` (pending elements).
     public var displayID: String {
@@ -142,6 +145,7 @@ public struct JobView: Sendable, Hashable, Codable {
         case arrayPending = "array_pending"
         case arraySize = "array_size"
         case lastNode = "last_node"
+        case arrayStates = "array_states"
         case maxAttempts = "max_attempts"
         case createdAt = "created_at"
         case startedAt = "started_at"

@@ -23,6 +23,13 @@ struct APIQueries: Sendable {
         try await client.query("\(sql: Self.jobSelect) WHERE j.id = \(id)").first.map(Self.job)
     }
 
+    /// How many of array `id`'s elements are in each state (those written; the caller settles
+    /// expansions first).
+    func arrayStates(_ id: Int64) async throws -> [String: Int] {
+        let rows = try await client.query("SELECT state, count(*) AS n FROM jobs WHERE array_id = \(id) GROUP BY state")
+        return Dictionary(uniqueKeysWithValues: try rows.map { (try $0.decode("state", as: String.self), Int(try $0.decode("n", as: Int64.self))) })
+    }
+
     static func job(_ row: PostgresRow) throws -> JobView {
         var view = JobView(
             id: try row.decode("id"), kind: try row.decode("kind"), name: try row.decode("name"),

@@ -94,7 +94,12 @@ public struct ControlServer: Sendable {
             try await respond(context) { who in
                 let id = try jobID(context)
                 try await authorizeRead(job: id, who: who, what: "details")
-                guard let job = try await queries.job(id) else { throw APIFailure.notFound("no job \(id)") }
+                guard var job = try await queries.job(id) else { throw APIFailure.notFound("no job \(id)") }
+                if job.arrayID == job.id {  // an array's first job also tells how far the array is
+                    await arrayExpansions.settle()
+                    _ = try await queue.expandArrays(arrayID: id)
+                    job.arrayStates = try await queries.arrayStates(id)
+                }
                 return job
             }
         }

@@ -348,13 +348,21 @@ struct Show: ParsableCommand {
     }
 
     /// The command itself, for the parsed command and FastPath.
+    /// An array's progress: `20: 3 running, 3 succeeded, 14 queued`, states in their lifecycle's order.
+    static func elements(_ states: [String: Int]) -> String {
+        let total = states.values.reduce(0, +)
+        let parts = JobState.allCases.compactMap { s in states[s.rawValue].map { "\($0) \(s.rawValue)" } }
+        return "\(total): " + parts.joined(separator: ", ")
+    }
+
     static func show(_ job: JobReference, via connection: Connection) throws {
         let id = try connection.jobID(job)
         let (j, raw) = try connection.call("GET", "/v1/jobs/\(id)", as: JobView.self)
         if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
         let rows: [(String, String?)] = [
-            ("Job", "\(j.id) \(j.name)"), ("Kind", j.kind.rawValue), ("User", j.account), ("State", j.state.rawValue),
+            ("Job", j.name.isEmpty ? "\(j.id)" : "\(j.id) \(j.name)"), ("Kind", j.kind.rawValue), ("User", j.account), ("State", j.state.rawValue),
             ("Array", j.arrayID.map { a in "\(a)_\(j.arrayIndex ?? 0)" + (j.arrayParallel.map { " (at most \($0) at once)" } ?? "") }),
+            ("Elements", j.arrayStates.map(Self.elements)),
             ("GPUs", "\(j.gpus)"), ("Priority", "\(j.priority) (\(j.qos))"),
             ("Node", j.node ?? j.lastNode.map { "\($0) (its last attempt's)" }),
             ("Attempt", "\(j.attempt), \(j.failures) failed of \(j.maxAttempts) allowed, \(j.preemptions) preemptions"),

@@ -191,7 +191,7 @@ import Testing
             // An element by its Slurm name, in every command that takes one job.
             let shown = try await CLI.run(["show", "\(arrayID)_2"], socket: daemon.socketPath)
             #expect(shown.status == .exited(0), "\(shown.stderr)")
-            #expect(shown.stdout.contains("Job        \(arrayID + 2) ") && shown.stdout.contains("Array      \(arrayID)_2 (at most 2 at once)")
+            #expect(shown.stdout.contains("Job        \(arrayID + 2)\n") && shown.stdout.contains("Array      \(arrayID)_2 (at most 2 at once)")
                     && shown.stdout.contains("State      cancelled"), "\(shown.stdout)")
             let history = try await CLI.run(["logs", "\(arrayID)_2"], socket: daemon.socketPath)
             #expect(history.status == .exited(0) && history.stdout.contains("cancelled"), "\(history.stdout)\(history.stderr)")
@@ -212,6 +212,11 @@ import Testing
             let malformed = try await CLI.run(["logs", "\(arrayID)_x"], socket: daemon.socketPath)
             #expect(malformed.status == .exited(64) && malformed.stderr.contains("is not a job: write a job id (12) or an array element (12_7)"),
                     "\(malformed.stderr)")
+            // The array's first job also tells how far the array is.
+            let head = try await CLI.run(["show", "\(arrayID)"], socket: daemon.socketPath)
+            #expect(head.stdout.contains("Elements   5: 4 queued, 1 cancelled\n"), "\(head.stdout)\(head.stderr)")
+            let elementShown = try await CLI.run(["show", "\(arrayID)_1"], socket: daemon.socketPath)
+            #expect(!elementShown.stdout.contains("Elements"), "only the array's first job counts its elements")
             let regrouped = try await CLI.run(["queue"], socket: daemon.socketPath)
             #expect(regrouped.stdout.contains("\(arrayID)_[0-1,3-4]"), "\(regrouped.stdout)")
             let cancelAll = try await CLI.run(["cancel", "\(arrayID)"], socket: daemon.socketPath)
@@ -258,6 +263,8 @@ import Testing
             #expect(rows.count == 3 && rows.allSatisfy { $0.contains(" succeeded ") && $0.contains(" arr-run ") }, "\(listed.stdout)")
             let asJSON = try Self.call(api, "GET", "/v1/jobs?all=true&array=\(arrayID)", as: [JobView].self)
             #expect(asJSON.map(\.lastNode) == ["arr-run", "arr-run", "arr-run"] && asJSON.allSatisfy { $0.node == nil })
+            let counted = try Self.call(api, "GET", "/v1/jobs/\(arrayID)", as: JobView.self)
+            #expect(counted.arrayStates == ["succeeded": 3], "\(String(describing: counted.arrayStates))")
             for index in [0, 2, 4] {
                 let shown = try await CLI.run(["show", "\(arrayID)_\(index)"], socket: daemon.socketPath)
                 #expect(shown.stdout.contains("echo-\(index)") && shown.stdout.contains("State      succeeded")
