@@ -63,7 +63,8 @@ extension ControlServer {
                     throw APIFailure.badRequest("an array index is a number from 0, as in 12_7")
                 }
                 guard let job = try await queue.arrayElement(id, index: index), let view = try await queries.job(job.id) else {
-                    throw APIFailure.notFound("array \(id) has no element \(index); hearth queue --expand lists them")
+                    if try await !isArray(id) { throw Self.noArray(id) }
+                    throw APIFailure.notFound("array \(id) has no element \(index); hearth queue --array \(id) --all --expand lists them")
                 }
                 return view
             }
@@ -93,6 +94,16 @@ extension ControlServer {
     /// account or this node has them as a Unix user (who may not have submitted yet).
     func explainEmptyListing(_ q: Parameters) async throws {
         try await explainUnknown(user: q["user"].map(String.init), node: q["node"].map(String.init))
+        if let id = q["array"].flatMap({ Int64($0) }), try await !isArray(id) { throw Self.noArray(id) }
+    }
+
+    /// Whether `id` is an array's id (its first job's).
+    func isArray(_ id: Int64) async throws -> Bool {
+        try await !queries.client.query("SELECT 1 AS one FROM jobs WHERE id = \(id) AND array_id = \(id)").isEmpty
+    }
+
+    static func noArray(_ id: Int64) -> APIFailure {
+        APIFailure.notFound("no array \(id); an array's id is its first job's (hearth queue shows 12_[0-9])")
     }
 
     /// Refuses a `user` or `node` that nobody has (the sentences of ``explainEmptyListing(_:)``).
@@ -306,7 +317,7 @@ extension ControlServer {
         await arrayExpansions.settle()
         let elements = try await queue.arrayElements(id)
         guard let first = elements.first else {
-            throw APIFailure.notFound("no array \(id); an array's id is its first job's (hearth queue shows 12_[0-9])")
+            throw Self.noArray(id)
         }
         guard who.isAdmin || first.job.accountID == who.accountID else {
             throw APIFailure.forbidden("array \(id) belongs to another account; only its owner or an admin can cancel it")

@@ -208,7 +208,12 @@ import Testing
             let stored = try await CLI.run(["checkpoints", "\(arrayID)_1"], socket: daemon.socketPath)
             #expect(stored.status == .exited(0) && stored.stdout.hasPrefix("STEP"), "\(stored.stdout)\(stored.stderr)")
             let missing = try await CLI.run(["show", "\(arrayID)_7"], socket: daemon.socketPath)
-            #expect(missing.status == .exited(1) && !missing.stderr.isEmpty, "\(missing.stderr)")
+            #expect(missing.status == .exited(1) && missing.stderr.contains("array \(arrayID) has no element 7"), "\(missing.stderr)")
+            // No such array: said so, not an empty table.
+            let noArray = try await CLI.run(["queue", "--array", "987654"], socket: daemon.socketPath)
+            #expect(noArray.status == .exited(1) && noArray.stderr.contains("no array 987654; an array's id is its first job's"), "\(noArray.stderr)")
+            let noElement = try await CLI.run(["show", "987654_1"], socket: daemon.socketPath)
+            #expect(noElement.status == .exited(1) && noElement.stderr.contains("no array 987654"), "\(noElement.stderr)")
             let malformed = try await CLI.run(["logs", "\(arrayID)_x"], socket: daemon.socketPath)
             #expect(malformed.status == .exited(64) && malformed.stderr.contains("is not a job: write a job id (12) or an array element (12_7)"),
                     "\(malformed.stderr)")
