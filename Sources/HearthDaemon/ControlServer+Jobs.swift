@@ -295,7 +295,6 @@ extension ControlServer {
         return try APICoding.decoder().decode([JobView].self, from: Data(page.json.utf8)).filter { wanted.contains($0.id) }
     }
 
-    /// `POST /v1/arrays/{id}/cancel`: every element; queued ones in one statement.
     /// The indexes a cancel names in its body (`{"indexes": "1-3,7"}`), or `nil` (no body): all.
     static func arrayCancelIndexes(_ request: Request) async throws -> [Int]? {
         var buffer = try await request.body.collect(upTo: 1 << 16)

@@ -347,14 +347,14 @@ struct Show: ParsableCommand {
         try Self.show(job, via: global.connection)
     }
 
-    /// The command itself, for the parsed command and FastPath.
-    /// An array's progress: `20: 3 running, 3 succeeded, 14 queued`, states in their lifecycle's order.
+    /// An array's progress: `20: 14 queued, 3 running, 3 succeeded`, states in their lifecycle's order.
     static func elements(_ states: [String: Int]) -> String {
         let total = states.values.reduce(0, +)
         let parts = JobState.allCases.compactMap { s in states[s.rawValue].map { "\($0) \(s.rawValue)" } }
         return "\(total): " + parts.joined(separator: ", ")
     }
 
+    /// The command itself, for the parsed command and FastPath.
     static func show(_ job: JobReference, via connection: Connection) throws {
         let id = try connection.jobID(job)
         let (j, raw) = try connection.call("GET", "/v1/jobs/\(id)", as: JobView.self)
