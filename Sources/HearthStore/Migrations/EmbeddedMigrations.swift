@@ -2467,6 +2467,14 @@ extension Migration {
                 SELECT id FROM done;
             $$;
             SELECT hearth_node_api_grant('hearth_cancel_queued');
+
+            -- An array's queued elements (`hearth cancel ARRAY`) go the same way: one body for both.
+            CREATE OR REPLACE FUNCTION hearth_cancel_queued_elements(p_array bigint) RETURNS bigint LANGUAGE sql AS $$
+                SELECT count(*) FROM hearth_cancel_queued(ARRAY(SELECT id FROM jobs WHERE array_id = p_array AND state = 'queued'));
+            $$;
+            -- CREATE OR REPLACE resets a function to SECURITY INVOKER without its search_path: the grant
+            -- (0013) sets both again.
+            SELECT hearth_node_api_grant('hearth_cancel_queued_elements');
             """#),
     ]
 }
