@@ -9,9 +9,10 @@ struct Submit: ParsableCommand {
         abstract: "Submit a job from a JSON job file or flags.",
         discussion: """
             The job file is either a whole submission ({"kind": "train", "gpus": 1, "spec": {...}}), with \
-            --kind just the spec (for training: the worker's job file, see Docs/worker-contract.md), or a \
+            --kind just the spec (for training: the worker's job file, see Docs/worker-contract.md), a \
             pipeline {"steps": [{"name": "train", "kind": "train", "spec": {...}}, {"name": "eval", "kind": "eval", \
-            "spec": {"checkpoint": "@train.path", ...}}]} whose steps wait for the ones they name.
+            "spec": {"checkpoint": "@train.path", ...}}]} whose steps wait for the ones they name, or a batch \
+            {"jobs": [submission, ...]} of different jobs queued in one request, all or none.
             """)
     @OptionGroup var global: GlobalOptions
     @Argument(help: "A JSON file; '-' reads standard input.") var file: String?
@@ -104,7 +105,13 @@ struct SubmitOptions {
 
     /// The request to send: one job, an array, or a pipeline (a file with `"steps"`, the whole chain at once).
     enum Prepared {
-        case job(Data), array(Data), pipeline(Data)
+        case job(Data), array(Data), pipeline(Data), batch(Data)
+    }
+
+    /// Whether any flag that shapes one job is set (a batch file's jobs carry their own fields).
+    var shapesOneJob: Bool {
+        name != nil || gpus != nil || priority != nil || qos != nil || maxAttempts != nil || idempotencyKey != nil || !after.isEmpty
+            || timeLimit != nil || gpuModel != nil || gpuMemory != nil || preemptible != nil
     }
 
     /// Reads the file and checks every flag; nothing is sent yet, so a ValidationError here can
@@ -134,6 +141,12 @@ struct SubmitOptions {
             } else if object["steps"] != nil {
                 guard array == nil else { throw ValidationError("--array takes one job, not a pipeline") }
                 return .pipeline(data)
+            } else if object["jobs"] != nil {
+                // Many different jobs in one request (POST /v1/jobs/batch): all queued, or none.
+                guard array == nil, !shapesOneJob else {
+                    throw ValidationError("\(file) is a batch ({\"jobs\": [...]}): give each job its fields there, not as flags")
+                }
+                return .batch(data)
             } else {
                 // A whole submission: the API's own type, its field names checked as the daemon checks them.
                 if let unknown = Set(object.keys).subtracting(SubmitRequest.fieldNames).sorted().first {
@@ -206,6 +219,13 @@ struct SubmitOptions {
             let (jobs, raw) = try connection.call("POST", "/v1/pipelines", body: body, as: [JobView].self)
             if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
             print("submitted pipeline: " + jobs.map { "\($0.name)=\($0.id)" }.joined(separator: " "))
+        case .batch(let body):
+            let (jobs, raw) = try connection.call("POST", "/v1/jobs/batch", body: body, as: [JobView].self)
+            if connection.json { print(String(decoding: raw, as: UTF8.self)); return }
+            let ids = jobs.map(\.id)
+            let consecutive = zip(ids, ids.dropFirst()).allSatisfy { $1 == $0 + 1 }
+            let list = consecutive && ids.count > 2 ? "\(ids[0])-\(ids[ids.count - 1])" : ids.map(String.init).joined(separator: " ")
+            print("submitted \(ids.count) job\(ids.count == 1 ? "" : "s"): \(list)")
         case .array(let body):
             let (job, raw) = try Self.submitted("/v1/arrays", body, via: connection)
             if connection.json { Stdio.out(String(decoding: raw, as: UTF8.self) + "\n"); return }

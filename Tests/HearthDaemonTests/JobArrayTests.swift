@@ -230,6 +230,22 @@ import Testing
             #expect(bad.status == .exited(64) && bad.stderr.contains("goes backwards"), "\(bad.stderr)")
             let single = try await CLI.run(["submit", "--kind", "eval", "--gpus", "1", "--array", "5", spec], socket: daemon.socketPath)
             #expect(single.status == .exited(0) && single.stdout.hasSuffix(" (1 job)\n"), "\(single.stdout)\(single.stderr)")
+            // A batch file: different jobs in one request, all or none.
+            let batch = dir.appendingPathComponent("batch.json").path
+            try #"{"jobs": [{"kind": "eval", "gpus": 1, "name": "b-0"}, {"kind": "eval", "gpus": 1, "name": "b-1"}]}"#
+                .write(toFile: batch, atomically: true, encoding: .utf8)
+            let batched = try await CLI.run(["submit", batch], socket: daemon.socketPath)
+            #expect(batched.status == .exited(0) && batched.stdout.hasPrefix("submitted 2 jobs: "), "\(batched.stdout)\(batched.stderr)")
+            let batchedNames = try await client.query("SELECT name FROM jobs WHERE name LIKE 'b-%' ORDER BY id").map { try $0.decode("name", as: String.self) }
+            #expect(batchedNames == ["b-0", "b-1"])
+            let flagged = try await CLI.run(["submit", "--gpus", "1", batch], socket: daemon.socketPath)
+            #expect(flagged.status == .exited(64) && flagged.stderr.contains("give each job its fields there, not as flags"), "\(flagged.stderr)")
+            try #"{"jobs": [{"kind": "eval", "name": "b-2"}, {"kind": "nope", "name": "b-3"}]}"#.write(toFile: batch, atomically: true, encoding: .utf8)
+            let halfBad = try await CLI.run(["submit", batch], socket: daemon.socketPath)
+            #expect(halfBad.status == .exited(1) && halfBad.stderr.contains("job 2 of the batch"), "\(halfBad.stderr)")
+            let none: Int = try await client.query("SELECT count(*) AS n FROM jobs WHERE name IN ('b-2', 'b-3')")[0].decode("n")
+            #expect(none == 0, "a refused batch queues none of its jobs")
+
             // A job file that is not JSON is refused before anything is sent, saying where.
             let broken = dir.appendingPathComponent("broken.json").path
             try "{\"seed\": 1,\n \"lr\": [0.1, \n".write(toFile: broken, atomically: true, encoding: .utf8)
