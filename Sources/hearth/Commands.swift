@@ -52,7 +52,14 @@ struct Submit: ParsableCommand {
 
     func run() throws {
         let options = options
-        try options.send(try options.prepare(), via: global.connection)
+        let prepared: SubmitOptions.Prepared
+        // A refusal found while reading the file ends as the flags' refusals do, with this
+        // command's usage (thrown from here, ArgumentParser would print the top-level one).
+        do { prepared = try options.prepare() } catch let error as ValidationError {
+            Stdio.error("Error: \(error.message)\nUsage: hearth \(Self.usageString())\n  See 'hearth submit --help' for more information.\n")
+            throw ExitCode(64)
+        }
+        try options.send(prepared, via: global.connection)
     }
 
     /// The parsed flags as plain values (FastPath builds the same without the parser).
