@@ -97,6 +97,24 @@ import Testing
             #expect(ownDrain.status == .exited(0), "its own node: \(ownDrain.stderr)")
             #expect(try await CLI.run(["node", "resume", "donated"], socket: donated.socketPath).status == .exited(0))
 
+            // Cancels by filter and by element range go through the node's own login too: root's
+            // own jobs only, carol's left alone.
+            let refusedFilter = try await CLI.run(["cancel", "--user", "carol"], socket: donated.socketPath)
+            #expect(refusedFilter.status == .exited(1) && refusedFilter.stderr.contains("only admins can cancel another account's jobs")
+                    && refusedFilter.stderr.contains("node donated holds only its own database login"), "\(refusedFilter.stderr)")
+            let waiting = dir.appendingPathComponent("waiting.json")
+            try #"{"kind": "command", "gpus": 64, "spec": {"argv": ["/bin/true"]}}"#.write(to: waiting, atomically: true, encoding: .utf8)
+            #expect(try await CLI.run(["submit", waiting.path], socket: donated.socketPath).status == .exited(0))
+            let array = try await CLI.run(["submit", "--kind", "command", "--gpus", "64", "--array", "0-3", "--wrap", "true"], socket: donated.socketPath)
+            let arrayID = try #require(Int64(array.stdout.split(separator: " ").dropFirst(2).first ?? ""), "\(array.stdout)\(array.stderr)")
+            let some = try await CLI.run(["cancel", "\(arrayID)_[1-2]"], socket: donated.socketPath)
+            #expect(some.stdout == "\(arrayID)_[1-2]: 2 cancelled\n", "\(some.stdout)\(some.stderr)")
+            let rest = try await CLI.run(["cancel", "\(arrayID)"], socket: donated.socketPath)
+            #expect(rest.stdout == "array \(arrayID): 2 cancelled, 2 already finished\n", "\(rest.stdout)\(rest.stderr)")
+            let mine = try await CLI.run(["cancel", "--state", "queued"], socket: donated.socketPath)
+            #expect(mine.stdout == "cancelled 1 job\n", "\(mine.stdout)\(mine.stderr)")
+            #expect(try await JobQueue(client: owner).job(other.id)?.state == .queued, "carol's job is not root's to cancel")
+
             // The ledger verifies; a row the superuser alters behind the guards is named.
             let verified = try await CLI.run(["ledger", "verify"], socket: coordinator.socketPath)
             #expect(verified.status == .exited(0) && verified.stdout.contains("donated"), "\(verified.stdout)\(verified.stderr)")
