@@ -72,14 +72,7 @@ extension ControlServer {
     /// The request's filter, checked: an object with known fields, at least one of them, and
     /// only states a job can be cancelled in.
     static func cancelFilter(_ bytes: [UInt8]) throws -> CancelFilterRequest {
-        let fields: Set<String> = ["user", "states", "name", "node"]
-        guard let raw = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)), let keys = raw.objectKeys else {
-            throw APIFailure.badRequest("the body must be a JSON object such as {\"user\": \"alice\", \"states\": [\"queued\"]}")
-        }
-        if let unknown = keys.subtracting(fields).sorted().first {
-            throw APIFailure(status: .badRequest, error: .init(code: "unknown-field", message:
-                "unknown field \"\(unknown)\"; a cancel filter has \(fields.sorted().joined(separator: ", "))"))
-        }
+        try refuseUnknownFields(try jsonObject(bytes), allowed: ["user", "states", "name", "node"], what: "a cancel filter")
         let filter: CancelFilterRequest
         do { filter = try JSONDecoder().decode(CancelFilterRequest.self, from: Data(bytes)) } catch {
             throw APIFailure.badRequest("a field has the wrong type: \(describe(error))")

@@ -300,9 +300,7 @@ extension ControlServer {
         var buffer = try await request.body.collect(upTo: 1 << 16)
         guard let bytes = buffer.readBytes(length: buffer.readableBytes), !bytes.isEmpty else { return nil }
         let object = try jsonObject(bytes)
-        if let unknown = Set(object.keys).subtracting(["indexes"]).sorted().first {
-            throw APIFailure.badRequest("unknown field \"\(unknown)\"; an array's cancel takes \"indexes\" (or no body, for every element)")
-        }
+        try refuseUnknownFields(object, allowed: ["indexes"], what: "an array's cancel")
         guard case .string(let text)? = object["indexes"] else {
             throw APIFailure.badRequest("\"indexes\" must be a string in Slurm's syntax, like \"1-3,7\"")
         }

@@ -140,6 +140,15 @@ import Testing
             let api = ControlClient(socketPath: daemon.socketPath)
             let wrongType = try api.request("POST", "/v1/arrays/\(id)/cancel", body: Data(#"{"indexes": 5}"#.utf8))
             #expect(wrongType.status == 400 && ControlAPITests.error(wrongType)?.message.contains("\"indexes\" must be a string") == true)
+            let misspelt = try api.request("POST", "/v1/arrays/\(id)/cancel", body: Data(#"{"index": "5"}"#.utf8))
+            #expect(misspelt.status == 400 && ControlAPITests.error(misspelt)?.message == "unknown field \"index\"; an array's cancel has indexes")
+            for (body, sentence) in [(#"{"usr": "root"}"#, "unknown field \"usr\"; a cancel filter has name, node, states, user"),
+                                     ("[1]", "the body must be a JSON object"), ("{}", "say which jobs to cancel"),
+                                     (#"{"states": "queued"}"#, "a field has the wrong type"), (#"{"name": ""}"#, "\"name\" is empty")] {
+                let reply = try api.request("POST", "/v1/jobs/cancel", body: Data(body.utf8))
+                #expect(reply.status == 400 && ControlAPITests.error(reply)?.message.contains(sentence) == true,
+                        "\(body): \(String(decoding: reply.body, as: UTF8.self))")
+            }
             #expect(try await queued() == [0, 5, 6, 8, 9])
 
             // The rest by the array's id.
