@@ -38,17 +38,18 @@ struct Agent: Service {
     }
 
     func run() async throws {
-        // A connection cut now (a restart during an outage) is waited out, not fatal.
-        let orphans = try await runner.retryingWhileUnreachable("the jobs held before the restart", logger) {
+        // A database that goes away now (its server restarting, a failover) is waited out however
+        // long it takes, as the heartbeat does later: exiting would not bring it back sooner.
+        guard let orphans = try await DatabaseRetry.whileUnreachable("the jobs held before the restart", logger, within: nil, waiting: { status.workLoopTurn(running: 0) }, {
             try await runner.releaseOrphans(nodeID: nodeID)
-        }
+        }) else { return }
         for orphan in orphans {
             logger.notice("requeued a job this node held before it restarted", metadata: [
                 "job.id": "\(orphan.jobID)", "job.state": "\(orphan.state.rawValue)", "hearth.event": "orphan-requeued"])
         }
-        try await runner.retryingWhileUnreachable("the node's capabilities", logger) {
+        guard try await DatabaseRetry.whileUnreachable("the node's capabilities", logger, within: nil, waiting: { status.workLoopTurn(running: 0) }, {
             try await nodes.setCapabilities(nodeID: nodeID, cpuSlots: configuration.slots, kinds: Self.kinds)
-        }
+        }) != nil else { return }
         logger.info("node up", metadata: ["hearth.event": "node-up", "node.id": "\(nodeID)"])
         let running = Running()
         let listener = Task { await wakeups.run() }

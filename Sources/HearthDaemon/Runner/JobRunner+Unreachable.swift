@@ -1,6 +1,7 @@
 import Foundation
 import HearthStore
 import Logging
+import ServiceLifecycle
 
 extension JobRunner {
     /// Runs an attempt's closing statement (succeed, fail, requeue), retrying it while the
@@ -8,14 +9,37 @@ extension JobRunner {
     /// for at most the lease's length. After that the lease has lapsed and the leader requeues
     /// the job, so giving up then loses nothing; a refusal (a stale lease) is never retried.
     func retryingWhileUnreachable<T: Sendable>(_ what: String, _ log: Logger, _ body: () async throws -> T) async throws -> T {
+        // With a bound it never returns nil: it returns the value or throws.
+        try await DatabaseRetry.whileUnreachable(what, log, within: queue.configuration.leaseDuration, body)!
+    }
+}
+
+/// Retrying a statement while the database cannot be reached, with a growing pause (200 ms,
+/// doubling, at most 2 s) and a warning each time.
+enum DatabaseRetry {
+    /// Runs `body` until it succeeds or fails for another reason than an unreachable database.
+    ///
+    /// - `within`: how long to keep retrying; after it the last error is thrown. `nil`: until the
+    ///   database answers, however long the outage (a node's start-up: a daemon that exited here
+    ///   would only be restarted into the same outage), or until the service is stopping.
+    /// - `waiting`: called before each pause (the agent's start-up feeds the watchdog with it: the
+    ///   daemon is waiting, not wedged).
+    /// - Returns: `nil` only without `within`, when graceful shutdown (or cancellation) began
+    ///   before the database answered.
+    static func whileUnreachable<T: Sendable>(
+        _ what: String, _ log: Logger, within: Duration?, waiting: () -> Void = {}, _ body: () async throws -> T
+    ) async throws -> T? {
         let clock = ContinuousClock()
-        let deadline = clock.now + queue.configuration.leaseDuration
+        let deadline = within.map { clock.now + $0 }
         var pause: Duration = .milliseconds(200)
         while true {
             do {
                 return try await body()
-            } catch let error as PostgresError where error.isUnreachable && clock.now + pause < deadline {
+            } catch let error as PostgresError where error.isUnreachable {
+                if let deadline, clock.now + pause >= deadline { throw error }
+                if deadline == nil, Task.isShuttingDownGracefully || Task.isCancelled { return nil }
                 log.warning("cannot record \(what) yet, the database is unreachable; retrying: \(error)")
+                waiting()
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(2))
             }

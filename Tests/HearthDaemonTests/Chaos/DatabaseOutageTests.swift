@@ -111,6 +111,51 @@ import Testing
         }
     }
 
+    /// The database goes away after hearthd is ready but before its agent has recorded the node
+    /// (a server restarting just then): the agent waits for it however long it takes, past the
+    /// lease, instead of ending the daemon. The agent's first statement is held on a lock so the
+    /// outage lands exactly there.
+    @Test func anOutageDuringTheAgentsStartUpIsWaitedOut() async throws {
+        try await TestDatabase.with { client, info in
+            guard let host = info.conninfo.split(separator: " ").first(where: { $0.hasPrefix("host=/") })?.dropFirst(5) else { return }
+            let dir = try BuiltProducts.temporaryDirectory("hearth-outage-agent")
+            let relay = try SocketRelay(targetSocket: "\(host)/.s.PGSQL.5432", directory: dir.appendingPathComponent("relay").path)
+            let user = info.conninfo.split(separator: " ").first { $0.hasPrefix("user=") }.map { " \($0)" } ?? ""
+            let arguments = ["--database-url", "host=\(relay.directory) dbname=\(info.database)\(user)"]
+            // A first start applies the migrations (the jobs table must exist to be locked).
+            let first = try await ChaosNode(name: "agent", directory: dir, stateDirectory: dir.appendingPathComponent("state"),
+                                            arguments: arguments, leaseSeconds: 2)
+            #expect(await first.stop() == .exited(0))
+
+            let lock = try await PostgresConnection.connect(conninfo: info.conninfo, applicationName: "outage-test-lock", database: info.database)
+            defer { lock.close() }
+            try await lock.execute(unsafeSQL: "BEGIN; LOCK TABLE jobs IN EXCLUSIVE MODE")
+            let node = try await ChaosNode(name: "agent", directory: dir, stateDirectory: dir.appendingPathComponent("state"),
+                                           arguments: arguments, leaseSeconds: 2)
+            defer { node.child.signal(SIGKILL) }
+            try await EndToEndTests.waitUntil("the agent waits on the lock", timeout: 10) {
+                let rows = try await client.query("SELECT count(*)::bigint AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                return try rows.first?.decode("n", as: Int64.self) ?? 0 > 0
+            }
+            relay.cut()
+            // Three leases (2 s each) without a database.
+            try await Task.sleep(for: .seconds(6))
+            var status: Int32 = 0
+            #expect(waitpid(node.pid, &status, WNOHANG) == 0, "hearthd is still running: \(node.log.suffix(3000))")
+            #expect(node.log.contains("cannot record the jobs held before the restart yet, the database is unreachable"))
+            try relay.restore()
+            try await lock.execute(unsafeSQL: "COMMIT")
+            try await EndToEndTests.waitUntil("the node comes up", timeout: 30) { node.log.contains("hearth.event=node-up") }
+            try await EndToEndTests.waitUntil("/health says healthy", timeout: 15) {
+                (try? ControlClient(socketPath: node.socketPath).request("GET", "/health"))?.status == 200
+            }
+            let who = try await CLI.run(["whoami"], socket: node.socketPath)
+            #expect(who.status == .exited(0), "\(who.stderr)")
+            #expect(await node.stop() == .exited(0))
+            relay.cut()
+        }
+    }
+
     @Test func anEmbeddedClusterThatCannotBeRestartedMakesHearthdGiveUpLoudly() async throws {
         let dir = try BuiltProducts.temporaryDirectory("hearth-giveup")
         chmod(dir.path, 0o755)
