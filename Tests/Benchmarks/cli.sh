@@ -3,7 +3,8 @@
 # same run (Tests/Benchmarks/cli_vs_slurm.py): `hearth queue` vs `squeue` idle and with 1,000
 # pending (each twice: as served, from the page hearthd keeps, and read afresh), the common commands
 # after half a second idle (as a person types them), 1,000 submissions one by one vs sbatch, a 1,000-element array vs sbatch --array, 1,000
-# smallest jobs from first submission to last completion, freed slot -> next start, and listing
+# smallest jobs from first submission to last completion, freed slot -> next start, requests and
+# commands after idle gaps of 0-300 ms (PARTS=idle, not in the default set), and listing
 # time at 1k/10k/100k pending. Slurm is Debian's slurm-wlm at its fastest single-node settings
 # (sched/backfill, batch_sched_delay=0, sched_min_interval=0, 32 CPUs advertised), installed here
 # if missing. Release builds: hearthd and hearth-worker as usual, hearth a static executable

@@ -341,6 +341,53 @@ def part_requests():
         print(f"  {name}: median {m:.2f} ms, p99 {p:.2f} ms", flush=True)
 
 
+def part_idle():
+    """How long the machine takes to wake: the same request, and the same command on both sides,
+    after idle gaps of each length (IDLE_GAPS, ms). A request that touches no database slowing
+    down as the gap grows is the CPUs' wake-up, not work (Docs/BENCHMARKS.md, eleventh pass).
+    Each measure runs as its own block (a submission drops the listing hearthd keeps, so the
+    listing's block comes after the submissions'); the two commands are interleaved."""
+    print("requests and commands after idle gaps", flush=True)
+    spec = json.load(open(work + "/true.json"))
+    body = json.dumps({"kind": "command", "gpus": 2, "spec": spec}).encode()
+    post = (b"POST /v1/jobs HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n" % len(body)) + body
+    get = b"GET /v1/jobs?format=table&group=arrays HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+
+    def raw(request):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(work + "/hearth.sock")
+            s.sendall(request)
+            while s.recv(65536):
+                pass
+
+    def block(n, gap, action):
+        samples = []
+        for _ in range(n):
+            if gap:
+                time.sleep(gap / 1000)
+            t = time.perf_counter()
+            action()
+            samples.append((time.perf_counter() - t) * 1000)
+        return statistics.median(samples)
+
+    for gap in [float(g) for g in os.environ.get("IDLE_GAPS", "0,1,3,20,300").split(",")]:
+        n = calls if gap < 100 else max(9, calls // 8)
+        pm = block(n, gap, lambda: raw(post))
+        gm = block(n, gap, lambda: raw(get))
+        hq, sq = [], []
+        for _ in range(n):
+            hq.append(block(1, gap, lambda: run([hearth, "queue"])))
+            sq.append(block(1, gap, lambda: run(["squeue"])))
+        hm, sm = statistics.median(hq), statistics.median(sq)
+        rows.append((f"after {gap:g} ms idle: POST /v1/jobs / GET kept listing, the request alone, median (ms, {n} runs)",
+                     f"{pm:.2f}", f"{gm:.2f}", float("nan")))
+        rows.append((f"after {gap:g} ms idle: `hearth queue` vs `squeue`, median (ms, {n} runs)", f"{hm:.1f}", f"{sm:.1f}", hm / sm))
+        print(f"  after {gap:g} ms idle: POST {pm:.2f} ms, kept GET {gm:.2f} ms; hearth queue {hm:.1f} ms, squeue {sm:.1f} ms", flush=True)
+    for j in api("GET", "/v1/jobs?limit=100000"):
+        api("POST", f"/v1/jobs/{j['id']}/cancel")
+
+
 def part_growth():
     global ok, growth
     print("listing as the queue grows", flush=True)
