@@ -134,7 +134,7 @@ import Testing
                                            arguments: arguments, leaseSeconds: 2)
             defer { node.child.signal(SIGKILL) }
             try await EndToEndTests.waitUntil("the agent waits on the lock", timeout: 10) {
-                let rows = try await client.query("SELECT count(*)::bigint AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                let rows = try await client.query("SELECT count(*)::bigint AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
                 return try rows.first?.decode("n", as: Int64.self) ?? 0 > 0
             }
             relay.cut()
