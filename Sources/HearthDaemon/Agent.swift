@@ -71,6 +71,7 @@ struct Agent: Service {
 
     /// The work loop: starts each attempt placed on this node until shutdown, then waits for them.
     private func work(_ running: Running) async {
+        var placements = RepeatingWarning("reading this node's placements", logger: logger)
         await withDiscardingTaskGroup { group in
             group.addTask { await heartbeatLoop() }
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -82,7 +83,9 @@ struct Agent: Service {
                 // Each turn proves the loop (and its database calls) still make progress.
                 status.workLoopTurn(running: running.count)
                 do {
-                    for a in try await queue.assignments(nodeID: nodeID, excluding: running.snapshot()) {
+                    let assigned = try await queue.assignments(nodeID: nodeID, excluding: running.snapshot())
+                    placements.succeeded()
+                    for a in assigned {
                         running.insert(a.job.id)
                         logger.debug("starting placed job", metadata: ["job.id": "\(a.job.id)", "gpu.indices": "\(a.gpuIndices)"])
                         group.addTask {
@@ -93,7 +96,7 @@ struct Agent: Service {
                         }
                     }
                 } catch {
-                    logger.warning("cannot read this node's placements: \(error)")
+                    placements.failed("cannot read this node's placements: \(error)")
                 }
                 await wakeups.wait(timeout: configuration.pollInterval)
             }
@@ -102,12 +105,14 @@ struct Agent: Service {
 
     /// Renews the node's presence until shutdown.
     private func heartbeatLoop() async {
+        var failing = RepeatingWarning("the node's heartbeat", logger: logger)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 if let state = try await nodes.heartbeat(nodeID: nodeID) { status.nodeState(state.rawValue) }
+                failing.succeeded()
                 status.refresh()
             } catch {
-                logger.warning("node heartbeat failed: \(error)")
+                failing.failed("node heartbeat failed: \(error)")
             }
             try? await Task.sleep(for: configuration.heartbeatInterval)
         }

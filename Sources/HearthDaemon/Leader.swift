@@ -61,6 +61,8 @@ struct Leader: Service {
         var lastHousekeeping = clock.now - .seconds(3600)
         var lastRecorded = clock.now - .seconds(3600)
         var lastPass: Duration = .zero
+        var loopFailing = RepeatingWarning("the leader loop", logger: logger)
+        var passFailing = RepeatingWarning("the scheduling pass", logger: logger)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let connection = try await PostgresConnection.connect(
@@ -75,6 +77,9 @@ struct Leader: Service {
                                 "hearth.event": "leader-elected"])
                         }
                     }
+                    // Only once a statement worked: a server that accepts connections and then
+                    // refuses the lock's query must not alternate a warning and a notice each turn.
+                    loopFailing.succeeded()
                     guard isLeader.get() else {
                         try? await Task.sleep(for: interval)
                         continue
@@ -93,18 +98,19 @@ struct Leader: Service {
                         let minute = clock.now - lastRecorded >= .seconds(60)
                         try await scheduling.record(summary, force: minute)
                         if summary.madeDecisions || minute { lastRecorded = clock.now }
+                        passFailing.succeeded()
                         if summary.madeDecisions {
                             logger.debug("scheduling pass", metadata: [
                                 "pending": "\(summary.pending)", "placed": "\(summary.placed)", "preempted": "\(summary.preempted)",
                                 "pass.ms": "\(String(format: "%.2f", summary.passSeconds * 1000))"])
                         }
                     } catch {
-                        logger.warning("scheduling pass failed; retrying: \(error)")
+                        passFailing.failed("scheduling pass failed; retrying: \(error)")
                     }
                     await nextPass(after: clock.now, wakeups: wakeups, lastPass: lastPass)
                 }
             } catch {
-                logger.warning("leader loop: \(error)")
+                loopFailing.failed("leader loop: \(error)")
                 try? await Task.sleep(for: interval)
             }
         }

@@ -152,7 +152,16 @@ extension JobRunner {
                 log.info("checkpoint at step \(step) stored in the fleet (\(bytes) bytes in \(clock.now - start))",
                          metadata: ["hearth.event": "checkpoint_stored", "checkpoint.step": "\(step)"])
             } catch {
-                log.warning("could not store the checkpoint at step \(step) in the fleet: \(error)")
+                if !FileManager.default.fileExists(atPath: path) {
+                    // The worker wrote newer ones and removed it while its upload waited (behind an
+                    // outage, or a slower upload): nothing is lost, the newest is stored next.
+                    log.info("""
+                        the checkpoint at step \(step) was gone before it could be stored in the fleet (the worker \
+                        keeps its newest \(keep)); a newer one is stored instead
+                        """, metadata: ["hearth.event": "checkpoint_superseded", "checkpoint.step": "\(step)"])
+                } else {
+                    log.warning("could not store the checkpoint at step \(step) in the fleet: \(error)")
+                }
             }
         }
     }

@@ -53,6 +53,7 @@ extension JobRunner {
         _ pipe: ReportPipe, lease: Lease, state: SupervisionState, stop: @escaping @Sendable (StopReason, Int32) -> Void,
         uploads: CheckpointUploads? = nil, log: Logger
     ) async {
+        var failing = RepeatingWarning("recording the worker's reports", logger: log)
         for await line in pipe.lines() {
             guard let report = WorkerReport.parse(line) else {
                 log.warning("ignoring a report line that is not JSON", metadata: ["worker.line": "\(line.prefix(200))"])
@@ -95,11 +96,12 @@ extension JobRunner {
                 default:
                     break
                 }
+                failing.succeeded()
             } catch let error as QueueError where error.code == .staleLease || error.code == .notFound {
                 log.info("lease lost while recording a report; stopping the worker: \(error)")
                 stop(.fenced, SIGKILL)
             } catch {
-                log.warning("could not record a \(report.event) report: \(error)")
+                failing.failed("could not record a \(report.event) report: \(error)")
             }
         }
     }
@@ -110,6 +112,7 @@ extension JobRunner {
         _ pipe: ReportPipe, logFD: Int32, lease: Lease, stop: @escaping @Sendable (StopReason, Int32) -> Void, log: Logger
     ) async {
         var stored = true
+        var failing = RepeatingWarning("storing the worker's output", logger: log)
         for await lines in pipe.chunks() {
             let text = lines.joined(separator: "\n") + "\n"
             _ = text.withCString { write(logFD, $0, strlen($0)) }
@@ -118,11 +121,12 @@ extension JobRunner {
             guard stored else { continue }
             do {
                 try await queue.appendLog(lease, lines: lines)
+                failing.succeeded()
             } catch let error as QueueError where error.code == .staleLease {
                 stop(.fenced, SIGKILL)
                 stored = false
             } catch {
-                log.warning("could not store worker output: \(error)")
+                failing.failed("could not store worker output: \(error)")
             }
         }
     }
@@ -131,12 +135,14 @@ extension JobRunner {
         _ lease: Lease, state: SupervisionState, stop: @escaping @Sendable (StopReason, Int32) -> Void, log: Logger
     ) async {
         var lastRenewal = ContinuousClock.now
+        var failing = RepeatingWarning("renewing the lease", logger: log)
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.heartbeatInterval)
             if Task.isCancelled { return }
             do {
                 let reply = try await queue.heartbeat(lease)
                 lastRenewal = .now
+                failing.succeeded()
                 if reply.cancelRequested { stop(.cancel, SIGTERM) }
                 if reply.preemptRequested { stop(.preempt, SIGTERM) }
             } catch let error as QueueError {
@@ -146,7 +152,7 @@ extension JobRunner {
             } catch {
                 // Cannot reach PostgreSQL. Past the lease's length another node may own the job:
                 // stop rather than run it twice.
-                log.warning("cannot renew the lease: \(error)")
+                failing.failed("cannot renew the lease: \(error)")
                 if ContinuousClock.now - lastRenewal > queue.configuration.leaseDuration {
                     stop(.fenced, SIGKILL)
                     return

@@ -32,13 +32,16 @@ enum DatabaseRetry {
         let clock = ContinuousClock()
         let deadline = within.map { clock.now + $0 }
         var pause: Duration = .milliseconds(200)
+        var failing = RepeatingWarning("recording \(what)", logger: log)
         while true {
             do {
-                return try await body()
+                let value = try await body()
+                failing.succeeded()
+                return value
             } catch let error as PostgresError where error.isUnreachable {
                 if let deadline, clock.now + pause >= deadline { throw error }
                 if deadline == nil, Task.isShuttingDownGracefully || Task.isCancelled { return nil }
-                log.warning("cannot record \(what) yet, the database is unreachable; retrying: \(error)")
+                failing.failed("cannot record \(what) yet, the database is unreachable; retrying: \(error)")
                 waiting()
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(2))

@@ -80,6 +80,11 @@ import Testing
                 try await EndToEndTests.job(2, via: node.socketPath).state == .succeeded
             }
             #expect(node.log.contains("the database is reachable again"))
+            // A loop failing every turn (the heartbeat, every 0.5 s here) said so once, not once a
+            // turn, and said when it worked again.
+            let log = node.log
+            #expect(log.components(separatedBy: "node heartbeat failed").count - 1 == 1, "\(log.suffix(4000))")
+            #expect(log.contains("the node's heartbeat works again, after "))
             #expect(await node.stop() == .exited(0))
             relay.cut()
         }
