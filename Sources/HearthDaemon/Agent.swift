@@ -40,14 +40,16 @@ struct Agent: Service {
     func run() async throws {
         // A database that goes away now (its server restarting, a failover) is waited out however
         // long it takes, as the heartbeat does later: exiting would not bring it back sooner.
-        guard let orphans = try await DatabaseRetry.whileUnreachable("the jobs held before the restart", logger, within: nil, waiting: { status.workLoopTurn(running: 0) }, {
-            try await runner.releaseOrphans(nodeID: nodeID)
-        }) else { return }
+        // The watchdog is fed meanwhile: waiting is not being wedged. `nil`: stopping meanwhile.
+        let waiting = { status.workLoopTurn(running: 0) }
+        guard let orphans = try await DatabaseRetry.whileUnreachable(
+            "the jobs held before the restart", logger, within: nil, waiting: waiting, { try await runner.releaseOrphans(nodeID: nodeID) })
+        else { return }
         for orphan in orphans {
             logger.notice("requeued a job this node held before it restarted", metadata: [
                 "job.id": "\(orphan.jobID)", "job.state": "\(orphan.state.rawValue)", "hearth.event": "orphan-requeued"])
         }
-        guard try await DatabaseRetry.whileUnreachable("the node's capabilities", logger, within: nil, waiting: { status.workLoopTurn(running: 0) }, {
+        guard try await DatabaseRetry.whileUnreachable("the node's capabilities", logger, within: nil, waiting: waiting, {
             try await nodes.setCapabilities(nodeID: nodeID, cpuSlots: configuration.slots, kinds: Self.kinds)
         }) != nil else { return }
         logger.info("node up", metadata: ["hearth.event": "node-up", "node.id": "\(nodeID)"])

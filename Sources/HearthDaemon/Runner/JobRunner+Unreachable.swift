@@ -15,7 +15,8 @@ extension JobRunner {
 }
 
 /// Retrying a statement while the database cannot be reached, with a growing pause (200 ms,
-/// doubling, at most 2 s) and a warning each time.
+/// doubling, at most 2 s); the warning is logged the first time, then at most once a minute
+/// (``RepeatingWarning``).
 enum DatabaseRetry {
     /// Runs `body` until it succeeds or fails for another reason than an unreachable database.
     ///
