@@ -24,7 +24,7 @@ struct CacheLocalityRecorder: Service {
     func run() async throws {
         let clock = ContinuousClock()
         var recorded: (generation: Int, at: ContinuousClock.Instant)? = nil
-        var failing = false
+        var failing = RepeatingWarning("recording this node's cached blobs", logger: logger)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let generation = await cache.generation
             if recorded.map({ $0.generation != generation || clock.now - $0.at >= refresh }) ?? true {
@@ -39,11 +39,9 @@ struct CacheLocalityRecorder: Service {
                         """)[0].decode("n", as: Int.self)
                     recorded = (generation, clock.now)
                     logger.debug("recorded this node's cached blobs", metadata: ["artifact.cached_blobs": "\(n)"])
-                    if failing { logger.notice("recording this node's cached blobs works again") }
-                    failing = false
+                    failing.succeeded()
                 } catch {
-                    if !failing { logger.warning("could not record this node's cached blobs (retrying): \(error)") }
-                    failing = true
+                    failing.failed("could not record this node's cached blobs (retrying): \(error)")
                 }
             }
             try? await Task.sleep(for: .seconds(1))
