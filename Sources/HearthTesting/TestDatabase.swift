@@ -9,26 +9,29 @@ import HearthStore
 /// gets its own database, copied from a template migrated once per process, and dropped after.
 public enum TestDatabase {
     /// Runs `body` with a pool on a new database, then drops the database.
+    ///
+    /// At most ``TestGate``'s limit of tests run their body at once; the others wait their turn
+    /// (the drop happens after the turn is passed on).
     /// - Parameter body: receives the pool and the conninfo + database name for opening more.
     public static func with<T: Sendable>(
         maxConnections: Int = 8,
         _ body: (PostgresClient, TestDatabaseInfo) async throws -> T
     ) async throws -> T {
         let server = try await TestServer.shared.ready()
-        let name = try await TestServer.shared.createDatabase()
-        let info = TestDatabaseInfo(conninfo: server.conninfo, database: name, embedded: server.embedded)
-        let client = try PostgresClient(configuration: .init(
-            conninfo: server.conninfo, maxConnections: maxConnections, applicationName: "hearth-tests", database: name))
-        do {
-            let value = try await body(client, info)
-            client.shutdown()
-            await TestServer.shared.dropDatabase(name)
-            return value
-        } catch {
-            client.shutdown()
-            await TestServer.shared.dropDatabase(name)
-            throw error
+        let (name, result) = try await TestGate.withPermit { () async throws -> (String, Result<T, any Error>) in
+            let name = try await TestServer.shared.createDatabase()
+            let info = TestDatabaseInfo(conninfo: server.conninfo, database: name, embedded: server.embedded)
+            do {
+                let client = try PostgresClient(configuration: .init(
+                    conninfo: server.conninfo, maxConnections: maxConnections, applicationName: "hearth-tests", database: name))
+                defer { client.shutdown() }
+                return (name, .success(try await body(client, info)))
+            } catch {
+                return (name, .failure(error))
+            }
         }
+        await TestServer.shared.dropDatabase(name)
+        return try result.get()
     }
 
     /// Whether tests use the private cluster (no `HEARTH_TEST_DATABASE_URL`).

@@ -4,7 +4,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct ArtifactCacheTests {
+@Suite(.timeLimit(.minutes(10))) struct ArtifactCacheTests {
     private func storeBlobs(_ store: PostgresBlobStore, _ dir: URL, sizes: [Int]) async throws -> [StoredBlob] {
         var out: [StoredBlob] = []
         for (i, size) in sizes.enumerated() {

@@ -4,7 +4,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct BlobStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct BlobStoreTests {
     @Test func streamsAFileInChunksAndReadsBackTheSameBytes() async throws {
         let dir = try ArtifactFixture.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

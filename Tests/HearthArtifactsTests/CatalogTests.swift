@@ -5,7 +5,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct CatalogTests {
+@Suite(.timeLimit(.minutes(10))) struct CatalogTests {
     /// Stores a directory of small files and returns its files.
     private func push(_ store: PostgresBlobStore, _ dir: URL, seed: UInt64) async throws -> [ArtifactFile] {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -10,7 +10,7 @@ import Testing
 /// Who may see and change what (Docs/security.md), through the real binaries as real Unix users:
 /// root (an admin) and two volunteers, carol and dave, against a real `hearthd` on PostgreSQL.
 /// Every attack is refused with a 4xx sentence and leaves the queue as it was.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct AccessControlTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct AccessControlTests {
     static let carol = "hearth-t-carol", dave = "hearth-t-dave"
 
     /// The volunteers (in group `hearth`, which may use the socket), created once; idempotent.

@@ -11,7 +11,7 @@ import Testing
 /// An array is one row until its elements are needed (Migrations/0019_array_templates.sql): the
 /// submission writes the first element and a template; expanding writes the rest exactly once,
 /// as the elements a batch of the same jobs would have been.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct ArrayTemplateTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ArrayTemplateTests {
     static let spec = #"{"seed": "{index}", "out": "o/{index}", "steps": 3}"#
 
     @Test func anArrayIsOneRowUntilItsElementsAreWrittenOnceEach() async throws {

@@ -7,7 +7,7 @@ import Testing
 
 /// The leader's collection of unused artifact blobs on a timer (Docs/artifacts.md, "Sizes and
 /// retention"): a real daemon and database, blobs stored the way nodes store them.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct ArtifactCollectionTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ArtifactCollectionTests {
     typealias E2E = EndToEndTests
 
     @Test func theLeaderCollectsOldUnusedBlobsAndKeepsUsedAndRecentOnes() async throws {

@@ -10,7 +10,7 @@ import Testing
 /// (Sources/hearth/FastPath.swift). Held here to the parser's own output: every case runs both
 /// ways against one real daemon (`HEARTH_CLI_PARSER=always` forces the parser, `never` forbids
 /// it), and the jobs the two ways submit are compared column by column in the database.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct CLIFastPathTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CLIFastPathTests {
     /// Runs `arguments` through the parser and through the fast path (which must take them);
     /// returns both results.
     static func both(_ arguments: [String], socket: String) async throws -> (parser: CLI.Result, fast: CLI.Result) {

@@ -11,7 +11,7 @@ import Testing
 /// Unix users against a real `hearthd`: a volunteer's filter reaches only their own jobs, an
 /// admin's everyone's, queued jobs (an array's included) end at once and running ones are stopped
 /// by their node.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct CancelByFilterTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CancelByFilterTests {
     typealias Runner = AccessControlTests.Runner
 
     static func states(_ client: PostgresClient, _ ids: [Int64]) async throws -> [String] {

@@ -9,7 +9,7 @@ import Testing
 /// Checkpoints that travel (Docs/artifacts.md): two `hearthd` nodes with separate state
 /// directories on one PostgreSQL; a training job starts on node A, leaves it, and resumes on
 /// node B from the checkpoint A stored in the fleet — never from A's disk, which is gone.
-@Suite(.serialized, .timeLimit(.minutes(6))) struct CheckpointTravelTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CheckpointTravelTests {
     typealias E2E = EndToEndTests
 
     /// ~700 steps/s on an idle core: long enough to leave node A midway, short enough to finish on B.

@@ -9,7 +9,7 @@ import Testing
 
 /// The control API over its real socket: bad input gets a clear 4xx and changes nothing; the
 /// daemon stays up; the OpenAPI document and the served routes agree.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct ControlAPITests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ControlAPITests {
     static func error(_ reply: ControlClient.Reply) -> APIError? {
         try? APICoding.decoder().decode(APIError.self, from: reply.body)
     }

@@ -8,7 +8,7 @@ import Testing
 
 /// Datasets by name (Docs/artifacts.md): pushed through the CLI, resolved at submission, and
 /// fetched into a node's cache once.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct DatasetTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct DatasetTests {
     typealias E2E = EndToEndTests
 
     @Test func datasetsByNameAreCheckedAtSubmissionAndFetchedOncePerNode() async throws {

@@ -8,7 +8,7 @@ import Testing
 
 /// The real binaries end to end: `hearthd run` processes on a real PostgreSQL, driven by the
 /// `hearth` CLI, running real `hearth-worker` children.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct EndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EndToEndTests {
     static func spec(_ data: String, steps: Int) -> String {
         """
         {"model": {"layers": 1, "heads": 2, "width": 16, "context": 8}, "data": [{"path": "\(data)"}], "batch_size": 4,

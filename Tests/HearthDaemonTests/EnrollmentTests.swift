@@ -10,7 +10,7 @@ import Testing
 /// A donated node joins a fleet with a login of its own, runs a job, is refused fleet-wide
 /// actions, and is cut off (Docs/security.md, "The fleet's trust model"): two real `hearthd` on
 /// one PostgreSQL, the coordinator with the owner's credentials, the donated node enrolled.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct EnrollmentTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EnrollmentTests {
     /// Runs `hearthd ARGS`, returning its exit status and output.
     static func hearthd(_ arguments: [String], in dir: URL) async throws -> (status: ChildProcess.Termination, output: String) {
         let hearthd = try #require(BuiltProducts.path("hearthd"))

@@ -9,7 +9,7 @@ import Testing
 
 /// Eval jobs through the agent's runner: the real worker evaluates a checkpoint the real trainer
 /// wrote, and each task's metrics land in `eval_results`, fenced by the attempt's lease.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct EvalJobTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EvalJobTests {
     @Test func anEvalJobRecordsEachTasksMetricsWithItsCheckpoint() async throws {
         try await TestDatabase.with { client, _ in
             let f = try await JobRunnerTests.Fixture(client: client)

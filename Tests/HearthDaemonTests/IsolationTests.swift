@@ -10,7 +10,7 @@ import Testing
 /// Every job runs as its submitter: real Unix users (made here), the real worker and real
 /// programs, real PostgreSQL. Run as root (CI does); the users' files live under a 0755
 /// directory in /var/tmp, since the checkout's parents may be closed to other users.
-@Suite(.serialized, .timeLimit(.minutes(4)), .enabled(if: geteuid() == 0, "running jobs as other users needs root; CI runs as root"))
+@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: geteuid() == 0, "running jobs as other users needs root; CI runs as root"))
 struct IsolationTests {
     static let alice = "hearth-t-alice", bob = "hearth-t-bob"
 

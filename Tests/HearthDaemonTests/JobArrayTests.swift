@@ -12,7 +12,7 @@ import Testing
 /// Job arrays: Slurm's `--array` syntax, `{index}` substitution, one statement for the whole
 /// array, the grouped listing, cancelling one element or all, and the `%N` limit as the
 /// scheduler sees it. Also the listing's pages and the socket rule the CLI shares with the daemon.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct JobArrayTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct JobArrayTests {
     // MARK: Syntax (no database)
 
     @Test func slurmSyntaxIsParsed() throws {

@@ -9,7 +9,7 @@ import Testing
 
 /// The agent running real `hearth-worker` processes on a real PostgreSQL: the smallest real
 /// training job (a one-layer GPT on a generated text), not a fake.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct JobRunnerTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct JobRunnerTests {
     struct Fixture: Sendable {
         let queue: JobQueue
         let client: PostgresClient

@@ -9,7 +9,7 @@ import Testing
 /// Locality with real daemons (Docs/artifacts.md, "Locality"): each node records which blobs its
 /// cache holds, and the leader's pass sends a job to the node that already has its dataset when
 /// the nodes are otherwise equal; `hearth priority` shows where a pending job's inputs are.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct LocalityPlacementTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct LocalityPlacementTests {
     typealias E2E = EndToEndTests
 
     @Test func ofTwoEqualNodesTheJobGoesToTheOneCachingItsDataset() async throws {

@@ -4,7 +4,7 @@ import HearthTesting
 import Testing
 
 /// Identity comes from the socket's peer credentials: real Unix users, made for the test.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct PeerCredentialTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct PeerCredentialTests {
     static let ann = "hearth-e2e-ann", bob = "hearth-e2e-bob", eve = "hearth-e2e-eve"
 
     /// Creates the users (ann and bob in group `hearth`, which may use the socket; eve not).

@@ -8,7 +8,7 @@ import Testing
 
 /// Pipelines: several jobs in one submission, each waiting for the steps it names, and taking
 /// values (a checkpoint path) from their results when it starts.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct PipelineTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct PipelineTests {
     typealias E2E = EndToEndTests
 
     static func spec(_ data: String, steps: Int, extra: String = "") -> String {

@@ -9,7 +9,7 @@ import Testing
 /// `hearth report` and `hearth usage` through a real daemon, as real Unix users: a donor reads
 /// their own nodes, another volunteer is refused with a sentence, admins read anything; and
 /// `--metrics` serves Prometheus text on the socket.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct ReportCommandTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ReportCommandTests {
     @Test(.enabled(if: geteuid() == 0, "creating Unix users needs root; CI runs as root"))
     func donorsReadTheirOwnNodesOnly() async throws {
         try PeerCredentialTests.makeUsers()

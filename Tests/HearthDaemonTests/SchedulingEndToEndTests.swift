@@ -9,7 +9,7 @@ import Testing
 /// The fair-share scheduler inside the running daemon: placement by the leader's pass,
 /// priority preemption with checkpoint and resume, dependencies explained by `hearth priority`,
 /// and a donor's policy and reclaim through the CLI.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct SchedulingEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct SchedulingEndToEndTests {
     typealias E2E = EndToEndTests
 
     /// A config file that lets a job be preempted as soon as it runs (the default waits 10 minutes).

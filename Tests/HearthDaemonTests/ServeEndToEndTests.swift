@@ -8,7 +8,7 @@ import Testing
 
 /// Serving through the real binaries: `hearthd` runs a serve job's `hearth-worker serve`,
 /// `hearth endpoints` lists it, `hearth generate` streams from it, `hearth cancel` stops it.
-@Suite(.serialized, .timeLimit(.minutes(4))) struct ServeEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ServeEndToEndTests {
     @Test func endpointsAndGenerateThroughTheCLI() async throws {
         try await TestDatabase.with { client, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-serve-e2e")

@@ -9,7 +9,7 @@ import Testing
 /// A serve job run by the runner as a real `hearth-worker serve` process: its endpoint is
 /// recorded, answers over HTTP, keeps its lease past the lease's length, and is retired when the
 /// job is cancelled (the worker drains and exits 0).
-@Suite(.serialized, .timeLimit(.minutes(3))) struct ServeJobTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ServeJobTests {
     @Test func aServeJobRegistersItsEndpointKeepsItsLeaseAndDrainsOnCancel() async throws {
         try await TestDatabase.with { client, _ in
             let f = try await JobRunnerTests.Fixture(client: client)

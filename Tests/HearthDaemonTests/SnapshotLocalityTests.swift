@@ -9,7 +9,7 @@ import Testing
 /// The pass's view of locality (SnapshotLoader+Locality): each pending job's cached input bytes
 /// per node, from its datasets, its `@checkpoint:` references (`latest` followed as it moves) and
 /// its own newest checkpoint, a blob shared by two references counted once.
-@Suite(.timeLimit(.minutes(2))) struct SnapshotLocalityTests {
+@Suite(.timeLimit(.minutes(10))) struct SnapshotLocalityTests {
     static func blob(_ client: PostgresClient, _ sha256: String, bytes: Int) async throws {
         try await client.withConnection { c in
             try await c.execute(unsafeSQL: """

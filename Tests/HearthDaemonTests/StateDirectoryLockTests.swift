@@ -6,7 +6,7 @@ import Testing
 
 /// One hearthd per state directory, and a stopping daemon leaves alone a socket file that is no
 /// longer the one it bound.
-@Suite(.timeLimit(.minutes(3))) struct StateDirectoryLockTests {
+@Suite(.timeLimit(.minutes(10))) struct StateDirectoryLockTests {
     @Test func aSecondDaemonOnTheSameStateDirectoryIsRefusedAndStartsOnceTheFirstIsGone() async throws {
         try await TestDatabase.with { _, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-state-lock")

@@ -6,7 +6,7 @@ import Testing
 
 /// The HTML report rendered by a real headless Chromium (Debian's `chromium`, installed by
 /// `bootstrap`): a screenshot that is not blank, and the DOM after rendering holding the bars.
-@Suite(.timeLimit(.minutes(2))) struct HTMLBrowserTests {
+@Suite(.timeLimit(.minutes(10))) struct HTMLBrowserTests {
     @Test func chromiumRendersTheChartsBarsIncluded() async throws {
         let chromium = try ChildProcess.resolve("chromium")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-html-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")

@@ -7,7 +7,7 @@ import Testing
 @Suite struct SimulationPropertyTests {
     /// Two accounts with equal shares that never stop submitting, one with many small jobs
     /// and one with fewer large ones, end within 5 % of each other's GPU-hours in a week.
-    @Test(.timeLimit(.minutes(5)), arguments: [UInt64(11), 12, 13])
+    @Test(.timeLimit(.minutes(10)), arguments: [UInt64(11), 12, 13])
     func fairShareConvergesOverAWeek(seed: UInt64) {
         let nodes = (1...6).map { node(Int64($0), gpus: 8) }
         // Philly-like durations (heavy tail up to 3 days) for both.
@@ -29,7 +29,7 @@ import Testing
     }
 
     /// Unequal shares: a project with twice the shares gets about twice the GPU-hours.
-    @Test(.timeLimit(.minutes(5))) func weightedSharesConverge() {
+    @Test(.timeLimit(.minutes(10))) func weightedSharesConverge() {
         let nodes = (1...6).map { node(Int64($0), gpus: 8) }
         let accounts = [
             SimAccount(id: 1, projectID: 1, backlog: 24, fixedGPUs: 1),
@@ -50,7 +50,7 @@ import Testing
     /// starts later than the time first reserved for it (give or take one pass period):
     /// nothing backfilled in the meantime delayed it. (Lower reservations may move when
     /// a higher one changes node; each pass's plan is checked in PassPropertyTests.)
-    @Test(.timeLimit(.minutes(5)), arguments: [UInt64(3), 4, 5])
+    @Test(.timeLimit(.minutes(10)), arguments: [UInt64(3), 4, 5])
     func reservationsAreNeverDelayed(seed: UInt64) {
         let nodes = [node(1, gpus: 8), node(2, gpus: 8), node(3, gpus: 4), node(4, gpus: 2)]
         var gen = WorkloadGenerator(seed: seed)
@@ -80,7 +80,7 @@ import Testing
     /// twice at any moment, no job runs outside its node's window (beyond the grace it
     /// was given to checkpoint) or on a node refusing its kind, and preempted training
     /// resumes where it stopped.
-    @Test(.timeLimit(.minutes(5)), arguments: Array(UInt64(21)...26))
+    @Test(.timeLimit(.minutes(10)), arguments: Array(UInt64(21)...26))
     func donorPoliciesHoldOverTime(seed: UInt64) throws {
         let nodes = FleetModel.make(count: 10, donorFraction: 0.6, seed: seed)
         let accounts = (1...4).map { SimAccount(id: Int64($0), projectID: Int64($0 % 2), meanInterarrival: 900, highQOSFraction: 0.1) }

@@ -11,7 +11,7 @@ import Glibc
 #endif
 
 /// The serving API over a real TCP socket, driven by a real HTTP client (AsyncHTTPClient).
-@Suite(.timeLimit(.minutes(2))) struct ServeTests {
+@Suite(.timeLimit(.minutes(10))) struct ServeTests {
     let fixture: ServeFixture
     init() throws { fixture = try ServeFixture() }
 

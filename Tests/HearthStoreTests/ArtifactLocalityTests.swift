@@ -7,7 +7,7 @@ import Testing
 /// Migrations/0015 as nodes use it, each through its own login role: recording which blobs a
 /// node's cache holds, the inputs a job will fetch, and collection's floor on the grace.
 /// Serialized: each test holds an owner pool and two node pools (up to 16 connections).
-@Suite(.serialized, .timeLimit(.minutes(3))) struct ArtifactLocalityTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ArtifactLocalityTests {
     typealias Fleet = NodeRoleTests.Fleet
 
     /// Stores a blob of `bytes` bytes named `sha256` (the store does not hash: the name is the caller's).

@@ -3,7 +3,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-@Suite(.timeLimit(.minutes(2))) struct ConnectionTests {
+@Suite(.timeLimit(.minutes(10))) struct ConnectionTests {
     @Test func runsStatementsWithBoundParameters() async throws {
         try await TestDatabase.with { client, _ in
             let evil = "'; DROP TABLE jobs; --"

@@ -6,7 +6,7 @@ import Testing
 
 /// The scheduler's writes: placements on a chosen node with chosen GPUs, dependencies at
 /// submission, and a donor's reclaim.
-@Suite(.timeLimit(.minutes(2))) struct JobQueueAssignTests {
+@Suite(.timeLimit(.minutes(10))) struct JobQueueAssignTests {
     @Test func aPlacementHoldsExactlyTheChosenGPUsAndTheNodeFindsIt() async throws {
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)

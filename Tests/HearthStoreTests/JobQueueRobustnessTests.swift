@@ -4,7 +4,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct JobQueueRobustnessTests {
+@Suite(.timeLimit(.minutes(10))) struct JobQueueRobustnessTests {
     /// 8 claimers race over 2,000 jobs: every job is claimed exactly once and none is lost.
     @Test func concurrentClaimersNeverShareAJob() async throws {
         try await TestDatabase.with(maxConnections: 4) { client, info in

@@ -4,7 +4,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-@Suite(.timeLimit(.minutes(2))) struct JobQueueTransitionTests {
+@Suite(.timeLimit(.minutes(10))) struct JobQueueTransitionTests {
     @Test func theHappyPathWritesEventsAndOneClosedLedgerRow() async throws {
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)

@@ -6,7 +6,7 @@ import Testing
 
 /// The hash-chained ledger (Migrations/0013_node_roles.sql): what the superuser can still do to
 /// the rows, and what `hearth_ledger_verify` finds.
-@Suite(.timeLimit(.minutes(2))) struct LedgerChainTests {
+@Suite(.timeLimit(.minutes(10))) struct LedgerChainTests {
     /// Runs `count` jobs to success on node-a, one at a time.
     static func runJobs(_ f: QueueFixture, count: Int) async throws {
         for i in 0..<count {

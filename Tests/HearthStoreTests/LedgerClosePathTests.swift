@@ -7,7 +7,7 @@ import Testing
 /// Every path that ends an attempt closes its ledger row, through the queue's own statements;
 /// a daemon restart in the middle (the restarted daemon releases what its node held) changes
 /// nothing already reported, and the final report equals the sum of the ledger rows.
-@Suite(.timeLimit(.minutes(3))) struct LedgerClosePathTests {
+@Suite(.timeLimit(.minutes(10))) struct LedgerClosePathTests {
     @Test func everyPathClosesItsRowAndACrashChangesNoFigures() async throws {
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)

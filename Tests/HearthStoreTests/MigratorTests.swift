@@ -3,7 +3,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-@Suite(.timeLimit(.minutes(2))) struct MigratorTests {
+@Suite(.timeLimit(.minutes(10))) struct MigratorTests {
     /// The migrations compiled into the binary are exactly the files in Migrations/.
     @Test func embeddedMigrationsMatchTheFiles() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -6,7 +6,7 @@ import Testing
 
 /// Connected as a node's own login role (Migrations/0013_node_roles.sql): what a donor with root
 /// on their node could do with the credentials they can read there.
-@Suite(.timeLimit(.minutes(3))) struct NodeRoleTests {
+@Suite(.timeLimit(.minutes(10))) struct NodeRoleTests {
     /// Two nodes, each with its own login; both registered through their own pools.
     struct Fleet {
         let owner: PostgresClient

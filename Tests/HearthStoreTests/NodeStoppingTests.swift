@@ -6,7 +6,7 @@ import Testing
 
 /// A node that stops gracefully takes no more placements, and a job only placed on a node that
 /// went away (never started there) is requeued without spending one of its attempts.
-@Suite(.timeLimit(.minutes(2))) struct NodeStoppingTests {
+@Suite(.timeLimit(.minutes(10))) struct NodeStoppingTests {
     @Test func aStoppingNodeIsMarkedDownAndTakesNothingUntilItRegistersAgain() async throws {
         try await TestDatabase.with { client, _ in
             let f = try await QueueFixture(client: client)

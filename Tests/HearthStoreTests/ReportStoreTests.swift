@@ -4,7 +4,7 @@ import HearthStore
 import HearthTesting
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct ReportStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct ReportStoreTests {
     @Test func donorMonthGivesTheHandWorkedFigures() async throws {
         try await TestDatabase.with { client, _ in
             let s = try await ReportScenario(client: client)

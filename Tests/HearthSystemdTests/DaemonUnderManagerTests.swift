@@ -6,7 +6,7 @@ import Testing
 
 /// `hearthd run` as systemd runs it, without systemd: a real notify socket, a listening socket
 /// passed as fd 3 with `LISTEN_FDS`/`LISTEN_PID`, `WATCHDOG_USEC`. What it sends is read back.
-@Suite(.timeLimit(.minutes(2))) struct DaemonUnderManagerTests {
+@Suite(.timeLimit(.minutes(10))) struct DaemonUnderManagerTests {
     @Test func readyStatusWatchdogReloadAndStopping() async throws {
         try await TestDatabase.with { _, info in
             let dir = try BuiltProducts.temporaryDirectory("hearth-notify")

@@ -6,7 +6,7 @@ import Testing
 /// The journal handler against a real systemd-journald, read back with journalctl: `hearthd run`
 /// with its stderr on a journal stream (as under systemd), a job submitted through the CLI whose
 /// worker fails, and the entries found by the fields admins query.
-@Suite(.timeLimit(.minutes(2))) struct JournalTests {
+@Suite(.timeLimit(.minutes(10))) struct JournalTests {
     static func entries(_ journal: String, _ matches: [String]) async throws -> [[String: Any]] {
         let r = try await Scripts.run("/usr/bin/journalctl", ["-D", journal, "--no-pager", "-o", "json"] + matches)
         return r.output.split(separator: "\n").compactMap {

@@ -7,7 +7,7 @@ import Testing
 /// root): socket activation on the first `hearth` call, READY=1, STATUS=, journalctl by JOB_ID,
 /// reload, the watchdog restarting a wedged daemon with its job requeued, a clean stop.
 /// The checks are in Tests/Integration/nspawn-driver.sh; this test runs it and wants no failure.
-@Suite(.timeLimit(.minutes(5))) struct SystemdIntegrationTests {
+@Suite(.timeLimit(.minutes(10))) struct SystemdIntegrationTests {
     @Test func hearthdUnderRealSystemd() async throws {
         try Scripts.requireRoot()
         let work = try BuiltProducts.temporaryDirectory("hearth-nspawn")
