@@ -103,7 +103,11 @@ check "systemd restarts it (NRestarts >= 1, new MainPID)" waitfor 30 bash -c \
   "[ \"\$(systemctl show -P NRestarts hearthd.service)\" -ge 1 ] && systemctl is-active -q hearthd.service && [ \"\$(systemctl show -P MainPID hearthd.service)\" != $PID1 ]"
 check "the job is requeued and runs again (a new attempt)" waitfor 90 bash -c \
   "[ \"\$(hearth show $JOB --json | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j[\"state\"], j[\"attempt\"] > $ATTEMPT1)')\" = 'running True' ]"
-check "the restarted daemon logged the requeue for that job" bash -c "jc JOB_ID=$JOB -o cat HEARTH_EVENT=orphan-requeued | grep -q requeued"
+# The restarted agent requeues its own orphan at start-up; on a loaded machine its lease (5 s
+# here) can lapse first and the leader requeues it. Either way the journal names the job.
+check "the restarted daemon logged the requeue for that job" waitfor 10 bash -c \
+  "{ jc JOB_ID=$JOB -o cat HEARTH_EVENT=orphan-requeued; jc JOB_ID=$JOB -o cat HEARTH_EVENT=lease-expired; } | grep -q requeued"
+jc JOB_ID="$JOB" -o cat | grep -i -e requeue -e expired | sed 's/^/# job journal: /' | head -5
 
 # Isolation: each attempt is a transient unit in hearth-jobs.slice, as the volunteer's own uid,
 # with the computed limits; it cannot write /etc; cancel leaves no process; time limits hold.
